@@ -1,0 +1,36 @@
+package dev.banger.api;
+
+import java.util.List;
+
+/** Every RPC operation the daemon serves. The daemon's dispatch table and the CLI both use these constants. */
+public final class Api {
+
+    public static final Method<Empty, DaemonStatus> DAEMON_STATUS =
+            new Method<>("daemon.status", Empty.class, DaemonStatus.class);
+    public static final Method<Empty, Empty> DAEMON_SHUTDOWN =
+            new Method<>("daemon.shutdown", Empty.class, Empty.class);
+
+    public static final Method<VmCreateRequest, VmView> VM_CREATE =
+            new Method<>("vm.create", VmCreateRequest.class, VmView.class);
+    public static final Method<Empty, VmList> VM_LIST = new Method<>("vm.list", Empty.class, VmList.class);
+    public static final Method<VmRef, VmView> VM_SHOW = new Method<>("vm.show", VmRef.class, VmView.class);
+    public static final Method<VmDeleteRequest, VmDeleteResult> VM_DELETE =
+            new Method<>("vm.delete", VmDeleteRequest.class, VmDeleteResult.class);
+
+    public static final Method<Empty, ImageList> IMAGE_LIST =
+            new Method<>("image.list", Empty.class, ImageList.class);
+    public static final Method<ImageRef, ImageView> IMAGE_SHOW =
+            new Method<>("image.show", ImageRef.class, ImageView.class);
+
+    public static final Method<Empty, KernelList> KERNEL_LIST =
+            new Method<>("kernel.list", Empty.class, KernelList.class);
+    public static final Method<KernelRef, KernelView> KERNEL_SHOW =
+            new Method<>("kernel.show", KernelRef.class, KernelView.class);
+
+    /** All methods, for tests that round-trip every request type. */
+    public static final List<Method<?, ?>> ALL = List.of(DAEMON_STATUS, DAEMON_SHUTDOWN, VM_CREATE, VM_LIST,
+            VM_SHOW, VM_DELETE, IMAGE_LIST, IMAGE_SHOW, KERNEL_LIST, KERNEL_SHOW);
+
+    private Api() {
+    }
+}

@@ -1,0 +1,5 @@
+package dev.banger.api;
+
+/** Names one image. */
+public record ImageRef(String name) {
+}

@@ -1,0 +1,5 @@
+package dev.banger.api;
+
+/** Names one kernel. */
+public record KernelRef(String name) {
+}

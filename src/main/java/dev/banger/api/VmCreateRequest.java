@@ -1,0 +1,15 @@
+package dev.banger.api;
+
+/**
+ * {@code vm.create}. Null fields take the daemon's defaults.
+ *
+ * @param image image name, or null for the default image
+ * @param kernel kernel name, or null for the default kernel
+ * @param memoryMib guest memory in MiB
+ * @param diskMib size of the work disk in MiB
+ * @param vmm "qemu" or "firecracker", or null for the host's default
+ * @param noStart record and provision the VM without booting it
+ */
+public record VmCreateRequest(String name, String image, String kernel, Integer cpus, Integer memoryMib,
+                              Long diskMib, String vmm, boolean noStart) {
+}

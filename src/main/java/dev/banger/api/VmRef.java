@@ -1,0 +1,5 @@
+package dev.banger.api;
+
+/** Names one VM. */
+public record VmRef(String name) {
+}

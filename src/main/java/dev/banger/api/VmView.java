@@ -1,0 +1,12 @@
+package dev.banger.api;
+
+/**
+ * A VM as the CLI shows it: the durable record plus what is live right now.
+ *
+ * @param pid the VMM process id while it runs, else null
+ * @param lastError the last failure, or null
+ */
+public record VmView(String id, String name, String state, String vmm, String image, String kernel, int cpus,
+                     int memoryMib, long diskMib, String guestIp, String dnsName, String vmDir, String logPath,
+                     Long pid, String lastError, String createdAt, String updatedAt) {
+}

@@ -1,0 +1,99 @@
+package dev.banger.cli;
+
+import dev.banger.api.Api;
+import dev.banger.api.BangerException;
+import dev.banger.api.DaemonStatus;
+import dev.banger.api.Empty;
+import dev.banger.rpc.DaemonNotRunningException;
+import dev.banger.rpc.RpcClient;
+import java.util.Optional;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "daemon", description = "Control bangerd explicitly (commands start it automatically when needed).")
+final class DaemonCommands extends HelpOption {
+
+    static final CommandGroup GROUP = CommandGroup.of(DaemonCommands.class, Start.class, Stop.class, Status.class);
+
+    @Command(name = "start", description = "Start bangerd in the background.")
+    static final class Start extends Base {
+        Start(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            Optional<DaemonStatus> running = context.launcher().status();
+            if (running.isPresent()) {
+                context.out().println("bangerd is already running (pid " + running.get().pid() + ")");
+                return BangerCli.EXIT_OK;
+            }
+            DaemonStatus status = context.launcher().start();
+            context.out().println("bangerd started (pid " + status.pid() + ", log " + status.logFile() + ")");
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "stop", description = "Stop bangerd. Running VMs keep running and are adopted by the next daemon.")
+    static final class Stop extends Base {
+        Stop(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            Optional<DaemonStatus> running = context.launcher().status();
+            if (running.isEmpty()) {
+                context.out().println("bangerd is not running");
+                return BangerCli.EXIT_OK;
+            }
+            long pid = running.get().pid();
+            try {
+                new RpcClient(context.paths().socket()).call(Api.DAEMON_SHUTDOWN, Empty.INSTANCE);
+            } catch (DaemonNotRunningException e) {
+                context.out().println("bangerd is not running");
+                return BangerCli.EXIT_OK;
+            }
+            Optional<ProcessHandle> process = ProcessHandle.of(pid);
+            long deadline = System.nanoTime() + 15_000_000_000L;
+            while (process.isPresent() && process.get().isAlive() && System.nanoTime() < deadline) {
+                DaemonLauncher.sleep(25);
+            }
+            if (process.isPresent() && process.get().isAlive()) {
+                throw BangerException.unavailable("bangerd (pid " + pid + ") did not stop within 15s; see "
+                        + running.get().logFile());
+            }
+            context.out().println("bangerd stopped (pid " + pid + ")");
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "status", description = "Show whether bangerd runs (exit code 1 when it does not).")
+    static final class Status extends Base {
+        @Option(names = "--json", description = "Print as JSON.")
+        boolean json;
+
+        Status(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            Optional<DaemonStatus> status = context.launcher().status();
+            if (json) {
+                Output.json(context.out(), new StatusReport(status.isPresent(), status.orElse(null)));
+            } else if (status.isPresent()) {
+                DaemonStatus s = status.get();
+                new Output.Fields().add("state", "running").add("pid", s.pid()).add("version", s.version())
+                        .add("started", s.startedAt()).add("socket", s.socket()).add("state dir", s.stateDir())
+                        .add("log", s.logFile()).print(context.out());
+            } else {
+                context.out().println("bangerd is not running (socket " + context.paths().socket() + ")");
+            }
+            return status.isPresent() ? BangerCli.EXIT_OK : BangerCli.EXIT_ERROR;
+        }
+    }
+
+    record StatusReport(boolean running, DaemonStatus daemon) {
+    }
+}

@@ -1,0 +1,141 @@
+package dev.banger.cli;
+
+import dev.banger.api.Api;
+import dev.banger.api.Empty;
+import dev.banger.api.ImageList;
+import dev.banger.api.ImageRef;
+import dev.banger.api.ImageView;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "image", description = "Root filesystem images.")
+final class ImageCommands extends HelpOption {
+
+    static final CommandGroup GROUP = CommandGroup.of(ImageCommands.class, Pull.class, Register.class,
+            Promote.class, ListImages.class, Show.class, Delete.class);
+
+    @Command(name = "pull",
+            description = "Pull an OCI image (registry reference, oci-layout:DIR[:tag] or docker-archive:FILE) into a bootable root disk.")
+    static final class Pull extends Base {
+        @Parameters(paramLabel = "REF")
+        String reference;
+        @Option(names = "--name", paramLabel = "NAME", description = "Image name (default: from the reference).")
+        String name;
+        @Option(names = "--insecure", description = "Allow plain HTTP to this registry.")
+        boolean insecure;
+        @Option(names = "--force", description = "Replace an existing image of that name.")
+        boolean force;
+
+        Pull(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("image pull", 5);
+        }
+    }
+
+    @Command(name = "register", description = "Adopt an existing ext4 root filesystem file.")
+    static final class Register extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+        @Option(names = "--rootfs", paramLabel = "PATH", required = true, description = "The ext4 file.")
+        String rootfs;
+
+        Register(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("image register", 3);
+        }
+    }
+
+    @Command(name = "promote", description = "Capture a stopped VM's root disk as a new image.")
+    static final class Promote extends Base {
+        @Parameters(paramLabel = "VM")
+        String vm;
+        @Option(names = "--name", paramLabel = "IMAGE", required = true)
+        String image;
+
+        Promote(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("image promote", 5);
+        }
+    }
+
+    @Command(name = "list", aliases = "ls", description = "List images.")
+    static final class ListImages extends Base {
+        @Option(names = "--json", description = "Print as JSON.")
+        boolean json;
+
+        ListImages(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            ImageList list = context.call(Api.IMAGE_LIST, Empty.INSTANCE);
+            if (json) {
+                Output.json(context.out(), list);
+                return BangerCli.EXIT_OK;
+            }
+            Output.Table table = new Output.Table("NAME", "SIZE", "SOURCE", "CREATED", "USED BY");
+            for (ImageView image : list.images()) {
+                table.row(image.name(), image.sizeBytes(), image.source(), image.createdAt(),
+                        String.join(",", image.usedBy()));
+            }
+            table.print(context.out());
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "show", description = "Show an image.")
+    static final class Show extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+        @Option(names = "--json", description = "Print as JSON.")
+        boolean json;
+
+        Show(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            ImageView image = context.call(Api.IMAGE_SHOW, new ImageRef(name));
+            if (json) {
+                Output.json(context.out(), image);
+                return BangerCli.EXIT_OK;
+            }
+            new Output.Fields().add("name", image.name()).add("source", image.source())
+                    .add("digest", image.digest()).add("rootfs", image.rootfsPath()).add("size", image.sizeBytes())
+                    .add("created", image.createdAt()).add("used by", String.join(", ", image.usedBy()))
+                    .print(context.out());
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "delete", aliases = "rm", description = "Delete images (refused while a VM uses one).")
+    static final class Delete extends Base {
+        @Parameters(paramLabel = "NAME", arity = "1..*")
+        List<String> names;
+
+        Delete(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("image delete", 5);
+        }
+    }
+}

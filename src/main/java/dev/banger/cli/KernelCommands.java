@@ -1,0 +1,139 @@
+package dev.banger.cli;
+
+import dev.banger.api.Api;
+import dev.banger.api.Empty;
+import dev.banger.api.KernelList;
+import dev.banger.api.KernelRef;
+import dev.banger.api.KernelView;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "kernel", description = "Guest kernels.")
+final class KernelCommands extends HelpOption {
+
+    static final CommandGroup GROUP = CommandGroup.of(KernelCommands.class, ListKernels.class, Show.class,
+            Pull.class, Import.class, Delete.class, MakeDefault.class);
+
+    @Command(name = "list", aliases = "ls", description = "List kernels.")
+    static final class ListKernels extends Base {
+        @Option(names = "--json", description = "Print as JSON.")
+        boolean json;
+
+        ListKernels(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            KernelList list = context.call(Api.KERNEL_LIST, Empty.INSTANCE);
+            if (json) {
+                Output.json(context.out(), list);
+                return BangerCli.EXIT_OK;
+            }
+            Output.Table table = new Output.Table("NAME", "VERSION", "DEFAULT", "SOURCE", "USED BY");
+            for (KernelView k : list.kernels()) {
+                table.row(k.name(), k.version(), k.isDefault() ? "*" : "", k.source(), String.join(",", k.usedBy()));
+            }
+            table.print(context.out());
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "show", description = "Show a kernel.")
+    static final class Show extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+        @Option(names = "--json", description = "Print as JSON.")
+        boolean json;
+
+        Show(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            KernelView k = context.call(Api.KERNEL_SHOW, new KernelRef(name));
+            if (json) {
+                Output.json(context.out(), k);
+                return BangerCli.EXIT_OK;
+            }
+            new Output.Fields().add("name", k.name()).add("version", k.version()).add("default", k.isDefault())
+                    .add("source", k.source()).add("kernel", k.kernelPath()).add("modules", k.modulesDir())
+                    .add("created", k.createdAt()).add("used by", String.join(", ", k.usedBy()))
+                    .print(context.out());
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "pull", description = "Fetch a known kernel (on Debian/Ubuntu: the current linux-image-cloud-amd64).")
+    static final class Pull extends Base {
+        @Parameters(paramLabel = "NAME", arity = "0..1", description = "Name for it (default: from its version).")
+        String name;
+        @Option(names = "--default", description = "Make it the default kernel.")
+        boolean makeDefault;
+
+        Pull(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("kernel pull", 3);
+        }
+    }
+
+    @Command(name = "import",
+            description = "Import a vmlinux/bzImage (with an optional modules dir) or a Debian linux-image .deb.")
+    static final class Import extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+        @Option(names = "--kernel", paramLabel = "FILE", description = "vmlinux or bzImage.")
+        String kernel;
+        @Option(names = "--modules", paramLabel = "DIR", description = "The kernel's lib/modules/VERSION directory.")
+        String modules;
+        @Option(names = "--deb", paramLabel = "FILE", description = "A Debian linux-image-*.deb.")
+        String deb;
+        @Option(names = "--default", description = "Make it the default kernel.")
+        boolean makeDefault;
+
+        Import(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("kernel import", 3);
+        }
+    }
+
+    @Command(name = "delete", aliases = "rm", description = "Delete a kernel (refused while a VM uses it).")
+    static final class Delete extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        Delete(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("kernel delete", 3);
+        }
+    }
+
+    @Command(name = "default", description = "Make a kernel the default.")
+    static final class MakeDefault extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        MakeDefault(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("kernel default", 3);
+        }
+    }
+}

@@ -1,0 +1,349 @@
+package dev.banger.cli;
+
+import dev.banger.api.Api;
+import dev.banger.api.Empty;
+import dev.banger.api.VmCreateRequest;
+import dev.banger.api.VmDeleteRequest;
+import dev.banger.api.VmDeleteResult;
+import dev.banger.api.VmList;
+import dev.banger.api.VmRef;
+import dev.banger.api.VmView;
+import dev.banger.model.Sizes;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "vm", description = "Create, run and manage microVMs.")
+final class VmCommands extends HelpOption {
+
+    static final CommandGroup GROUP = CommandGroup.of(VmCommands.class, Run.class, Create.class, Start.class,
+            Stop.class, Restart.class, Delete.class, ListVms.class, Show.class, SetResources.class, Exec.class,
+            Ssh.class, Logs.class, Stats.class, Ports.class, Copy.class);
+
+    @Command(name = "create", description = "Provision disks and network for a new VM and boot it.")
+    static final class Create extends Base {
+        @Parameters(paramLabel = "NAME", description = "VM name (a DNS label: a-z, 0-9, '-').")
+        String name;
+        @Option(names = "--image", paramLabel = "IMAGE", description = "Image to boot (default: the default image).")
+        String image;
+        @Option(names = "--kernel", paramLabel = "KERNEL", description = "Kernel to boot (default: the default kernel).")
+        String kernel;
+        @Option(names = "--cpus", paramLabel = "N", description = "Virtual CPUs.")
+        Integer cpus;
+        @Option(names = "--memory", paramLabel = "SIZE", description = "Memory, e.g. 512M or 2G.")
+        String memory;
+        @Option(names = "--disk", paramLabel = "SIZE", description = "Work disk size (mounted at /root), e.g. 8G.")
+        String disk;
+        @Option(names = "--vmm", paramLabel = "VMM", description = "firecracker or qemu (default: what the host supports).")
+        String vmm;
+        @Option(names = "--no-start", description = "Record and provision the VM without booting it.")
+        boolean noStart;
+        @Option(names = "--json", description = "Print the VM as JSON.")
+        boolean json;
+
+        Create(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            VmCreateRequest request = new VmCreateRequest(name, image, kernel, cpus,
+                    memory == null ? null : Math.toIntExact(Sizes.parseMib("--memory", memory)),
+                    disk == null ? null : Sizes.parseMib("--disk", disk), vmm, noStart);
+            VmView vm = context.call(Api.VM_CREATE, request);
+            if (json) {
+                Output.json(context.out(), vm);
+            } else {
+                context.out().println(vm.name() + " " + vm.state());
+            }
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "start", description = "Boot a stopped VM.")
+    static final class Start extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        Start(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("vm start", 3);
+        }
+    }
+
+    @Command(name = "stop", description = "Power a VM off gracefully (guest poweroff, then kill after a timeout).")
+    static final class Stop extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+        @Option(names = "--force", description = "Kill the VMM without waiting for the guest.")
+        boolean force;
+
+        Stop(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("vm stop", 3);
+        }
+    }
+
+    @Command(name = "restart", description = "Stop and start a VM.")
+    static final class Restart extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+        @Option(names = "--force", description = "Kill the VMM without waiting for the guest.")
+        boolean force;
+
+        Restart(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("vm restart", 3);
+        }
+    }
+
+    @Command(name = "delete", aliases = "rm",
+            description = "Tear down every host resource of the VMs and remove their files and records.")
+    static final class Delete extends Base {
+        @Parameters(paramLabel = "NAME", arity = "1..*")
+        List<String> names;
+        @Option(names = "--force", description = "Stop running VMs first instead of refusing.")
+        boolean force;
+
+        Delete(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            VmDeleteResult result = context.call(Api.VM_DELETE, new VmDeleteRequest(names, force));
+            for (String name : result.deleted()) {
+                context.out().println("deleted " + name);
+            }
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "list", aliases = "ls", description = "List VMs.")
+    static final class ListVms extends Base {
+        @Option(names = "--json", description = "Print as JSON.")
+        boolean json;
+
+        ListVms(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            VmList list = context.call(Api.VM_LIST, Empty.INSTANCE);
+            if (json) {
+                Output.json(context.out(), list);
+                return BangerCli.EXIT_OK;
+            }
+            Output.Table table = new Output.Table("NAME", "STATE", "VMM", "IMAGE", "IP", "CPUS", "MEMORY", "DISK");
+            for (VmView vm : list.vms()) {
+                table.row(vm.name(), vm.state(), vm.vmm(), vm.image(), vm.guestIp(), vm.cpus(),
+                        Sizes.formatMib(vm.memoryMib()), Sizes.formatMib(vm.diskMib()));
+            }
+            table.print(context.out());
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "show", description = "Show a VM: state, IP, DNS name, image, kernel, resources, last error.")
+    static final class Show extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+        @Option(names = "--json", description = "Print as JSON.")
+        boolean json;
+
+        Show(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            VmView vm = context.call(Api.VM_SHOW, new VmRef(name));
+            if (json) {
+                Output.json(context.out(), vm);
+                return BangerCli.EXIT_OK;
+            }
+            new Output.Fields().add("name", vm.name()).add("id", vm.id()).add("state", vm.state())
+                    .add("vmm", vm.vmm()).add("image", vm.image()).add("kernel", vm.kernel()).add("cpus", vm.cpus())
+                    .add("memory", Sizes.formatMib(vm.memoryMib())).add("disk", Sizes.formatMib(vm.diskMib()))
+                    .add("ip", vm.guestIp()).add("dns", vm.dnsName()).add("pid", vm.pid()).add("dir", vm.vmDir())
+                    .add("log", vm.logPath()).add("created", vm.createdAt()).add("updated", vm.updatedAt())
+                    .add("last error", vm.lastError()).print(context.out());
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "set", description = "Change a VM's resources: cpus and memory while stopped; the disk can only grow.")
+    static final class SetResources extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+        @Option(names = "--cpus", paramLabel = "N")
+        Integer cpus;
+        @Option(names = "--memory", paramLabel = "SIZE")
+        String memory;
+        @Option(names = "--disk", paramLabel = "SIZE")
+        String disk;
+
+        SetResources(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("vm set", 4);
+        }
+    }
+
+    @Command(name = "run",
+            description = "Create and start a VM, copy the current git workspace in, run CMD there and return its exit code.")
+    static final class Run extends Base {
+        @Option(names = "--name", paramLabel = "NAME", description = "VM name (default: generated).")
+        String name;
+        @Option(names = "--image", paramLabel = "IMAGE")
+        String image;
+        @Option(names = "--kernel", paramLabel = "KERNEL")
+        String kernel;
+        @Option(names = "--cpus", paramLabel = "N")
+        Integer cpus;
+        @Option(names = "--memory", paramLabel = "SIZE")
+        String memory;
+        @Option(names = "--rm", description = "Delete the VM afterwards, whatever happened.")
+        boolean rm;
+        @Option(names = "--no-workspace", description = "Do not copy the git workspace in.")
+        boolean noWorkspace;
+        @Option(names = "--workdir", paramLabel = "DIR", description = "Directory to run CMD in.")
+        String workdir;
+        @Parameters(paramLabel = "CMD", arity = "1..*", description = "Command to run (after --).")
+        List<String> command;
+
+        Run(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("vm run", 6);
+        }
+    }
+
+    @Command(name = "exec", description = "Run a command in a running VM through the guest agent.")
+    static final class Exec extends Base {
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+        @Option(names = {"-i", "--interactive"}, description = "Pass stdin to the command.")
+        boolean interactive;
+        @Option(names = {"-t", "--tty"}, description = "Allocate a terminal.")
+        boolean tty;
+        @Parameters(index = "1..*", arity = "1..*", paramLabel = "CMD", description = "Command (after --).")
+        List<String> command;
+
+        Exec(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("vm exec", 3);
+        }
+    }
+
+    @Command(name = "ssh", description = "OpenSSH session into the VM with banger's key and pinned host key.")
+    static final class Ssh extends Base {
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+        @Parameters(index = "1..*", arity = "0..*", paramLabel = "CMD")
+        List<String> command;
+
+        Ssh(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("vm ssh", 6);
+        }
+    }
+
+    @Command(name = "logs", description = "Print the VM's serial console log.")
+    static final class Logs extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+        @Option(names = {"-f", "--follow"}, description = "Keep printing new output.")
+        boolean follow;
+
+        Logs(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("vm logs", 3);
+        }
+    }
+
+    @Command(name = "stats", description = "CPU, memory, disk and network use of the VM.")
+    static final class Stats extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+        @Option(names = "--watch", description = "Refresh every second.")
+        boolean watch;
+        @Option(names = "--json", description = "Print as JSON.")
+        boolean json;
+
+        Stats(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("vm stats", 4);
+        }
+    }
+
+    @Command(name = "ports", description = "TCP/UDP ports listening in the guest.")
+    static final class Ports extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+        @Option(names = "--json", description = "Print as JSON.")
+        boolean json;
+
+        Ports(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("vm ports", 4);
+        }
+    }
+
+    @Command(name = "cp", description = "Copy files into or out of a VM; name the VM side NAME:/path.")
+    static final class Copy extends Base {
+        @Parameters(index = "0", paramLabel = "SRC")
+        String source;
+        @Parameters(index = "1", paramLabel = "DST")
+        String destination;
+
+        Copy(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            throw NotImplementedYet.command("vm cp", 6);
+        }
+    }
+}

@@ -1,0 +1,143 @@
+package dev.banger.config;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Where banger keeps everything. Every file and directory name of the state, config and runtime trees is
+ * defined here and nowhere else.
+ *
+ * <p>Resolution: when {@code BANGER_HOME} is set, state, config and runtime all live under it (tests and
+ * side-by-side installs). Otherwise root uses {@code /var/lib/banger}, {@code /etc/banger} and
+ * {@code /run/banger}; other users follow XDG ({@code ~/.local/state/banger}, {@code ~/.config/banger},
+ * {@code $XDG_RUNTIME_DIR/banger} or {@code /tmp/banger-UID}).
+ */
+public record BangerPaths(Path stateDir, Path configDir, Path runtimeDir) {
+
+    public static final String HOME_ENV = "BANGER_HOME";
+
+    public BangerPaths {
+        stateDir = stateDir.toAbsolutePath().normalize();
+        configDir = configDir.toAbsolutePath().normalize();
+        runtimeDir = runtimeDir.toAbsolutePath().normalize();
+    }
+
+    /** Paths for this process, from its environment. */
+    public static BangerPaths fromEnvironment() {
+        return resolve(System.getenv(), System.getProperty("user.home"), currentUid());
+    }
+
+    /** Paths for the given environment; separated from {@link #fromEnvironment()} so tests can feed one. */
+    public static BangerPaths resolve(Map<String, String> env, String userHome, long uid) {
+        String home = env.get(HOME_ENV);
+        if (home != null && !home.isBlank()) {
+            Path base = Path.of(home);
+            return new BangerPaths(base.resolve("state"), base.resolve("config"), base.resolve("run"));
+        }
+        if (uid == 0) {
+            return new BangerPaths(Path.of("/var/lib/banger"), Path.of("/etc/banger"), Path.of("/run/banger"));
+        }
+        Path userHomeDir = Path.of(userHome);
+        Path state = xdg(env, "XDG_STATE_HOME", userHomeDir.resolve(".local/state")).resolve("banger");
+        Path config = xdg(env, "XDG_CONFIG_HOME", userHomeDir.resolve(".config")).resolve("banger");
+        String xdgRuntime = env.get("XDG_RUNTIME_DIR");
+        Path runtime = xdgRuntime != null && !xdgRuntime.isBlank()
+                ? Path.of(xdgRuntime).resolve("banger")
+                : Path.of("/tmp", "banger-" + uid);
+        return new BangerPaths(state, config, runtime);
+    }
+
+    private static Path xdg(Map<String, String> env, String name, Path fallback) {
+        String value = env.get(name);
+        return value != null && !value.isBlank() && Path.of(value).isAbsolute() ? Path.of(value) : fallback;
+    }
+
+    static long currentUid() {
+        try {
+            return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    // --- runtime tree (sockets; cleared at host reboot) ---
+
+    public Path socket() {
+        return runtimeDir.resolve("bangerd.sock");
+    }
+
+    /** Per-VM sockets live under the runtime dir, keyed by the short VM id, to stay within the 107-byte limit. */
+    public Path vmRuntimeDir(String vmId) {
+        return runtimeDir.resolve("vms").resolve(vmId);
+    }
+
+    public Path vmControlSocket(String vmId) {
+        return vmRuntimeDir(vmId).resolve("control.sock");
+    }
+
+    public Path vmAgentSocket(String vmId) {
+        return vmRuntimeDir(vmId).resolve("agent.sock");
+    }
+
+    // --- state tree ---
+
+    public Path database() {
+        return stateDir.resolve("banger.db");
+    }
+
+    public Path daemonLock() {
+        return stateDir.resolve("bangerd.lock");
+    }
+
+    public Path logDir() {
+        return stateDir.resolve("logs");
+    }
+
+    public Path daemonLog() {
+        return logDir().resolve("bangerd.log");
+    }
+
+    /** Where a detached daemon's stdout/stderr go (JVM crashes, early start-up failures). */
+    public Path daemonConsoleLog() {
+        return logDir().resolve("bangerd.out");
+    }
+
+    public Path vmsDir() {
+        return stateDir.resolve("vms");
+    }
+
+    public Path vmDir(String vmId) {
+        return vmsDir().resolve(vmId);
+    }
+
+    public Path vmConsoleLog(String vmId) {
+        return vmDir(vmId).resolve("console.log");
+    }
+
+    public Path vmRootDisk(String vmId) {
+        return vmDir(vmId).resolve("root.qcow2");
+    }
+
+    public Path vmWorkDisk(String vmId) {
+        return vmDir(vmId).resolve("work.ext4");
+    }
+
+    public Path vmHandlesFile(String vmId) {
+        return vmDir(vmId).resolve("handles.json");
+    }
+
+    public Path imagesDir() {
+        return stateDir.resolve("images");
+    }
+
+    public Path kernelsDir() {
+        return stateDir.resolve("kernels");
+    }
+
+    // --- config tree ---
+
+    public Path configFile() {
+        return configDir.resolve("config.json");
+    }
+}

@@ -1,0 +1,150 @@
+package dev.banger.daemon;
+
+import dev.banger.config.BangerPaths;
+import dev.banger.config.DaemonConfig;
+import dev.banger.image.ImageService;
+import dev.banger.kernel.KernelService;
+import dev.banger.rpc.PeerPolicy;
+import dev.banger.rpc.RpcServer;
+import dev.banger.store.Database;
+import dev.banger.store.ImageStore;
+import dev.banger.store.KernelStore;
+import dev.banger.store.VmStore;
+import dev.banger.vm.VmService;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The banger daemon. Owns the state dir (one daemon per state dir, enforced by a lock), the store and the
+ * services, and serves the CLI on a Unix socket until SIGTERM or {@code daemon.shutdown}.
+ */
+public final class Bangerd implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Bangerd.class);
+
+    private final BangerPaths paths;
+    private final DaemonLock lock;
+    private final Database db;
+    private final RpcServer server;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private Bangerd(BangerPaths paths, DaemonLock lock, Database db, RpcServer server) {
+        this.paths = paths;
+        this.lock = lock;
+        this.db = db;
+        this.server = server;
+    }
+
+    /**
+     * Takes the state-dir lock, opens the store, builds the services and starts serving.
+     *
+     * @throws IllegalStateException when another daemon owns the state dir
+     */
+    public static Bangerd start(BangerPaths paths) throws IOException {
+        DaemonConfig config = DaemonConfig.load(paths.configFile());
+        createPrivateDir(paths.stateDir());
+        createPrivateDir(paths.runtimeDir());
+        DaemonLock lock = DaemonLock.acquire(paths.daemonLock());
+        Database db = null;
+        try {
+            db = Database.openReadWrite(paths.database());
+            Clock clock = Clock.systemUTC();
+            VmStore vmStore = new VmStore(db);
+            ImageStore imageStore = new ImageStore(db);
+            KernelStore kernelStore = new KernelStore(db);
+            VmService vms = new VmService(paths, config, vmStore, imageStore, kernelStore, clock);
+            ImageService images = new ImageService(imageStore, vmStore);
+            KernelService kernels = new KernelService(kernelStore, vmStore);
+
+            Bangerd[] self = new Bangerd[1];
+            DaemonControl control = new DaemonControl(paths, clock, () -> self[0].close());
+            RpcServer server = new RpcServer(paths.socket(),
+                    Dispatcher.handlers(control, vms, images, kernels),
+                    PeerPolicy.forCurrentUser(config.socketGroupName()));
+            self[0] = new Bangerd(paths, lock, db, server);
+            server.start();
+            log.info("bangerd {} ready (pid {}, state {})", dev.banger.config.BuildInfo.version(),
+                    ProcessHandle.current().pid(), paths.stateDir());
+            return self[0];
+        } catch (IOException | RuntimeException e) {
+            if (db != null) {
+                db.close();
+            }
+            lock.close();
+            throw e;
+        }
+    }
+
+    private static void createPrivateDir(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+    }
+
+    public BangerPaths paths() {
+        return paths;
+    }
+
+    /** Blocks until the daemon has shut down. */
+    public void awaitShutdown() throws InterruptedException {
+        stopped.await();
+    }
+
+    /** Stops serving, closes the store and releases the state-dir lock. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        log.info("shutting down");
+        server.close();
+        db.close();
+        try {
+            lock.close();
+        } catch (IOException e) {
+            log.warn("releasing the state lock failed: {}", e.toString());
+        }
+        stopped.countDown();
+    }
+
+    /** Entry point of {@code bangerd}: runs in the foreground until SIGTERM/SIGINT or a shutdown request. */
+    public static void main(String[] args) {
+        BangerPaths paths = BangerPaths.fromEnvironment();
+        try {
+            Files.createDirectories(paths.logDir());
+        } catch (IOException e) {
+            System.err.println("bangerd: cannot create " + paths.logDir() + ": " + e.getMessage());
+            System.exit(1);
+        }
+        DaemonLogging.toFile(paths.daemonLog());
+        Bangerd daemon;
+        try {
+            daemon = start(paths);
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            System.err.println("bangerd: " + e.getMessage());
+            log.error("start-up refused: {}", e.getMessage());
+            System.exit(1);
+            return;
+        } catch (Exception e) {
+            System.err.println("bangerd: start-up failed: " + e + " (see " + paths.daemonLog() + ")");
+            log.error("start-up failed", e);
+            System.exit(1);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "sigterm"));
+        try {
+            daemon.awaitShutdown();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        log.info("bangerd stopped");
+        System.exit(0);
+    }
+}

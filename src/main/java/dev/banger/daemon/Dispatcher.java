@@ -1,0 +1,29 @@
+package dev.banger.daemon;
+
+import dev.banger.api.Api;
+import dev.banger.api.Empty;
+import dev.banger.image.ImageService;
+import dev.banger.kernel.KernelService;
+import dev.banger.rpc.HandlerRegistry;
+import dev.banger.vm.VmService;
+
+/** The daemon's RPC surface: every handler is one line forwarding to a service. */
+final class Dispatcher {
+
+    private Dispatcher() {
+    }
+
+    static HandlerRegistry handlers(DaemonControl daemon, VmService vms, ImageService images, KernelService kernels) {
+        return new HandlerRegistry()
+                .on(Api.DAEMON_STATUS, (req, call) -> daemon.status())
+                .on(Api.DAEMON_SHUTDOWN, (req, call) -> { daemon.requestShutdown(); return Empty.INSTANCE; })
+                .on(Api.VM_CREATE, vms::create)
+                .on(Api.VM_LIST, (req, call) -> vms.list())
+                .on(Api.VM_SHOW, (req, call) -> vms.show(req.name()))
+                .on(Api.VM_DELETE, (req, call) -> vms.delete(req))
+                .on(Api.IMAGE_LIST, (req, call) -> images.list())
+                .on(Api.IMAGE_SHOW, (req, call) -> images.show(req.name()))
+                .on(Api.KERNEL_LIST, (req, call) -> kernels.list())
+                .on(Api.KERNEL_SHOW, (req, call) -> kernels.show(req.name()));
+    }
+}

@@ -1,0 +1,246 @@
+package dev.banger.doctor;
+
+import dev.banger.api.Api;
+import dev.banger.api.BangerException;
+import dev.banger.api.DaemonStatus;
+import dev.banger.api.Empty;
+import dev.banger.config.BangerPaths;
+import dev.banger.host.Command;
+import dev.banger.host.CommandFailedException;
+import dev.banger.host.CommandRunner;
+import dev.banger.host.Executables;
+import dev.banger.rpc.RpcClient;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Checks the host for what banger needs. Runs in the CLI process (it must work when the daemon cannot start)
+ * and reads the host through a {@link HostProbe} so tests can present other hosts.
+ */
+public final class Doctor {
+
+    static final long MIN_FREE_BYTES = 1L << 30;
+    static final long WARN_FREE_BYTES = 5L << 30;
+
+    private final HostProbe host;
+    private final CommandRunner runner;
+    private final BangerPaths paths;
+
+    public Doctor(HostProbe host, CommandRunner runner, BangerPaths paths) {
+        this.host = host;
+        this.runner = runner;
+        this.paths = paths;
+    }
+
+    public List<CheckResult> run() {
+        List<CheckResult> results = new ArrayList<>();
+        results.add(kvm());
+        results.add(kvmPvm());
+        Optional<Path> qemu = host.findProgram("qemu-system-x86_64");
+        Optional<Path> firecracker = host.findProgram("firecracker");
+        results.add(vmm("qemu", qemu, "--version", firecracker.isEmpty(),
+                "install QEMU: apt-get install qemu-system-x86 qemu-utils"));
+        results.add(vmm("firecracker", firecracker, "--version", false,
+                "only needed for --vmm firecracker on a KVM host: install the release binary from "
+                        + "https://github.com/firecracker-microvm/firecracker/releases into PATH"));
+        results.add(program("qemu-img", "qemu-img", true, "apt-get install qemu-utils"));
+        results.add(program("ip", "ip", true, "apt-get install iproute2"));
+        results.add(deviceNode("tun", Path.of("/dev/net/tun"), true, "load the tun module: modprobe tun"));
+        results.add(deviceNode("loop", Path.of("/dev/loop-control"), false, "load the loop module: modprobe loop"));
+        results.add(deviceMapper());
+        results.add(e2fsprogs());
+        results.add(diskSpace());
+        results.add(daemon());
+        return results;
+    }
+
+    /** True when no required check failed. */
+    public static boolean healthy(List<CheckResult> results) {
+        return results.stream().noneMatch(r -> r.status() == CheckResult.Status.FAIL && r.required());
+    }
+
+    private CheckResult kvm() {
+        Path dev = Path.of("/dev/kvm");
+        if (!host.exists(dev)) {
+            return CheckResult.warn("kvm", "/dev/kvm is absent",
+                    "enable virtualisation (kvm_intel/kvm_amd); until then banger uses QEMU TCG (slow)");
+        }
+        if (!host.canOpenReadWrite(dev)) {
+            return CheckResult.warn("kvm", "/dev/kvm exists but cannot be opened read-write",
+                    "run bangerd as root or add its user to the kvm group; until then banger uses QEMU TCG");
+        }
+        return CheckResult.pass("kvm", "/dev/kvm is usable");
+    }
+
+    private CheckResult kvmPvm() {
+        if (host.exists(Path.of("/sys/module/kvm_pvm"))) {
+            return CheckResult.warn("kvm-pvm", "KVM here is kvm_pvm: only PVM guest kernels run under KVM here; "
+                    + "banger will use QEMU TCG", "nothing to do; for full speed use a host with kvm_intel/kvm_amd");
+        }
+        return CheckResult.pass("kvm-pvm", "not a PVM host: ordinary guest kernels run under KVM");
+    }
+
+    private CheckResult vmm(String name, Optional<Path> program, String versionFlag, boolean required, String fix) {
+        if (program.isEmpty()) {
+            return required ? CheckResult.fail(name, name + " not found on PATH", fix, true)
+                    : CheckResult.warn(name, name + " not found on PATH", fix);
+        }
+        return CheckResult.pass(name, program.get() + " (" + version(program.get(), versionFlag) + ")");
+    }
+
+    private CheckResult program(String check, String name, boolean required, String fix) {
+        Optional<Path> program = host.findProgram(name);
+        if (program.isEmpty()) {
+            return required ? CheckResult.fail(check, name + " not found", fix, true)
+                    : CheckResult.warn(check, name + " not found", fix);
+        }
+        return CheckResult.pass(check, program.get().toString());
+    }
+
+    private CheckResult deviceNode(String check, Path node, boolean required, String fix) {
+        if (!host.exists(node)) {
+            return required ? CheckResult.fail(check, node + " is absent", fix, true)
+                    : CheckResult.warn(check, node + " is absent", fix);
+        }
+        return CheckResult.pass(check, node + " present");
+    }
+
+    private CheckResult deviceMapper() {
+        boolean control = host.exists(Path.of("/dev/mapper/control"));
+        boolean misc = host.readFile(Path.of("/proc/misc")).map(s -> s.contains("device-mapper")).orElse(false);
+        if (control || misc) {
+            return CheckResult.pass("device-mapper", "available (" + (control ? "/dev/mapper/control" : "/proc/misc")
+                    + ")");
+        }
+        return CheckResult.warn("device-mapper", "absent (no /dev/mapper/control, not in /proc/misc)",
+                "copy-on-write root disks use qcow2 overlays (QEMU) instead; for Firecracker: modprobe dm_snapshot");
+    }
+
+    private CheckResult e2fsprogs() {
+        List<String> missing = new ArrayList<>();
+        for (String tool : List.of("mkfs.ext4", "resize2fs", "debugfs", "e2fsck")) {
+            if (host.findProgram(tool).isEmpty()) {
+                missing.add(tool);
+            }
+        }
+        if (!missing.isEmpty()) {
+            return CheckResult.fail("e2fsprogs", "missing " + String.join(", ", missing),
+                    "apt-get install e2fsprogs", true);
+        }
+        return CheckResult.pass("e2fsprogs", "mkfs.ext4, resize2fs, debugfs, e2fsck found");
+    }
+
+    private CheckResult diskSpace() {
+        Path dir = paths.stateDir();
+        while (dir != null && !host.exists(dir)) {
+            dir = dir.getParent();
+        }
+        if (dir == null) {
+            return CheckResult.warn("disk", "cannot find the file system of " + paths.stateDir(), "check the path");
+        }
+        long free = host.usableSpace(dir);
+        String detail = humanBytes(free) + " free for " + paths.stateDir();
+        if (free < MIN_FREE_BYTES) {
+            return CheckResult.fail("disk", detail, "free space on that file system or set BANGER_HOME elsewhere",
+                    true);
+        }
+        if (free < WARN_FREE_BYTES) {
+            return CheckResult.warn("disk", detail, "images and VM disks need a few GiB; free some space");
+        }
+        return CheckResult.pass("disk", detail);
+    }
+
+    private CheckResult daemon() {
+        try {
+            DaemonStatus status = new RpcClient(paths.socket()).call(Api.DAEMON_STATUS, Empty.INSTANCE);
+            return CheckResult.pass("daemon", "bangerd " + status.version() + " running (pid " + status.pid()
+                    + ") on " + paths.socket());
+        } catch (BangerException e) {
+            return CheckResult.warn("daemon", "not running (" + paths.socket() + ")",
+                    "nothing to do: it starts on first use (or: banger daemon start)");
+        }
+    }
+
+    private String version(Path program, String flag) {
+        try {
+            String out = runner.run(Command.of(program.toString(), flag).withTimeout(Duration.ofSeconds(10)))
+                    .stdoutText().strip();
+            return out.lines().findFirst().orElse("unknown version");
+        } catch (CommandFailedException e) {
+            return "version unknown: " + e.getMessage();
+        }
+    }
+
+    static String humanBytes(long bytes) {
+        double value = bytes;
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+        int unit = 0;
+        while (value >= 1024 && unit < units.length - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return unit == 0 ? bytes + " B" : String.format("%.1f %s", value, units[unit]);
+    }
+
+    /** How the doctor sees the host; {@link #real()} is the machine it runs on. */
+    public interface HostProbe {
+        boolean exists(Path path);
+
+        boolean canOpenReadWrite(Path path);
+
+        Optional<String> readFile(Path path);
+
+        Optional<Path> findProgram(String name);
+
+        long usableSpace(Path dir);
+
+        static HostProbe real() {
+            return new HostProbe() {
+                @Override
+                public boolean exists(Path path) {
+                    return Files.exists(path);
+                }
+
+                @Override
+                public boolean canOpenReadWrite(Path path) {
+                    try (FileChannel ignored = FileChannel.open(path, StandardOpenOption.READ,
+                            StandardOpenOption.WRITE)) {
+                        return true;
+                    } catch (IOException | SecurityException e) {
+                        return false;
+                    }
+                }
+
+                @Override
+                public Optional<String> readFile(Path path) {
+                    try {
+                        return Optional.of(Files.readString(path));
+                    } catch (IOException e) {
+                        return Optional.empty();
+                    }
+                }
+
+                @Override
+                public Optional<Path> findProgram(String name) {
+                    return Executables.find(name);
+                }
+
+                @Override
+                public long usableSpace(Path dir) {
+                    try {
+                        return Files.getFileStore(dir).getUsableSpace();
+                    } catch (IOException e) {
+                        return 0;
+                    }
+                }
+            };
+        }
+    }
+}

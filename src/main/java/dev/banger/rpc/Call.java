@@ -1,0 +1,35 @@
+package dev.banger.rpc;
+
+import dev.banger.api.Event;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The daemon side of one RPC call, handed to its handler: emit events, take client input, learn of the
+ * client going away.
+ */
+public interface Call {
+
+    /** Sends an event to the client. Never throws: once the client is gone, events are dropped. */
+    void emit(Event event);
+
+    /**
+     * Waits for the client's next input frame.
+     *
+     * @return the input, or null on timeout or when the client closed its side (then {@link #cancelled()})
+     */
+    Input nextInput(long timeout, TimeUnit unit) throws InterruptedException;
+
+    /** True once the client disconnected before the call finished. */
+    boolean cancelled();
+
+    /**
+     * Runs {@code action} (once) when the client disconnects before the call finishes; immediately when it
+     * already has. Used to stop guest work nobody is waiting for.
+     */
+    void onCancel(Runnable action);
+
+    /** A call with no client behind it (internal use and tests): events are dropped, there is no input. */
+    static Call detached() {
+        return DetachedCall.INSTANCE;
+    }
+}

@@ -1,0 +1,147 @@
+package dev.banger.rpc;
+
+import dev.banger.api.BangerException;
+import dev.banger.api.ErrorCode;
+import dev.banger.api.Event;
+import dev.banger.api.Method;
+import dev.banger.json.Json;
+import dev.banger.json.JsonException;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+
+/**
+ * The CLI's side of the protocol. Each {@link #call} opens its own connection to the daemon's socket.
+ */
+public final class RpcClient {
+
+    private final Path socket;
+
+    public RpcClient(Path socket) {
+        this.socket = socket;
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    /** Calls a method whose events the caller does not need. */
+    public <Q, R> R call(Method<Q, R> method, Q request) {
+        return call(method, request, event -> { });
+    }
+
+    /**
+     * Calls {@code method} and returns its result, passing each event to {@code events} as it arrives.
+     *
+     * @throws DaemonNotRunningException when nothing listens on the socket (the request was not sent)
+     * @throws BangerException the daemon's error, or {@link ErrorCode#UNAVAILABLE} when the connection broke
+     */
+    public <Q, R> R call(Method<Q, R> method, Q request, Consumer<Event> events) {
+        try (OpenCall<R> call = open(method, request)) {
+            return call.awaitResult(events);
+        }
+    }
+
+    /**
+     * Starts a call that keeps its connection open for {@link Input}s (exec). The caller closes it; closing
+     * before the result cancels the call in the daemon.
+     */
+    public <Q, R> OpenCall<R> open(Method<Q, R> method, Q request) {
+        SocketChannel channel;
+        try {
+            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        } catch (IOException e) {
+            throw new BangerException(ErrorCode.UNAVAILABLE, "cannot create a Unix socket: " + e.getMessage());
+        }
+        try {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new DaemonNotRunningException("bangerd is not running (cannot connect to " + socket + ": "
+                    + e.getMessage() + ")");
+        }
+        FrameChannel frames = new FrameChannel(channel);
+        try {
+            frames.write(Json.writeBytes(new Envelope.Request(method.name(), Json.toTree(request))));
+        } catch (IOException e) {
+            closeQuietly(frames);
+            throw new BangerException(ErrorCode.UNAVAILABLE, "bangerd closed the connection: " + e.getMessage());
+        }
+        return new OpenCall<>(method, frames);
+    }
+
+    /** A call in progress. */
+    public final class OpenCall<R> implements Closeable {
+        private final Method<?, R> method;
+        private final FrameChannel frames;
+
+        private OpenCall(Method<?, R> method, FrameChannel frames) {
+            this.method = method;
+            this.frames = frames;
+        }
+
+        /** Sends input to the call; safe while another thread is in {@link #awaitResult}. */
+        public void send(Input input) {
+            try {
+                frames.write(Json.writeBytes(input));
+            } catch (IOException e) {
+                throw new BangerException(ErrorCode.UNAVAILABLE, "lost the connection to bangerd: "
+                        + e.getMessage());
+            }
+        }
+
+        /** Reads events until the result arrives. */
+        public R awaitResult(Consumer<Event> events) {
+            while (true) {
+                byte[] frame;
+                try {
+                    frame = frames.read();
+                } catch (IOException e) {
+                    throw new BangerException(ErrorCode.UNAVAILABLE, "lost the connection to bangerd during "
+                            + method.name() + ": " + e.getMessage());
+                }
+                if (frame == null) {
+                    throw new BangerException(ErrorCode.UNAVAILABLE, "bangerd closed the connection during "
+                            + method.name() + " without an answer (see its log)");
+                }
+                Envelope.Response response;
+                try {
+                    response = Json.read(frame, Envelope.Response.class);
+                } catch (JsonException e) {
+                    throw new BangerException(ErrorCode.INTERNAL, "unreadable answer from bangerd: "
+                            + e.getMessage());
+                }
+                if (response.event() != null) {
+                    events.accept(response.event());
+                } else if (response.error() != null) {
+                    throw new BangerException(ErrorCode.fromWire(response.error().code()),
+                            response.error().message());
+                } else {
+                    try {
+                        return Json.fromTree(response.result(), method.resultType());
+                    } catch (JsonException e) {
+                        throw new BangerException(ErrorCode.INTERNAL, "unreadable result from bangerd for "
+                                + method.name() + ": " + e.getMessage());
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            closeQuietly(frames);
+        }
+    }
+
+    private static void closeQuietly(Closeable c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // Nothing to do about a failing close.
+        }
+    }
+}
