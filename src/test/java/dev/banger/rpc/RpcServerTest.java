@@ -1,0 +1,263 @@
+package dev.banger.rpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.banger.api.Api;
+import dev.banger.api.BangerException;
+import dev.banger.api.Empty;
+import dev.banger.api.ErrorCode;
+import dev.banger.api.Event;
+import dev.banger.api.Method;
+import dev.banger.json.Json;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The transport on its own: a server with test handlers, raw clients sending good and bad frames. */
+class RpcServerTest {
+
+    record Echo(String text) {
+    }
+
+    static final Method<Echo, Echo> ECHO = new Method<>("test.echo", Echo.class, Echo.class);
+    static final Method<Echo, Echo> STREAM = new Method<>("test.stream", Echo.class, Echo.class);
+    static final Method<Empty, Empty> FAIL = new Method<>("test.fail", Empty.class, Empty.class);
+    static final Method<Empty, Empty> CRASH = new Method<>("test.crash", Empty.class, Empty.class);
+    static final Method<Empty, Empty> BLOCK = new Method<>("test.block", Empty.class, Empty.class);
+    static final Method<Empty, Echo> INPUT = new Method<>("test.input", Empty.class, Echo.class);
+
+    @TempDir
+    Path dir;
+    private RpcServer server;
+    private Path socket;
+    private final CountDownLatch blockCancelled = new CountDownLatch(1);
+
+    @BeforeEach
+    void start() throws IOException {
+        Path runtime = dir.resolve("run");
+        Files.createDirectories(runtime, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        socket = runtime.resolve("test.sock");
+        HandlerRegistry handlers = new HandlerRegistry()
+                .on(ECHO, (req, call) -> new Echo(req.text()))
+                .on(STREAM, (req, call) -> {
+                    for (int i = 0; i < 3; i++) {
+                        call.emit(new Event.Progress("step" + i, "done", req.text(), i, -1, -1));
+                    }
+                    return new Echo("streamed");
+                })
+                .on(FAIL, (req, call) -> { throw BangerException.conflict("busy right now"); })
+                .on(CRASH, (req, call) -> { throw new IllegalStateException("bug"); })
+                .on(BLOCK, (req, call) -> {
+                    call.onCancel(blockCancelled::countDown);
+                    blockCancelled.await(10, TimeUnit.SECONDS);
+                    return Empty.INSTANCE;
+                })
+                .on(INPUT, (req, call) -> {
+                    StringBuilder got = new StringBuilder();
+                    while (true) {
+                        Input in = call.nextInput(5, TimeUnit.SECONDS);
+                        if (in == null || Boolean.TRUE.equals(in.stdinEof())) {
+                            return new Echo(got.toString());
+                        }
+                        got.append(new String(in.stdin(), StandardCharsets.UTF_8));
+                    }
+                });
+        server = new RpcServer(socket, handlers, PeerPolicy.forCurrentUser(Optional.empty()));
+        server.start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    @Test
+    void socketIsPrivateToItsOwner() throws IOException {
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket))).isEqualTo("rw-------");
+    }
+
+    @Test
+    void callsReturnTypedResults() {
+        assertThat(client().call(ECHO, new Echo("hi")).text()).isEqualTo("hi");
+    }
+
+    @Test
+    void eventsArriveBeforeTheResult() {
+        List<Event> events = new ArrayList<>();
+        Echo result = client().call(STREAM, new Echo("x"), events::add);
+
+        assertThat(result.text()).isEqualTo("streamed");
+        assertThat(events).extracting(e -> ((Event.Progress) e).stage()).containsExactly("step0", "step1", "step2");
+    }
+
+    @Test
+    void serviceErrorsKeepTheirCodeAndMessage() {
+        assertThatThrownBy(() -> client().call(FAIL, Empty.INSTANCE))
+                .isInstanceOfSatisfying(BangerException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT);
+                    assertThat(e.getMessage()).isEqualTo("busy right now");
+                });
+    }
+
+    @Test
+    void unexpectedExceptionsBecomeInternalErrorsAndTheServerLivesOn() {
+        assertThatThrownBy(() -> client().call(CRASH, Empty.INSTANCE))
+                .isInstanceOfSatisfying(BangerException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.INTERNAL));
+        assertThat(client().call(ECHO, new Echo("still here")).text()).isEqualTo("still here");
+    }
+
+    @Test
+    void unknownMethodGetsUnknownMethod() throws IOException {
+        Map<?, ?> answer = rawCall(frame("{\"method\":\"vm.explode\",\"params\":{}}"));
+
+        assertThat(errorCode(answer)).isEqualTo("unknown_method");
+    }
+
+    @Test
+    void malformedJsonGetsBadRequest() throws IOException {
+        assertThat(errorCode(rawCall(frame("{not json")))).isEqualTo("bad_request");
+        assertThat(errorCode(rawCall(frame("[1,2,3]")))).isEqualTo("bad_request");
+    }
+
+    @Test
+    void badParametersGetInvalidArgument() throws IOException {
+        Map<?, ?> answer = rawCall(frame("{\"method\":\"test.echo\",\"params\":{\"txt\":\"typo\"}}"));
+
+        assertThat(errorCode(answer)).isEqualTo("invalid_argument");
+        assertThat(errorMessage(answer)).contains("unknown field \"txt\"");
+    }
+
+    @Test
+    void oversizedFrameGetsBadRequestWithoutReadingIt() throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(4).putInt(0, FrameChannel.MAX_FRAME + 1);
+        Map<?, ?> answer = rawCall(header);
+
+        assertThat(errorCode(answer)).isEqualTo("bad_request");
+        assertThat(errorMessage(answer)).contains("outside 1..");
+    }
+
+    @Test
+    void truncatedFrameIsDroppedAndOthersAreServed() throws IOException {
+        try (SocketChannel ch = connect()) {
+            ch.write(ByteBuffer.allocate(8).putInt(0, 100).put(4, (byte) '{'));
+            ch.shutdownOutput();
+            Map<?, ?> answer = readAnswer(ch);
+            assertThat(errorCode(answer)).isEqualTo("bad_request");
+            assertThat(errorMessage(answer)).contains("closed in the middle of a frame");
+        }
+        assertThat(client().call(ECHO, new Echo("next")).text()).isEqualTo("next");
+    }
+
+    @Test
+    void aClientThatVanishesMidCallCancelsItAndOthersAreServed() throws Exception {
+        SocketChannel ch = connect();
+        ch.write(frame(Json.write(Map.of("method", "test.block", "params", Map.of()))));
+        Thread.sleep(200);
+        ch.close();
+
+        assertThat(blockCancelled.await(5, TimeUnit.SECONDS)).as("the handler learned of the disconnect").isTrue();
+        assertThat(client().call(ECHO, new Echo("fine")).text()).isEqualTo("fine");
+    }
+
+    @Test
+    void streamingInputReachesTheHandler() {
+        try (RpcClient.OpenCall<Echo> call = client().open(INPUT, Empty.INSTANCE)) {
+            call.send(Input.data("ab".getBytes(StandardCharsets.UTF_8)));
+            call.send(Input.data("cd".getBytes(StandardCharsets.UTF_8)));
+            call.send(Input.eof());
+            assertThat(call.awaitResult(e -> { }).text()).isEqualTo("abcd");
+        }
+    }
+
+    @Test
+    void manyConcurrentClientsAreServed() throws Exception {
+        List<Thread> threads = new ArrayList<>();
+        AtomicBoolean failed = new AtomicBoolean();
+        for (int i = 0; i < 16; i++) {
+            String text = "c" + i;
+            Thread t = new Thread(() -> {
+                for (int j = 0; j < 20; j++) {
+                    if (!client().call(ECHO, new Echo(text)).text().equals(text)) {
+                        failed.set(true);
+                    }
+                }
+            });
+            threads.add(t);
+            t.start();
+        }
+        for (Thread t : threads) {
+            t.join(30_000);
+        }
+        assertThat(failed).isFalse();
+    }
+
+    @Test
+    void aMissingSocketIsDaemonNotRunning() {
+        assertThatThrownBy(() -> new RpcClient(dir.resolve("nope.sock")).call(ECHO, new Echo("x")))
+                .isInstanceOf(DaemonNotRunningException.class)
+                .hasMessageContaining("bangerd is not running");
+    }
+
+    @Test
+    void closingRemovesTheSocketFile() {
+        server.close();
+        assertThat(socket).doesNotExist();
+    }
+
+    private RpcClient client() {
+        return new RpcClient(socket);
+    }
+
+    private SocketChannel connect() throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        ch.connect(UnixDomainSocketAddress.of(socket));
+        return ch;
+    }
+
+    private Map<?, ?> rawCall(ByteBuffer bytes) throws IOException {
+        try (SocketChannel ch = connect()) {
+            while (bytes.hasRemaining()) {
+                ch.write(bytes);
+            }
+            return readAnswer(ch);
+        }
+    }
+
+    private static Map<?, ?> readAnswer(SocketChannel ch) throws IOException {
+        byte[] frame = new FrameChannel(ch).read();
+        assertThat(frame).as("the server answered").isNotNull();
+        return (Map<?, ?>) Json.parseTree(new String(frame, StandardCharsets.UTF_8));
+    }
+
+    private static ByteBuffer frame(String json) {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(4 + body.length).putInt(body.length).put(body).flip();
+    }
+
+    private static String errorCode(Map<?, ?> answer) {
+        return (String) ((Map<?, ?>) answer.get("error")).get("code");
+    }
+
+    private static String errorMessage(Map<?, ?> answer) {
+        return (String) ((Map<?, ?>) answer.get("error")).get("message");
+    }
+}
