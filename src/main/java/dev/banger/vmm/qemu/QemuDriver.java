@@ -72,8 +72,9 @@ public final class QemuDriver implements VmmDriver {
             result = runner.run(Command.of(argv).withTimeout(LAUNCH_TIMEOUT));
         } catch (CommandFailedException e) {
             deleteFiles(control, agent, pidFile);
-            throw new VmmException("QEMU failed to start VM " + spec.name() + ": "
-                    + lastLine(e.stderr(), "exit code " + e.exitCode()), e);
+            // With -daemonize and -D, QEMU's start-up errors land in its log file rather than on our pipe.
+            String why = lastLine(e.stderr(), lastLine(readLog(spec.vmDir()), "exit code " + e.exitCode()));
+            throw new VmmException("QEMU failed to start VM " + spec.name() + ": " + why, e);
         }
         appendLog(spec.vmDir(), result.stderrText());
         long pid = readPid(pidFile, spec.name());
@@ -141,6 +142,14 @@ public final class QemuDriver implements VmmDriver {
         } catch (IOException | NumberFormatException e) {
             throw new VmmException("QEMU for VM " + vm + " started but its pid file " + pidFile
                     + " is unreadable: " + e.getMessage(), e);
+        }
+    }
+
+    private static String readLog(Path vmDir) {
+        try {
+            return Files.readString(QemuFiles.logFile(vmDir), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
         }
     }
 
