@@ -44,10 +44,10 @@ public final class KernelImporter {
 
     /** Imports a Debian {@code linux-image-*.deb} (kernel and modules from the package). */
     public KernelArtifacts importDeb(Path deb, Path destDir, ProgressListener listener) {
-        return importDeb(deb, destDir, listener, null);
+        return importDeb(deb, destDir, listener, KernelSource.Kind.DEB);
     }
 
-    private KernelArtifacts importDeb(Path deb, Path destDir, ProgressListener listener, KernelSource source) {
+    private KernelArtifacts importDeb(Path deb, Path destDir, ProgressListener listener, KernelSource.Kind kind) {
         requireAbsent(destDir);
         Path work = tempSibling(destDir, "unpack");
         try {
@@ -55,7 +55,7 @@ public final class KernelImporter {
             DebianKernelPackageReader reader = new DebianKernelPackageReader(runner, executables);
             DebianKernelPackage pkg = reader.read(deb, work);
             KernelImage image = new KernelImageInspector().inspect(pkg.kernel());
-            KernelSource src = source != null ? source : new KernelSource(KernelSource.Kind.DEB, pkg.reference());
+            KernelSource src = new KernelSource(kind, pkg.reference());
             return publish(pkg.kernel(), image.format(), pkg.version(), pkg.modulesDir(), src, destDir, listener);
         } finally {
             deleteQuietly(work);
@@ -98,9 +98,7 @@ public final class KernelImporter {
         try {
             AptKernelDownloader downloader = new AptKernelDownloader(runner, executables);
             Path deb = downloader.download(AptKernelDownloader.DEBIAN_CLOUD, download, listener);
-            String reference = deb.getFileName().toString();
-            return importDeb(deb, destDir, listener, new KernelSource(KernelSource.Kind.APT,
-                    reference.substring(0, reference.length() - ".deb".length())));
+            return importDeb(deb, destDir, listener, KernelSource.Kind.APT);
         } finally {
             deleteQuietly(download);
         }

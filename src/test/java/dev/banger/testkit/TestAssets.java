@@ -191,9 +191,13 @@ public final class TestAssets {
     private static <T> T locked(Supplier<T> action) {
         JVM_LOCK.lock();
         try (FileChannel ch = FileChannel.open(cacheDir().resolve(".lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE);
-             FileLock ignored = ch.lock()) {
-            return action.get();
+                StandardOpenOption.WRITE)) {
+            FileLock lock = ch.lock();
+            try {
+                return action.get();
+            } finally {
+                lock.release();
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
