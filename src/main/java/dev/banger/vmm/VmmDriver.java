@@ -1,0 +1,45 @@
+package dev.banger.vmm;
+
+import java.time.Duration;
+
+/**
+ * Starts and controls one kind of VMM. Implementations hold no per-VM state: everything needed later is in the
+ * {@link VmmHandle}, so a restarted daemon can pick up VMs from their handles. The VMM runs detached from the
+ * daemon (own session, no inherited terminal or pipes): a daemon restart or {@code kill -9} leaves it running.
+ * All methods may be called from any thread; calls for one VM are serialised by the VM service's per-VM lock.
+ */
+public interface VmmDriver {
+
+    VmmKind kind();
+
+    /**
+     * Validates {@code spec}, removes stale sockets, starts the VMM and returns once its control socket answers.
+     * On failure nothing is left running and the sockets are removed.
+     *
+     * @throws InvalidVmSpecException when the spec cannot be launched
+     * @throws VmmException when the VMM fails to start; the message carries the VMM's own error line
+     */
+    VmmHandle launch(VmSpec spec);
+
+    /** True when the handle's process still exists (and is the same process) and its control socket answers. */
+    boolean isAlive(VmmHandle handle);
+
+    /**
+     * Asks the guest to power off (ACPI power button / Ctrl-Alt-Del) and returns at once. The guest may ignore it:
+     * follow with {@link #awaitExit} and then {@link #terminate}.
+     */
+    void requestPowerdown(VmmHandle handle);
+
+    /**
+     * Stops the VMM: SIGTERM, then SIGKILL once {@code grace} has passed; returns when the process is gone and its
+     * sockets are removed. Does nothing (but still cleans up) when the process has already exited.
+     */
+    void terminate(VmmHandle handle, Duration grace);
+
+    /**
+     * Waits up to {@code timeout} for the VMM to exit by itself; when it has, removes its sockets.
+     *
+     * @return true when the process is gone
+     */
+    boolean awaitExit(VmmHandle handle, Duration timeout);
+}

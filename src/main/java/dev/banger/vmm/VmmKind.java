@@ -1,0 +1,4 @@
+package dev.banger.vmm;
+
+/** The virtual machine monitors banger drives. */
+public enum VmmKind { QEMU, FIRECRACKER }

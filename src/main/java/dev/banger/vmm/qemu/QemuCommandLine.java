@@ -1,0 +1,97 @@
+package dev.banger.vmm.qemu;
+
+import dev.banger.vmm.DiskSpec;
+import dev.banger.vmm.VmSpec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.OptionalLong;
+
+/**
+ * The QEMU argv for a {@link VmSpec}: {@code -M microvm} with virtio-mmio devices, no default devices, serial
+ * console to a file, the agent on a virtio-serial port named {@code banger.agent}, QMP on a Unix socket, and
+ * {@code -daemonize} so QEMU leaves the daemon's session; {@code -D} keeps its later stderr in the VM directory.
+ * ({@code -display none} replaces {@code -nographic}, which QEMU refuses together with {@code -daemonize}.)
+ */
+final class QemuCommandLine {
+
+    static final String BINARY = "qemu-system-x86_64";
+    static final String AGENT_PORT_NAME = "banger.agent";
+
+    private QemuCommandLine() {
+    }
+
+    static List<String> build(VmSpec spec, Accelerator accelerator, OptionalLong tscKhz) {
+        List<String> a = new ArrayList<>();
+        a.add(BINARY);
+        add(a, "-name", "guest=" + escape(spec.name()) + ",process=banger-" + escape(spec.name()));
+        add(a, "-accel", accelerator.name().toLowerCase(Locale.ROOT));
+        add(a, "-M", "microvm");
+        if (accelerator == Accelerator.KVM) {
+            add(a, "-cpu", "host");
+        }
+        add(a, "-m", Integer.toString(spec.memoryMib()));
+        add(a, "-smp", Integer.toString(spec.vcpus()));
+        a.add("-nodefaults");
+        a.add("-no-user-config");
+        add(a, "-display", "none");
+        a.add("-no-reboot");
+        a.add("-daemonize");
+        add(a, "-pidfile", QemuFiles.pidFile(spec.vmDir()).toString());
+        add(a, "-D", QemuFiles.logFile(spec.vmDir()).toString());
+
+        add(a, "-chardev", "file,id=console,path=" + escape(abs(spec.consoleLog())));
+        add(a, "-serial", "chardev:console");
+
+        add(a, "-kernel", abs(spec.kernel()));
+        if (spec.initrd() != null) {
+            add(a, "-initrd", abs(spec.initrd()));
+        }
+        add(a, "-append", cmdline(spec.kernelCmdline(), accelerator, tscKhz));
+
+        int i = 0;
+        for (DiskSpec disk : spec.disks()) {
+            String id = "disk" + i++;
+            add(a, "-drive", "id=" + id + ",file=" + escape(abs(disk.path())) + ",format="
+                    + disk.format().name().toLowerCase(Locale.ROOT) + ",if=none" + (disk.readOnly() ? ",readonly=on" : ""));
+            add(a, "-device", "virtio-blk-device,drive=" + id);
+        }
+
+        add(a, "-device", "virtio-serial-device");
+        add(a, "-chardev", "socket,id=agent,path=" + escape(abs(spec.agentSocket())) + ",server=on,wait=off");
+        add(a, "-device", "virtserialport,chardev=agent,name=" + AGENT_PORT_NAME);
+
+        add(a, "-chardev", "socket,id=qmp,path=" + escape(abs(spec.controlSocket())) + ",server=on,wait=off");
+        add(a, "-mon", "chardev=qmp,mode=control");
+
+        spec.network().ifPresent(net -> {
+            // No vhost=on: /dev/vhost-net is not available on every host and QEMU fails hard without it.
+            add(a, "-netdev", "tap,id=net0,ifname=" + net.tapName() + ",script=no,downscript=no");
+            add(a, "-device", "virtio-net-device,netdev=net0,mac=" + net.mac());
+        });
+        return a;
+    }
+
+    /** The spec's command line, plus {@code tsc_early_khz} under TCG unless the caller already set it. */
+    static String cmdline(String base, Accelerator accelerator, OptionalLong tscKhz) {
+        String line = base.strip();
+        if (accelerator == Accelerator.TCG && tscKhz.isPresent() && !line.contains("tsc_early_khz=")) {
+            line = (line.isEmpty() ? "" : line + " ") + "tsc_early_khz=" + tscKhz.getAsLong();
+        }
+        return line;
+    }
+
+    private static void add(List<String> argv, String option, String value) {
+        argv.add(option);
+        argv.add(value);
+    }
+
+    private static String abs(java.nio.file.Path p) {
+        return p.toAbsolutePath().toString();
+    }
+
+    /** QEMU's option syntax: a literal comma in a value is written twice. */
+    static String escape(String value) {
+        return value.replace(",", ",,");
+    }
+}

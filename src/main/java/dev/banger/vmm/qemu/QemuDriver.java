@@ -1,0 +1,186 @@
+package dev.banger.vmm.qemu;
+
+import dev.banger.host.Command;
+import dev.banger.host.CommandFailedException;
+import dev.banger.host.CommandResult;
+import dev.banger.host.CommandRunner;
+import dev.banger.vmm.VmSpec;
+import dev.banger.vmm.VmmDriver;
+import dev.banger.vmm.VmmException;
+import dev.banger.vmm.VmmHandle;
+import dev.banger.vmm.VmmKind;
+import dev.banger.vmm.VmmProcess;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * Runs VMs with {@code qemu-system-x86_64 -M microvm}. QEMU is started through the {@link CommandRunner} with
+ * {@code -daemonize}: the launching process returns once the VM is initialised (sockets listening) or with QEMU's
+ * error, and the VM itself runs in a new session with stdin/stdout on /dev/null and stderr in {@code qemu.log},
+ * so the daemon's lifetime does not bound it. The real PID comes from QEMU's {@code -pidfile}.
+ */
+public final class QemuDriver implements VmmDriver {
+
+    static final Duration LAUNCH_TIMEOUT = Duration.ofSeconds(30);
+    static final Duration QMP_TIMEOUT = Duration.ofSeconds(3);
+
+    private final CommandRunner runner;
+    private final AcceleratorChooser accelerators;
+    private final HostCpu cpu;
+
+    public QemuDriver(CommandRunner runner, AcceleratorChooser accelerators, HostCpu cpu) {
+        this.runner = runner;
+        this.accelerators = accelerators;
+        this.cpu = cpu;
+    }
+
+    /** A driver for this host: accelerator chosen from /dev/kvm and kvm_pvm unless {@code override} is set. */
+    public static QemuDriver forHost(CommandRunner runner, Optional<Accelerator> override) {
+        return new QemuDriver(runner, AcceleratorChooser.forHost(override), HostCpu.forHost());
+    }
+
+    @Override
+    public VmmKind kind() {
+        return VmmKind.QEMU;
+    }
+
+    /** The argv {@link #launch} runs for {@code spec}. */
+    public List<String> commandLine(VmSpec spec) {
+        AcceleratorChoice choice = accelerators.choose();
+        OptionalLong tsc = choice.accelerator() == Accelerator.TCG ? cpu.tscKhz() : OptionalLong.empty();
+        return QemuCommandLine.build(spec, choice.accelerator(), tsc);
+    }
+
+    @Override
+    public VmmHandle launch(VmSpec spec) {
+        spec.validate();
+        Path pidFile = QemuFiles.pidFile(spec.vmDir());
+        Path control = spec.controlSocket().toAbsolutePath();
+        Path agent = spec.agentSocket().toAbsolutePath();
+        // A socket file left by a QEMU that was killed makes the new QEMU fail to bind.
+        deleteFiles(control, agent, pidFile);
+        List<String> argv = commandLine(spec);
+        CommandResult result;
+        try {
+            result = runner.run(Command.of(argv).withTimeout(LAUNCH_TIMEOUT));
+        } catch (CommandFailedException e) {
+            deleteFiles(control, agent, pidFile);
+            // With -daemonize and -D, QEMU's start-up errors land in its log file rather than on our pipe.
+            String why = lastLine(e.stderr(), lastLine(readLog(spec.vmDir()), "exit code " + e.exitCode()));
+            throw new VmmException("QEMU failed to start VM " + spec.name() + ": " + why, e);
+        }
+        appendLog(spec.vmDir(), result.stderrText());
+        long pid = readPid(pidFile, spec.name());
+        Optional<VmmProcess.Stat> stat = VmmProcess.stat(pid);
+        if (stat.isEmpty() || stat.get().exited()) {
+            deleteFiles(control, agent, pidFile);
+            throw new VmmException("QEMU for VM " + spec.name() + " exited right after starting; see "
+                    + spec.consoleLog() + " and " + QemuFiles.logFile(spec.vmDir()));
+        }
+        VmmHandle handle = new VmmHandle(spec.id(), VmmKind.QEMU, pid, stat.get().startTicks(), control, agent,
+                spec.consoleLog().toAbsolutePath());
+        try (QmpClient qmp = QmpClient.connect(control, QMP_TIMEOUT)) {
+            qmp.queryStatus(QMP_TIMEOUT);
+        } catch (VmmException e) {
+            terminate(handle, Duration.ofSeconds(2));
+            throw new VmmException("QEMU for VM " + spec.name() + " started but its QMP socket does not answer: "
+                    + e.getMessage(), e);
+        }
+        return handle;
+    }
+
+    @Override
+    public boolean isAlive(VmmHandle handle) {
+        if (!VmmProcess.running(handle.pid(), handle.startTicks())) {
+            return false;
+        }
+        try (QmpClient qmp = QmpClient.connect(handle.controlSocket(), QMP_TIMEOUT)) {
+            qmp.queryStatus(QMP_TIMEOUT);
+            return true;
+        } catch (VmmException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void requestPowerdown(VmmHandle handle) {
+        try (QmpClient qmp = QmpClient.connect(handle.controlSocket(), QMP_TIMEOUT)) {
+            qmp.systemPowerdown(QMP_TIMEOUT);
+        }
+    }
+
+    @Override
+    public void terminate(VmmHandle handle, Duration grace) {
+        VmmProcess.terminate(handle.pid(), handle.startTicks(), grace);
+        cleanup(handle);
+    }
+
+    @Override
+    public boolean awaitExit(VmmHandle handle, Duration timeout) {
+        boolean gone = VmmProcess.awaitGone(handle.pid(), handle.startTicks(), timeout);
+        if (gone) {
+            cleanup(handle);
+        }
+        return gone;
+    }
+
+    private static void cleanup(VmmHandle handle) {
+        // QEMU removes its pid file on a clean exit but never its listening sockets.
+        deleteFiles(handle.controlSocket(), handle.agentSocket());
+    }
+
+    private static long readPid(Path pidFile, String vm) {
+        try {
+            return Long.parseLong(Files.readString(pidFile, StandardCharsets.US_ASCII).strip());
+        } catch (IOException | NumberFormatException e) {
+            throw new VmmException("QEMU for VM " + vm + " started but its pid file " + pidFile
+                    + " is unreadable: " + e.getMessage(), e);
+        }
+    }
+
+    private static String readLog(Path vmDir) {
+        try {
+            return Files.readString(QemuFiles.logFile(vmDir), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static void appendLog(Path vmDir, String text) {
+        if (text.isBlank()) {
+            return;
+        }
+        try {
+            Files.writeString(QemuFiles.logFile(vmDir), text, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
+        } catch (IOException ignored) {
+            // Warnings only; the VM is running.
+        }
+    }
+
+    private static void deleteFiles(Path... files) {
+        for (Path f : files) {
+            try {
+                Files.deleteIfExists(f);
+            } catch (IOException e) {
+                throw new VmmException("cannot remove " + f + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static String lastLine(String text, String fallback) {
+        String t = text.strip();
+        if (t.isEmpty()) {
+            return fallback;
+        }
+        int nl = t.lastIndexOf('\n');
+        return nl < 0 ? t : t.substring(nl + 1);
+    }
+}

@@ -1,0 +1,210 @@
+package dev.banger.vmm.qemu;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * A QEMU Machine Protocol client over the QMP Unix socket: reads the greeting, negotiates with
+ * {@code qmp_capabilities}, then runs commands one at a time, skipping asynchronous events. Every read and write
+ * has a deadline (the channel is non-blocking behind a selector; no stream wrappers, which on Java 17 share one
+ * lock between reading and writing). QEMU serves one QMP client per socket at a time, so connections are meant to
+ * be short: open, ask, close.
+ */
+public final class QmpClient implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path socket;
+    private final SocketChannel channel;
+    private final Selector selector;
+    private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
+    private final ByteBuffer readBuffer = ByteBuffer.allocate(8192);
+    private long nextId = 1;
+
+    private QmpClient(Path socket, SocketChannel channel, Selector selector) {
+        this.socket = socket;
+        this.channel = channel;
+        this.selector = selector;
+    }
+
+    /** Connects, reads the greeting and enters command mode, all within {@code timeout}. */
+    public static QmpClient connect(Path socket, Duration timeout) {
+        SocketChannel channel = null;
+        Selector selector = null;
+        try {
+            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            channel.configureBlocking(false);
+            selector = Selector.open();
+            QmpClient client = new QmpClient(socket, channel, selector);
+            long deadline = System.nanoTime() + timeout.toNanos();
+            JsonNode greeting = client.readMessage(deadline);
+            if (!greeting.has("QMP")) {
+                throw new QmpException("QMP socket " + socket + " sent no greeting, got: " + greeting);
+            }
+            client.execute("qmp_capabilities", null, deadline);
+            return client;
+        } catch (IOException e) {
+            closeQuietly(channel, selector);
+            throw new QmpException("cannot connect to QMP socket " + socket + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(channel, selector);
+            throw e;
+        }
+    }
+
+    /** Runs {@code command} and returns its {@code return} value. */
+    public JsonNode execute(String command, Duration timeout) {
+        return execute(command, null, System.nanoTime() + timeout.toNanos());
+    }
+
+    /** The VM's run state: "running", "paused", "shutdown", ... */
+    public String queryStatus(Duration timeout) {
+        return execute("query-status", timeout).path("status").asText();
+    }
+
+    /** Presses the virtual power button; the guest decides what to do with it. */
+    public void systemPowerdown(Duration timeout) {
+        execute("system_powerdown", timeout);
+    }
+
+    /** Tells QEMU to exit now, without asking the guest. */
+    public void quit(Duration timeout) {
+        try {
+            execute("quit", timeout);
+        } catch (QmpException e) {
+            // QEMU may close the socket before its answer to quit is read; that is what quit asked for.
+            if (!(e.getCause() instanceof IOException) && !e.getMessage().contains("closed the connection")) {
+                throw e;
+            }
+        }
+    }
+
+    private JsonNode execute(String command, JsonNode arguments, long deadline) {
+        long id = nextId++;
+        ObjectNode request = JSON.createObjectNode();
+        request.put("execute", command);
+        if (arguments != null) {
+            request.set("arguments", arguments);
+        }
+        request.put("id", id);
+        try {
+            write((JSON.writeValueAsString(request) + "\n").getBytes(StandardCharsets.UTF_8), deadline, command);
+            while (true) {
+                JsonNode message = readMessage(deadline);
+                if (message.has("event")) {
+                    continue;
+                }
+                if (message.path("id").asLong(-1) != id) {
+                    continue;
+                }
+                if (message.has("error")) {
+                    JsonNode error = message.get("error");
+                    throw new QmpException("QMP " + command + " on " + socket + " failed: "
+                            + error.path("class").asText() + ": " + error.path("desc").asText());
+                }
+                return message.path("return");
+            }
+        } catch (IOException e) {
+            throw new QmpException("QMP " + command + " on " + socket + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void write(byte[] bytes, long deadline, String what) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        while (buf.hasRemaining()) {
+            if (channel.write(buf) == 0) {
+                await(SelectionKey.OP_WRITE, deadline, "sending " + what);
+            }
+        }
+    }
+
+    private JsonNode readMessage(long deadline) throws IOException {
+        while (true) {
+            byte[] all = pending.toByteArray();
+            int nl = indexOfNewline(all);
+            if (nl >= 0) {
+                String line = new String(all, 0, nl, StandardCharsets.UTF_8).strip();
+                pending.reset();
+                pending.write(all, nl + 1, all.length - nl - 1);
+                if (line.isEmpty()) {
+                    continue;
+                }
+                try {
+                    return JSON.readTree(line);
+                } catch (IOException e) {
+                    throw new QmpException("QMP socket " + socket + " sent something that is not JSON: " + line);
+                }
+            }
+            readBuffer.clear();
+            int n = channel.read(readBuffer);
+            if (n < 0) {
+                throw new QmpException("QEMU closed the connection on QMP socket " + socket);
+            }
+            if (n == 0) {
+                await(SelectionKey.OP_READ, deadline, "waiting for an answer");
+            } else {
+                pending.write(readBuffer.array(), 0, n);
+            }
+        }
+    }
+
+    private static int indexOfNewline(byte[] b) {
+        for (int i = 0; i < b.length; i++) {
+            if (b[i] == '\n') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private void await(int op, long deadline, String what) throws IOException {
+        long remainingMs = (deadline - System.nanoTime()) / 1_000_000;
+        if (remainingMs <= 0) {
+            throw new QmpException("QMP socket " + socket + " timed out " + what);
+        }
+        SelectionKey key = channel.register(selector, op);
+        try {
+            if (selector.select(remainingMs) == 0) {
+                throw new QmpException("QMP socket " + socket + " timed out " + what);
+            }
+            selector.selectedKeys().clear();
+        } finally {
+            key.interestOps(0);
+        }
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(channel, selector);
+    }
+
+    private static void closeQuietly(SocketChannel channel, Selector selector) {
+        try {
+            if (selector != null) {
+                selector.close();
+            }
+        } catch (IOException ignored) {
+            // nothing to do
+        }
+        try {
+            if (channel != null) {
+                channel.close();
+            }
+        } catch (IOException ignored) {
+            // nothing to do
+        }
+    }
+}

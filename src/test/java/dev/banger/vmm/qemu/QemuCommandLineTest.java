@@ -1,0 +1,124 @@
+package dev.banger.vmm.qemu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.banger.vmm.DiskSpec;
+import dev.banger.vmm.NetworkSpec;
+import dev.banger.vmm.VmSpec;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.junit.jupiter.api.Test;
+
+class QemuCommandLineTest {
+
+    private static final Path VM = Path.of("/var/lib/banger/vms/abc");
+
+    private static VmSpec spec(Optional<NetworkSpec> net, List<DiskSpec> disks) {
+        return new VmSpec("abc", "box", 2, 512, VM.resolve("vmlinuz"), VM.resolve("initrd.img"),
+                "console=ttyS0 quiet", disks, VM.resolve("agent.sock"), VM.resolve("qmp.sock"),
+                VM.resolve("console.log"), VM, 3, net);
+    }
+
+    private static List<DiskSpec> disks() {
+        return List.of(new DiskSpec(VM.resolve("root.qcow2"), DiskSpec.Format.QCOW2, false, DiskSpec.Role.ROOT),
+                new DiskSpec(VM.resolve("work.img"), DiskSpec.Format.RAW, true, DiskSpec.Role.WORK));
+    }
+
+    /** The value following {@code option} each time it occurs. */
+    private static List<String> values(List<String> argv, String option) {
+        List<String> out = new java.util.ArrayList<>();
+        for (int i = 0; i < argv.size() - 1; i++) {
+            if (argv.get(i).equals(option)) {
+                out.add(argv.get(i + 1));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void tcgMicrovmWithoutDefaultsDetachedWithPidFile() {
+        List<String> argv = QemuCommandLine.build(spec(Optional.empty(), disks()), Accelerator.TCG,
+                OptionalLong.of(2_596_000));
+
+        assertThat(argv.get(0)).isEqualTo("qemu-system-x86_64");
+        assertThat(values(argv, "-accel")).containsExactly("tcg");
+        assertThat(values(argv, "-M")).containsExactly("microvm");
+        assertThat(values(argv, "-m")).containsExactly("512");
+        assertThat(values(argv, "-smp")).containsExactly("2");
+        assertThat(argv).contains("-nodefaults", "-no-user-config", "-no-reboot", "-daemonize")
+                .doesNotContain("-nographic", "-cpu", "-enable-kvm");
+        assertThat(values(argv, "-display")).containsExactly("none");
+        assertThat(values(argv, "-pidfile")).containsExactly(VM + "/qemu.pid");
+        assertThat(values(argv, "-D")).containsExactly(VM + "/qemu.log");
+        assertThat(values(argv, "-kernel")).containsExactly(VM + "/vmlinuz");
+        assertThat(values(argv, "-initrd")).containsExactly(VM + "/initrd.img");
+        assertThat(values(argv, "-append")).containsExactly("console=ttyS0 quiet tsc_early_khz=2596000");
+        assertThat(values(argv, "-serial")).containsExactly("chardev:console");
+    }
+
+    @Test
+    void disksAreVirtioBlkDevicesInOrderWithFormatAndReadOnly() {
+        List<String> argv = QemuCommandLine.build(spec(Optional.empty(), disks()), Accelerator.TCG,
+                OptionalLong.empty());
+
+        assertThat(values(argv, "-drive")).containsExactly(
+                "id=disk0,file=" + VM + "/root.qcow2,format=qcow2,if=none",
+                "id=disk1,file=" + VM + "/work.img,format=raw,if=none,readonly=on");
+        assertThat(values(argv, "-device")).containsSubsequence("virtio-blk-device,drive=disk0",
+                "virtio-blk-device,drive=disk1");
+    }
+
+    @Test
+    void agentIsAVirtioSerialPortNamedBangerAgentAndQmpIsAUnixServer() {
+        List<String> argv = QemuCommandLine.build(spec(Optional.empty(), List.of()), Accelerator.TCG,
+                OptionalLong.empty());
+
+        assertThat(values(argv, "-chardev")).containsExactly(
+                "file,id=console,path=" + VM + "/console.log",
+                "socket,id=agent,path=" + VM + "/agent.sock,server=on,wait=off",
+                "socket,id=qmp,path=" + VM + "/qmp.sock,server=on,wait=off");
+        assertThat(values(argv, "-device")).containsExactly("virtio-serial-device",
+                "virtserialport,chardev=agent,name=banger.agent");
+        assertThat(values(argv, "-mon")).containsExactly("chardev=qmp,mode=control");
+        assertThat(argv).doesNotContain("-netdev");
+    }
+
+    @Test
+    void networkIsAPlainTapWithoutVhost() {
+        List<String> argv = QemuCommandLine.build(spec(Optional.of(new NetworkSpec("tap0", "02:00:0a:00:00:02")),
+                List.of()), Accelerator.TCG, OptionalLong.empty());
+
+        assertThat(values(argv, "-netdev")).containsExactly("tap,id=net0,ifname=tap0,script=no,downscript=no");
+        assertThat(values(argv, "-device")).contains("virtio-net-device,netdev=net0,mac=02:00:0a:00:00:02");
+        assertThat(String.join(" ", argv)).doesNotContain("vhost");
+    }
+
+    @Test
+    void kvmUsesHostCpuAndNoTscHint() {
+        List<String> argv = QemuCommandLine.build(spec(Optional.empty(), List.of()), Accelerator.KVM,
+                OptionalLong.of(2_596_000));
+        assertThat(values(argv, "-accel")).containsExactly("kvm");
+        assertThat(values(argv, "-cpu")).containsExactly("host");
+        assertThat(values(argv, "-append")).containsExactly("console=ttyS0 quiet");
+    }
+
+    @Test
+    void anExplicitTscHintIsKept() {
+        assertThat(QemuCommandLine.cmdline("tsc_early_khz=1000 quiet", Accelerator.TCG, OptionalLong.of(2_000_000)))
+                .isEqualTo("tsc_early_khz=1000 quiet");
+    }
+
+    @Test
+    void commasInPathsAreEscapedTheQemuWay() {
+        Path odd = Path.of("/tmp/a,b");
+        VmSpec spec = new VmSpec("abc", "box", 1, 128, odd.resolve("k"), null, "", Collections.emptyList(),
+                odd.resolve("agent.sock"), odd.resolve("qmp.sock"), odd.resolve("console.log"), odd, 3,
+                Optional.empty());
+        List<String> argv = QemuCommandLine.build(spec, Accelerator.TCG, OptionalLong.empty());
+        assertThat(values(argv, "-chardev")).contains("socket,id=qmp,path=/tmp/a,,b/qmp.sock,server=on,wait=off");
+        assertThat(argv).doesNotContain("-initrd");
+    }
+}
