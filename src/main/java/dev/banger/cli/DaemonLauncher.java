@@ -70,7 +70,7 @@ final class DaemonLauncher {
 
     private Process spawn() {
         List<String> argv = new ArrayList<>();
-        Executables.find("setsid").ifPresent(setsid -> argv.add(setsid.toString()));
+        Executables.fromEnvironment().find("setsid").ifPresent(setsid -> argv.add(setsid.toString()));
         argv.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin",
                 "java").toString()));
         String opts = System.getenv("BANGER_DAEMON_JAVA_OPTS");

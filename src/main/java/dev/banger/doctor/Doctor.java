@@ -229,7 +229,7 @@ public final class Doctor {
 
                 @Override
                 public Optional<Path> findProgram(String name) {
-                    return Executables.find(name);
+                    return Executables.fromEnvironment().find(name);
                 }
 
                 @Override

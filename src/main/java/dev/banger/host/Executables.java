@@ -3,38 +3,43 @@ package dev.banger.host;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashSet;
 import java.util.Optional;
-import java.util.Set;
 
 /**
- * Finds programs. Searches PATH and then the sbin directories, which a non-root PATH often lacks but where
- * mkfs.ext4, resize2fs and ip live.
+ * Finds programs, so a missing tool is reported before it is run, with what to do about it. The search path is
+ * PATH followed by the sbin and bin directories: a daemon started by cron or systemd, or a non-root user, often
+ * lacks the sbin directories where mkfs.ext4, resize2fs and ip live.
  */
 public final class Executables {
 
-    private static final String[] EXTRA_DIRS = {"/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin", "/bin"};
+    private static final String SYSTEM_DIRS = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-    private Executables() {
+    private final String path;
+
+    /** Searches exactly {@code path} (a PATH-style list); tests use it to present other hosts. */
+    public Executables(String path) {
+        this.path = path == null ? "" : path;
     }
 
-    public static Optional<Path> find(String name) {
-        Set<String> dirs = new LinkedHashSet<>();
-        String pathEnv = System.getenv("PATH");
-        if (pathEnv != null) {
-            for (String dir : pathEnv.split(File.pathSeparator)) {
-                if (!dir.isEmpty()) {
-                    dirs.add(dir);
-                }
+    public static Executables fromEnvironment() {
+        String path = System.getenv("PATH");
+        return new Executables((path == null ? "" : path) + File.pathSeparator + SYSTEM_DIRS);
+    }
+
+    public Optional<Path> find(String program) {
+        for (String dir : path.split(File.pathSeparator)) {
+            if (dir.isEmpty()) {
+                continue;
             }
-        }
-        dirs.addAll(java.util.List.of(EXTRA_DIRS));
-        for (String dir : dirs) {
-            Path candidate = Path.of(dir, name);
+            Path candidate = Path.of(dir, program);
             if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
                 return Optional.of(candidate);
             }
         }
         return Optional.empty();
+    }
+
+    public boolean has(String program) {
+        return find(program).isPresent();
     }
 }

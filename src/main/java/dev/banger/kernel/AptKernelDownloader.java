@@ -1,5 +1,6 @@
 package dev.banger.kernel;
 
+import dev.banger.host.Executables;
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandResult;

@@ -1,5 +1,6 @@
 package dev.banger.kernel;
 
+import dev.banger.host.Executables;
 import dev.banger.host.CommandRunner;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;

@@ -1,5 +1,6 @@
 package dev.banger.vmm;
 
+import dev.banger.model.VmmKind;
 import java.nio.file.Path;
 import java.util.Objects;
 

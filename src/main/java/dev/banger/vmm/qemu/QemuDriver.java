@@ -1,5 +1,6 @@
 package dev.banger.vmm.qemu;
 
+import dev.banger.model.VmmKind;
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandResult;
@@ -8,7 +9,6 @@ import dev.banger.vmm.VmSpec;
 import dev.banger.vmm.VmmDriver;
 import dev.banger.vmm.VmmException;
 import dev.banger.vmm.VmmHandle;
-import dev.banger.vmm.VmmKind;
 import dev.banger.vmm.VmmProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

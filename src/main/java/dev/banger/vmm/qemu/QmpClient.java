@@ -1,8 +1,7 @@
 package dev.banger.vmm.qemu;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.banger.json.Json;
+import dev.banger.json.JsonException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -14,6 +13,8 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * A QEMU Machine Protocol client over the QMP Unix socket: reads the greeting, negotiates with
@@ -23,8 +24,6 @@ import java.time.Duration;
  * be short: open, ask, close.
  */
 public final class QmpClient implements AutoCloseable {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path socket;
     private final SocketChannel channel;
@@ -50,8 +49,8 @@ public final class QmpClient implements AutoCloseable {
             selector = Selector.open();
             QmpClient client = new QmpClient(socket, channel, selector);
             long deadline = System.nanoTime() + timeout.toNanos();
-            JsonNode greeting = client.readMessage(deadline);
-            if (!greeting.has("QMP")) {
+            Map<?, ?> greeting = client.readMessage(deadline);
+            if (!greeting.containsKey("QMP")) {
                 throw new QmpException("QMP socket " + socket + " sent no greeting, got: " + greeting);
             }
             client.execute("qmp_capabilities", null, deadline);
@@ -65,14 +64,15 @@ public final class QmpClient implements AutoCloseable {
         }
     }
 
-    /** Runs {@code command} and returns its {@code return} value. */
-    public JsonNode execute(String command, Duration timeout) {
+    /** Runs {@code command} and returns its {@code return} value as a JSON tree (see {@link Json#parseTree}). */
+    public Object execute(String command, Duration timeout) {
         return execute(command, null, System.nanoTime() + timeout.toNanos());
     }
 
     /** The VM's run state: "running", "paused", "shutdown", ... */
     public String queryStatus(Duration timeout) {
-        return execute("query-status", timeout).path("status").asText();
+        Object result = execute("query-status", timeout);
+        return result instanceof Map<?, ?> map && map.get("status") instanceof String status ? status : "";
     }
 
     /** Presses the virtual power button; the guest decides what to do with it. */
@@ -92,30 +92,29 @@ public final class QmpClient implements AutoCloseable {
         }
     }
 
-    private JsonNode execute(String command, JsonNode arguments, long deadline) {
+    private Object execute(String command, Map<String, Object> arguments, long deadline) {
         long id = nextId++;
-        ObjectNode request = JSON.createObjectNode();
+        Map<String, Object> request = new LinkedHashMap<>();
         request.put("execute", command);
         if (arguments != null) {
-            request.set("arguments", arguments);
+            request.put("arguments", arguments);
         }
         request.put("id", id);
         try {
-            write((JSON.writeValueAsString(request) + "\n").getBytes(StandardCharsets.UTF_8), deadline, command);
+            write((Json.write(request) + "\n").getBytes(StandardCharsets.UTF_8), deadline, command);
             while (true) {
-                JsonNode message = readMessage(deadline);
-                if (message.has("event")) {
+                Map<?, ?> message = readMessage(deadline);
+                if (message.containsKey("event")) {
                     continue;
                 }
-                if (message.path("id").asLong(-1) != id) {
+                if (!Long.valueOf(id).equals(message.get("id"))) {
                     continue;
                 }
-                if (message.has("error")) {
-                    JsonNode error = message.get("error");
+                if (message.get("error") instanceof Map<?, ?> error) {
                     throw new QmpException("QMP " + command + " on " + socket + " failed: "
-                            + error.path("class").asText() + ": " + error.path("desc").asText());
+                            + error.get("class") + ": " + error.get("desc"));
                 }
-                return message.path("return");
+                return message.get("return");
             }
         } catch (IOException e) {
             throw new QmpException("QMP " + command + " on " + socket + " failed: " + e.getMessage(), e);
@@ -131,7 +130,7 @@ public final class QmpClient implements AutoCloseable {
         }
     }
 
-    private JsonNode readMessage(long deadline) throws IOException {
+    private Map<?, ?> readMessage(long deadline) throws IOException {
         while (true) {
             byte[] all = pending.toByteArray();
             int nl = indexOfNewline(all);
@@ -142,11 +141,16 @@ public final class QmpClient implements AutoCloseable {
                 if (line.isEmpty()) {
                     continue;
                 }
+                Object tree;
                 try {
-                    return JSON.readTree(line);
-                } catch (IOException e) {
+                    tree = Json.parseTree(line);
+                } catch (JsonException e) {
                     throw new QmpException("QMP socket " + socket + " sent something that is not JSON: " + line);
                 }
+                if (!(tree instanceof Map<?, ?> map)) {
+                    throw new QmpException("QMP socket " + socket + " sent a message that is not an object: " + line);
+                }
+                return map;
             }
             readBuffer.clear();
             int n = channel.read(readBuffer);

@@ -1,4 +1,0 @@
-package dev.banger.vmm;
-
-/** The virtual machine monitors banger drives. */
-public enum VmmKind { QEMU, FIRECRACKER }
