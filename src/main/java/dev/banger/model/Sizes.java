@@ -24,8 +24,16 @@ public final class Sizes {
         } else if (t.endsWith("B") && t.length() > 1 && Character.isLetter(t.charAt(t.length() - 2))) {
             t = t.substring(0, t.length() - 1);
         }
-        double factor = 1;
         char unit = t.charAt(t.length() - 1);
+        String number = Character.isLetter(unit) ? t.substring(0, t.length() - 1) : t;
+        double value;
+        try {
+            value = Double.parseDouble(number);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(what + " " + text + " is not a size: use a number with an "
+                    + "optional unit, such as 512M or 2G");
+        }
+        double factor = 1;
         if (Character.isLetter(unit)) {
             factor = switch (unit) {
                 case 'K' -> 1.0 / 1024;
@@ -35,14 +43,6 @@ public final class Sizes {
                 default -> throw new IllegalArgumentException(what + " " + text
                         + ": unknown unit '" + unit + "', use K, M, G or T");
             };
-            t = t.substring(0, t.length() - 1);
-        }
-        double value;
-        try {
-            value = Double.parseDouble(t);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(what + " " + text + " is not a size: use a number with an "
-                    + "optional unit, such as 512M or 2G");
         }
         if (value <= 0 || Double.isNaN(value) || Double.isInfinite(value)) {
             throw new IllegalArgumentException(what + " " + text + " must be positive");

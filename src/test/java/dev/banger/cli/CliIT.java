@@ -1,0 +1,202 @@
+package dev.banger.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.banger.json.Json;
+import dev.banger.testkit.BangerHome;
+import dev.banger.testkit.BangerHome.Result;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The real bin/banger, as a user runs it, against an isolated BANGER_HOME. */
+class CliIT {
+
+    private BangerHome banger;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        banger = BangerHome.create();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        banger.close();
+    }
+
+    @Test
+    void firstCommandStartsTheDaemonWithAPrivateSocket() throws Exception {
+        assertThat(Files.exists(banger.socket())).isFalse();
+
+        Result list = banger.banger("vm", "list", "--json");
+
+        assertThat(list.exitCode()).as(list.output()).isZero();
+        assertThat(Json.parseTree(list.stdout())).isEqualTo(Map.of("vms", List.of()));
+        assertThat(perms(banger.socket())).isEqualTo("rw-------");
+        assertThat(perms(banger.socket().getParent())).isEqualTo("rwx------");
+        Result status = banger.banger("daemon", "status", "--json");
+        assertThat(status.exitCode()).isZero();
+        assertThat(((Map<?, ?>) Json.parseTree(status.stdout())).get("running")).isEqualTo(true);
+        assertThat(banger.stateDir().resolve("logs/bangerd.log")).exists();
+    }
+
+    @Test
+    void createListShowDeleteARecord() {
+        Result create = banger.banger("vm", "create", "--no-start", "--cpus", "3", "--memory", "768M", "--disk",
+                "2G", "demo");
+        assertThat(create.exitCode()).as(create.output()).isZero();
+        assertThat(create.stdout()).isEqualTo("demo created\n");
+
+        Map<?, ?> listed = (Map<?, ?>) ((List<?>) ((Map<?, ?>) Json.parseTree(banger.banger("vm", "list", "--json")
+                .stdout())).get("vms")).get(0);
+        assertThat(listed.get("name")).isEqualTo("demo");
+        assertThat(listed.get("state")).isEqualTo("created");
+        assertThat(listed.get("dnsName")).isEqualTo("demo.vm");
+        assertThat(listed.get("cpus")).isEqualTo(3L);
+        assertThat(listed.get("memoryMib")).isEqualTo(768L);
+        assertThat(listed.get("diskMib")).isEqualTo(2048L);
+        Path vmDir = Path.of((String) listed.get("vmDir"));
+        assertThat(vmDir).isDirectory().startsWith(banger.stateDir());
+
+        Result table = banger.banger("vm", "list");
+        assertThat(table.stdout()).startsWith("NAME").contains("demo  created  qemu");
+        Result show = banger.banger("vm", "show", "demo");
+        assertThat(show.stdout()).contains("dns:").contains("demo.vm").contains("state:").contains("created");
+
+        Result delete = banger.banger("vm", "delete", "demo");
+        assertThat(delete.exitCode()).as(delete.output()).isZero();
+        assertThat(delete.stdout()).isEqualTo("deleted demo\n");
+        assertThat(vmDir).doesNotExist();
+        assertThat(banger.banger("vm", "list", "--json").stdout()).contains("\"vms\": []");
+    }
+
+    @Test
+    void duplicateNamesAreRefusedWithOneLine() {
+        assertThat(banger.banger("vm", "create", "--no-start", "twin").exitCode()).isZero();
+
+        Result again = banger.banger("vm", "create", "--no-start", "twin");
+
+        assertThat(again.exitCode()).isEqualTo(1);
+        assertThat(again.stderr()).isEqualTo("banger: a VM named 'twin' already exists; pick another name or "
+                + "delete it first (banger vm delete twin)\n");
+        assertThat(again.stdout()).isEmpty();
+    }
+
+    @Test
+    void badInputGetsOneClearLineAndExitCodeOne() {
+        Result badName = banger.banger("vm", "create", "--no-start", "Bad_Name");
+        assertThat(badName.exitCode()).isEqualTo(1);
+        assertThat(badName.stderr()).startsWith("banger: invalid VM name 'Bad_Name'").hasLineCount(1);
+
+        Result badMemory = banger.banger("vm", "create", "--no-start", "--memory", "lots", "ok");
+        assertThat(badMemory.exitCode()).isEqualTo(1);
+        assertThat(badMemory.stderr()).startsWith("banger: --memory lots is not a size").hasLineCount(1);
+
+        Result missing = banger.banger("vm", "show", "ghost");
+        assertThat(missing.exitCode()).isEqualTo(1);
+        assertThat(missing.stderr()).isEqualTo("banger: no such VM: ghost; see: banger vm list\n");
+
+        Result unknownImage = banger.banger("vm", "create", "--no-start", "--image", "nope", "x");
+        assertThat(unknownImage.exitCode()).isEqualTo(1);
+        assertThat(unknownImage.stderr()).contains("image 'nope' not found");
+
+        assertThat(banger.banger("vm", "list", "--json").stdout()).as("nothing was stored").contains("[]");
+    }
+
+    @Test
+    void usageErrorsExitWithTwo() {
+        assertThat(banger.banger("vm", "explode").exitCode()).isEqualTo(2);
+        assertThat(banger.banger("vm", "create").exitCode()).isEqualTo(2);
+        assertThat(banger.banger("vm", "create", "--cpus", "two", "x").exitCode()).isEqualTo(2);
+        assertThat(banger.banger().exitCode()).isEqualTo(2);
+        assertThat(banger.banger("--bogus").exitCode()).isEqualTo(2);
+    }
+
+    @Test
+    void commandsNotBuiltYetSaySoAndFail() {
+        Result stats = banger.banger("vm", "stats", "x");
+
+        assertThat(stats.exitCode()).isEqualTo(1);
+        assertThat(stats.stderr()).isEqualTo("banger: vm stats: not implemented yet (tracked in issue #4)\n");
+    }
+
+    @Test
+    void everySpecCommandHasHelp() {
+        List<List<String>> commands = List.of(List.of("doctor"), List.of("daemon", "start"),
+                List.of("daemon", "stop"), List.of("daemon", "status"), List.of("vm", "create"),
+                List.of("vm", "start"), List.of("vm", "stop"), List.of("vm", "restart"), List.of("vm", "delete"),
+                List.of("vm", "list"), List.of("vm", "show"), List.of("vm", "set"), List.of("vm", "run"),
+                List.of("vm", "exec"), List.of("vm", "ssh"), List.of("vm", "logs"), List.of("vm", "stats"),
+                List.of("vm", "ports"), List.of("vm", "cp"), List.of("image", "pull"), List.of("image", "register"),
+                List.of("image", "promote"), List.of("image", "list"), List.of("image", "show"),
+                List.of("image", "delete"), List.of("kernel", "list"), List.of("kernel", "show"),
+                List.of("kernel", "pull"), List.of("kernel", "import"), List.of("kernel", "delete"),
+                List.of("kernel", "default"), List.of("session", "start"), List.of("session", "list"),
+                List.of("session", "attach"), List.of("session", "logs"), List.of("session", "kill"),
+                List.of("workspace", "export"), List.of("ssh-config", "install"), List.of("ssh-config", "uninstall"),
+                List.of("ssh-config", "show"));
+        for (List<String> command : commands) {
+            String[] args = java.util.stream.Stream.concat(command.stream(), java.util.stream.Stream.of("--help"))
+                    .toArray(String[]::new);
+            Result help = banger.banger(args);
+            assertThat(help.exitCode()).as(String.join(" ", command) + ": " + help.output()).isZero();
+            assertThat(help.stdout()).as(String.join(" ", command)).startsWith("Usage: banger " + String.join(" ", command));
+        }
+        assertThat(banger.banger("vm", "create", "--help").stdout()).contains("--image", "--kernel", "--cpus",
+                "--memory", "--disk", "--vmm", "--no-start");
+        assertThat(banger.banger("vm", "run", "--help").stdout()).contains("--rm", "--no-workspace", "--name");
+        assertThat(Files.exists(banger.socket())).as("help never starts the daemon").isFalse();
+    }
+
+    @Test
+    void imageAndKernelListsWorkWhenEmpty() {
+        assertThat(banger.banger("image", "list", "--json").stdout()).contains("\"images\": []");
+        assertThat(banger.banger("kernel", "list", "--json").stdout()).contains("\"kernels\": []");
+        assertThat(banger.banger("image", "list").stdout()).startsWith("NAME");
+    }
+
+    @Test
+    void daemonStopStopsItAndStatusSaysSo() {
+        assertThat(banger.banger("daemon", "start").stdout()).startsWith("bangerd started (pid ");
+        assertThat(banger.banger("daemon", "start").stdout()).startsWith("bangerd is already running");
+        long pid = banger.daemonPid().orElseThrow();
+
+        Result stop = banger.banger("daemon", "stop");
+
+        assertThat(stop.stdout()).isEqualTo("bangerd stopped (pid " + pid + ")\n");
+        assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        assertThat(banger.socket()).doesNotExist();
+        Result status = banger.banger("daemon", "status");
+        assertThat(status.exitCode()).isEqualTo(1);
+        assertThat(status.stdout()).startsWith("bangerd is not running");
+        assertThat(banger.banger("daemon", "stop").stdout()).isEqualTo("bangerd is not running\n");
+    }
+
+    @Test
+    void completionPrintsABashScript() {
+        Result completion = banger.banger("completion");
+
+        assertThat(completion.exitCode()).isZero();
+        assertThat(completion.stdout()).contains("complete -F").contains("vm").contains("kernel");
+    }
+
+    @Test
+    void doctorRunsAndReportsPerCheck() {
+        Result doctor = banger.banger("doctor", "--json");
+
+        assertThat(doctor.exitCode()).as(doctor.output()).isZero();
+        Map<?, ?> report = (Map<?, ?>) Json.parseTree(doctor.stdout());
+        assertThat(report.get("healthy")).isEqualTo(true);
+        assertThat((List<?>) report.get("checks")).hasSizeGreaterThan(10);
+        assertThat(banger.banger("doctor").stdout()).containsPattern("(?m)^(PASS|WARN)\\s+kvm");
+    }
+
+    private static String perms(Path p) throws Exception {
+        return PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
+    }
+}

@@ -1,0 +1,168 @@
+package dev.banger.doctor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.banger.config.BangerPaths;
+import dev.banger.doctor.CheckResult.Status;
+import dev.banger.host.ProcessCommandRunner;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DoctorTest {
+
+    @TempDir
+    Path home;
+
+    @Test
+    void onThisMachineItReportsThePvmHostAndQemu() {
+        List<CheckResult> results = new Doctor(Doctor.HostProbe.real(), new ProcessCommandRunner(), paths()).run();
+
+        if (Files.exists(Path.of("/sys/module/kvm_pvm"))) {
+            assertThat(find(results, "kvm-pvm").status()).isEqualTo(Status.WARN);
+            assertThat(find(results, "kvm-pvm").detail()).contains("only PVM guest kernels run under KVM here")
+                    .contains("QEMU TCG");
+        } else {
+            System.out.println("kvm_pvm is not loaded on this host; the PVM warning is checked with a fake host");
+        }
+        assertThat(find(results, "qemu").status()).as("QEMU is installed for the test suite").isEqualTo(Status.PASS);
+        assertThat(find(results, "qemu").detail()).contains("QEMU emulator version");
+        assertThat(find(results, "daemon").status()).isEqualTo(Status.WARN);
+        assertThat(results).extracting(CheckResult::check).containsExactly("kvm", "kvm-pvm", "qemu", "firecracker",
+                "qemu-img", "ip", "tun", "loop", "device-mapper", "e2fsprogs", "disk", "daemon");
+    }
+
+    @Test
+    void pvmHostWarnsAndStaysHealthy() {
+        FakeHost host = FakeHost.complete();
+        host.paths.add(Path.of("/sys/module/kvm_pvm"));
+
+        List<CheckResult> results = doctor(host).run();
+
+        assertThat(find(results, "kvm-pvm").status()).isEqualTo(Status.WARN);
+        assertThat(Doctor.healthy(results)).isTrue();
+    }
+
+    @Test
+    void aHealthyHostPassesEverythingButTheDaemon() {
+        List<CheckResult> results = doctor(FakeHost.complete()).run();
+
+        assertThat(results).filteredOn(r -> !r.check().equals("daemon"))
+                .allSatisfy(r -> assertThat(r.status()).as(r.check()).isEqualTo(Status.PASS));
+        assertThat(Doctor.healthy(results)).isTrue();
+    }
+
+    @Test
+    void missingEssentialsFailWithAFix() {
+        FakeHost host = FakeHost.complete();
+        host.programs.remove("qemu-system-x86_64");
+        host.programs.remove("firecracker");
+        host.programs.remove("mkfs.ext4");
+        host.paths.remove(Path.of("/dev/net/tun"));
+
+        List<CheckResult> results = doctor(host).run();
+
+        assertThat(find(results, "qemu").status()).isEqualTo(Status.FAIL);
+        assertThat(find(results, "qemu").fix()).contains("apt-get install qemu-system-x86");
+        assertThat(find(results, "e2fsprogs").detail()).contains("mkfs.ext4");
+        assertThat(find(results, "tun").status()).isEqualTo(Status.FAIL);
+        assertThat(Doctor.healthy(results)).isFalse();
+    }
+
+    @Test
+    void firecrackerAloneIsEnoughOfAVmm() {
+        FakeHost host = FakeHost.complete();
+        host.programs.remove("qemu-system-x86_64");
+        host.programs.put("firecracker", Path.of("/usr/bin/true"));
+
+        List<CheckResult> results = doctor(host).run();
+
+        assertThat(find(results, "qemu").status()).isEqualTo(Status.WARN);
+        assertThat(find(results, "firecracker").status()).isEqualTo(Status.PASS);
+    }
+
+    @Test
+    void deviceMapperIsOptionalAndDetectedFromProcMisc() {
+        FakeHost without = FakeHost.complete();
+        without.paths.remove(Path.of("/dev/mapper/control"));
+        FakeHost viaMisc = FakeHost.complete();
+        viaMisc.paths.remove(Path.of("/dev/mapper/control"));
+        viaMisc.files.put(Path.of("/proc/misc"), "236 device-mapper\n");
+
+        assertThat(find(doctor(without).run(), "device-mapper").status()).isEqualTo(Status.WARN);
+        assertThat(find(doctor(viaMisc).run(), "device-mapper").status()).isEqualTo(Status.PASS);
+    }
+
+    @Test
+    void lowDiskSpaceFails() {
+        FakeHost host = FakeHost.complete();
+        host.freeBytes = 100L << 20;
+
+        CheckResult disk = find(doctor(host).run(), "disk");
+
+        assertThat(disk.status()).isEqualTo(Status.FAIL);
+        assertThat(disk.detail()).contains("100.0 MiB free");
+    }
+
+    private Doctor doctor(FakeHost host) {
+        return new Doctor(host, new ProcessCommandRunner(), paths());
+    }
+
+    private BangerPaths paths() {
+        return BangerPaths.resolve(Map.of("BANGER_HOME", home.toString()), "/", 0);
+    }
+
+    private static CheckResult find(List<CheckResult> results, String check) {
+        return results.stream().filter(r -> r.check().equals(check)).findFirst().orElseThrow();
+    }
+
+    /** A host whose files and programs the test decides; "programs" resolve to /usr/bin/true so versions run. */
+    static final class FakeHost implements Doctor.HostProbe {
+        final Set<Path> paths = new java.util.HashSet<>();
+        final Map<Path, String> files = new HashMap<>();
+        final Map<String, Path> programs = new HashMap<>();
+        long freeBytes = 100L << 30;
+
+        static FakeHost complete() {
+            FakeHost host = new FakeHost();
+            host.paths.addAll(List.of(Path.of("/dev/kvm"), Path.of("/dev/net/tun"), Path.of("/dev/loop-control"),
+                    Path.of("/dev/mapper/control"), Path.of("/")));
+            for (String p : List.of("qemu-system-x86_64", "firecracker", "qemu-img", "ip", "mkfs.ext4", "resize2fs",
+                    "debugfs", "e2fsck")) {
+                host.programs.put(p, Path.of("/usr/bin/true"));
+            }
+            return host;
+        }
+
+        @Override
+        public boolean exists(Path path) {
+            return paths.contains(path) || files.containsKey(path) || path.toString().startsWith("/tmp");
+        }
+
+        @Override
+        public boolean canOpenReadWrite(Path path) {
+            return paths.contains(path);
+        }
+
+        @Override
+        public Optional<String> readFile(Path path) {
+            return Optional.ofNullable(files.get(path));
+        }
+
+        @Override
+        public Optional<Path> findProgram(String name) {
+            return Optional.ofNullable(programs.get(name));
+        }
+
+        @Override
+        public long usableSpace(Path dir) {
+            return freeBytes;
+        }
+    }
+}

@@ -1,0 +1,126 @@
+package dev.banger.testkit;
+
+import dev.banger.util.Files2;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An isolated banger installation for a test: its own {@code BANGER_HOME}, the real {@code bin/banger} and
+ * {@code bin/bangerd} of this checkout. Closing it stops the daemon (killing it if it will not stop) and deletes
+ * the home.
+ */
+public final class BangerHome implements AutoCloseable {
+
+    /** What a finished banger process printed and returned. */
+    public record Result(int exitCode, String stdout, String stderr) {
+        public String output() {
+            return stdout + stderr;
+        }
+    }
+
+    private final Path home;
+
+    private BangerHome(Path home) {
+        this.home = home;
+    }
+
+    public static BangerHome create() throws IOException {
+        return new BangerHome(Files.createTempDirectory("banger-home-"));
+    }
+
+    public Path home() {
+        return home;
+    }
+
+    public Path socket() {
+        return home.resolve("run/bangerd.sock");
+    }
+
+    public Path stateDir() {
+        return home.resolve("state");
+    }
+
+    public static Path root() {
+        return Path.of(System.getProperty("banger.root", ".")).toAbsolutePath().normalize();
+    }
+
+    /** Runs {@code bin/banger ARGS} to completion (60 s limit). */
+    public Result banger(String... args) {
+        return run("banger", args);
+    }
+
+    /** Starts {@code bin/bangerd} in the foreground as a child process. */
+    public Process startDaemonProcess() throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(root().resolve("bin/bangerd").toString());
+        pb.environment().put("BANGER_HOME", home.toString());
+        pb.redirectErrorStream(true);
+        pb.redirectOutput(home.resolve("bangerd-test.out").toFile());
+        return pb.start();
+    }
+
+    public String daemonTestOutput() throws IOException {
+        Path out = home.resolve("bangerd-test.out");
+        return Files.exists(out) ? Files.readString(out) : "";
+    }
+
+    private Result run(String launcher, String... args) {
+        List<String> argv = new ArrayList<>();
+        argv.add(root().resolve("bin").resolve(launcher).toString());
+        argv.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(argv);
+        pb.environment().put("BANGER_HOME", home.toString());
+        try {
+            Path out = Files.createTempFile(home, "out", ".txt");
+            Path err = Files.createTempFile(home, "err", ".txt");
+            pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+            Process p = pb.start();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("banger " + String.join(" ", args) + " did not finish within 60s");
+            }
+            Result result = new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                    Files.readString(err, StandardCharsets.UTF_8));
+            Files.delete(out);
+            Files.delete(err);
+            return result;
+        } catch (IOException e) {
+            throw new AssertionError("cannot run banger: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    /** The pid written into the state lock, if a daemon ever ran here. */
+    public Optional<Long> daemonPid() {
+        Path lock = home.resolve("state/bangerd.lock");
+        try {
+            String text = Files.exists(lock) ? Files.readString(lock).trim() : "";
+            return text.isEmpty() ? Optional.empty() : Optional.of(Long.parseLong(text));
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            if (Files.exists(socket())) {
+                banger("daemon", "stop");
+            }
+        } finally {
+            daemonPid().flatMap(ProcessHandle::of).ifPresent(p -> {
+                if (p.info().command().map(c -> c.contains("java")).orElse(false)) {
+                    p.destroyForcibly();
+                }
+            });
+            Files2.deleteRecursively(home);
+        }
+    }
+}
