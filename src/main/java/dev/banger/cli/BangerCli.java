@@ -24,7 +24,9 @@ public final class BangerCli implements Runnable {
 
     /**
      * The command groups, in help order. Only what a command line names is built: picocli reflects over every
-     * command class it is given, and that reflection is most of the CLI's start-up. Help and completion build all.
+     * command class it is given, and that reflection is most of the CLI's start-up. A named group gets the named
+     * subcommand (or all of them, for its help and suggestions); otherwise only the groups themselves are built
+     * (top-level help and suggestions); completion builds the whole tree.
      */
     private static final List<CommandGroup> GROUPS = List.of(
             CommandGroup.single(DoctorCommand.class),
@@ -65,11 +67,12 @@ public final class BangerCli implements Runnable {
     static CommandLine commandLine(CliContext context, String[] args) {
         ContextFactory factory = new ContextFactory(context);
         CommandLine cli = new CommandLine(BangerCli.class, factory);
-        Optional<CommandGroup> named = args.length == 0 || "completion".equals(args[0]) ? Optional.empty()
+        boolean everything = args.length > 0 && "completion".equals(args[0]);
+        Optional<CommandGroup> named = args.length == 0 ? Optional.empty()
                 : GROUPS.stream().filter(g -> matches(g.container(), args[0])).findFirst();
-        for (CommandGroup group : named.map(List::of).orElse(GROUPS)) {
+        for (CommandGroup group : named.isPresent() && !everything ? List.of(named.get()) : GROUPS) {
             CommandLine groupLine = new CommandLine(group.container(), factory);
-            List<Class<?>> subcommands = group.subcommands();
+            List<Class<?>> subcommands = everything || named.isPresent() ? group.subcommands() : List.of();
             if (named.isPresent() && args.length > 1) {
                 List<Class<?>> only = subcommands.stream().filter(c -> matches(c, args[1])).toList();
                 subcommands = only.isEmpty() ? subcommands : only;
