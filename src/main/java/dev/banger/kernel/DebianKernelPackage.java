@@ -1,5 +1,6 @@
 package dev.banger.kernel;
 
+import dev.banger.model.KernelSource;
 import java.nio.file.Path;
 
 /**

@@ -1,5 +1,6 @@
 package dev.banger.kernel;
 
+import dev.banger.model.KernelArtifacts;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

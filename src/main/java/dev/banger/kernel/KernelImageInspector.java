@@ -1,5 +1,6 @@
 package dev.banger.kernel;
 
+import dev.banger.model.KernelFormat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;

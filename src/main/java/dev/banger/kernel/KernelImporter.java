@@ -1,5 +1,8 @@
 package dev.banger.kernel;
 
+import dev.banger.model.KernelSource;
+import dev.banger.model.KernelFormat;
+import dev.banger.model.KernelArtifacts;
 import dev.banger.host.Executables;
 import dev.banger.host.CommandRunner;
 import java.io.IOException;

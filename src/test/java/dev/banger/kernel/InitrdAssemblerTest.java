@@ -1,5 +1,6 @@
 package dev.banger.kernel;
 
+import dev.banger.model.KernelArtifacts;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,10 +1,10 @@
 package dev.banger.testkit;
 
+import dev.banger.model.KernelArtifacts;
 import dev.banger.host.Command;
 import dev.banger.host.CommandRunner;
 import dev.banger.host.ProcessCommandRunner;
 import dev.banger.kernel.AptKernelDownloader;
-import dev.banger.kernel.KernelArtifacts;
 import dev.banger.kernel.KernelImporter;
 import dev.banger.kernel.ProgressListener;
 import java.io.IOException;

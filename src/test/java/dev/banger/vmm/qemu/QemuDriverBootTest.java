@@ -1,11 +1,11 @@
 package dev.banger.vmm.qemu;
 
+import dev.banger.model.KernelArtifacts;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.banger.kernel.InitramfsFile;
 import dev.banger.kernel.InitrdAssembler;
-import dev.banger.kernel.KernelArtifacts;
 import dev.banger.testkit.TestAssets;
 import dev.banger.testkit.VmReaper;
 import dev.banger.vmm.DiskSpec;

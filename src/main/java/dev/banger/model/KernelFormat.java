@@ -1,4 +1,4 @@
-package dev.banger.kernel;
+package dev.banger.model;
 
 /** How a kernel image is laid out on disk; VMMs differ in which ones they boot. */
 public enum KernelFormat {

@@ -1,4 +1,4 @@
-package dev.banger.kernel;
+package dev.banger.model;
 
 import java.util.Objects;
 
