@@ -26,10 +26,19 @@ public final class Api {
             new Method<>("kernel.list", Empty.class, KernelList.class);
     public static final Method<KernelRef, KernelView> KERNEL_SHOW =
             new Method<>("kernel.show", KernelRef.class, KernelView.class);
+    public static final Method<KernelImportRequest, KernelView> KERNEL_IMPORT =
+            new Method<>("kernel.import", KernelImportRequest.class, KernelView.class);
+    public static final Method<KernelPullRequest, KernelView> KERNEL_PULL =
+            new Method<>("kernel.pull", KernelPullRequest.class, KernelView.class);
+    public static final Method<KernelRef, Empty> KERNEL_DELETE =
+            new Method<>("kernel.delete", KernelRef.class, Empty.class);
+    public static final Method<KernelRef, Empty> KERNEL_DEFAULT =
+            new Method<>("kernel.default", KernelRef.class, Empty.class);
 
     /** All methods, for tests that round-trip every request type. */
     public static final List<Method<?, ?>> ALL = List.of(DAEMON_STATUS, DAEMON_SHUTDOWN, VM_CREATE, VM_LIST,
-            VM_SHOW, VM_DELETE, IMAGE_LIST, IMAGE_SHOW, KERNEL_LIST, KERNEL_SHOW);
+            VM_SHOW, VM_DELETE, IMAGE_LIST, IMAGE_SHOW, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL, KERNEL_DELETE,
+            KERNEL_DEFAULT);
 
     private Api() {
     }

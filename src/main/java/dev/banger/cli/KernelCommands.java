@@ -2,9 +2,12 @@ package dev.banger.cli;
 
 import dev.banger.api.Api;
 import dev.banger.api.Empty;
+import dev.banger.api.KernelImportRequest;
 import dev.banger.api.KernelList;
+import dev.banger.api.KernelPullRequest;
 import dev.banger.api.KernelRef;
 import dev.banger.api.KernelView;
+import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -59,7 +62,8 @@ final class KernelCommands extends HelpOption {
                 return BangerCli.EXIT_OK;
             }
             new Output.Fields().add("name", k.name()).add("version", k.version()).add("default", k.isDefault())
-                    .add("source", k.source()).add("kernel", k.kernelPath()).add("modules", k.modulesDir())
+                    .add("source", k.source()).add("format", k.format()).add("kernel", k.kernelPath())
+                    .add("modules", String.join(" ", k.modules()))
                     .add("created", k.createdAt()).add("used by", String.join(", ", k.usedBy()))
                     .print(context.out());
             return BangerCli.EXIT_OK;
@@ -79,7 +83,11 @@ final class KernelCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("kernel pull", 3);
+            ProgressPrinter progress = new ProgressPrinter(context.err());
+            KernelView k = context.call(Api.KERNEL_PULL, new KernelPullRequest(name, makeDefault), progress);
+            progress.finish();
+            context.out().println(k.name() + " " + k.version() + (k.isDefault() ? " (default)" : ""));
+            return BangerCli.EXIT_OK;
         }
     }
 
@@ -103,7 +111,12 @@ final class KernelCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("kernel import", 3);
+            ProgressPrinter progress = new ProgressPrinter(context.err());
+            KernelView k = context.call(Api.KERNEL_IMPORT, new KernelImportRequest(name, absolute(kernel),
+                    absolute(modules), absolute(deb), makeDefault), progress);
+            progress.finish();
+            context.out().println(k.name() + " " + k.version() + (k.isDefault() ? " (default)" : ""));
+            return BangerCli.EXIT_OK;
         }
     }
 
@@ -118,7 +131,9 @@ final class KernelCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("kernel delete", 3);
+            context.call(Api.KERNEL_DELETE, new KernelRef(name));
+            context.out().println("deleted " + name);
+            return BangerCli.EXIT_OK;
         }
     }
 
@@ -133,7 +148,14 @@ final class KernelCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("kernel default", 3);
+            context.call(Api.KERNEL_DEFAULT, new KernelRef(name));
+            context.out().println(name + " is the default kernel");
+            return BangerCli.EXIT_OK;
         }
+    }
+
+    /** Paths go to the daemon, whose working directory is not the user's. */
+    static String absolute(String path) {
+        return path == null ? null : Path.of(path).toAbsolutePath().normalize().toString();
     }
 }

@@ -3,6 +3,9 @@ package dev.banger.daemon;
 import dev.banger.config.BangerPaths;
 import dev.banger.config.DaemonConfig;
 import dev.banger.image.ImageService;
+import dev.banger.host.CommandRunner;
+import dev.banger.host.ProcessCommandRunner;
+import dev.banger.kernel.KernelImporter;
 import dev.banger.kernel.KernelService;
 import dev.banger.rpc.PeerPolicy;
 import dev.banger.rpc.RpcServer;
@@ -62,7 +65,8 @@ public final class Bangerd implements AutoCloseable {
             KernelStore kernelStore = new KernelStore(db);
             VmService vms = new VmService(paths, config, vmStore, imageStore, kernelStore, clock);
             ImageService images = new ImageService(imageStore, vmStore);
-            KernelService kernels = new KernelService(kernelStore, vmStore);
+            CommandRunner runner = new ProcessCommandRunner();
+            KernelService kernels = new KernelService(paths, kernelStore, vmStore, new KernelImporter(runner), clock);
 
             Bangerd[] self = new Bangerd[1];
             DaemonControl control = new DaemonControl(paths, clock, () -> self[0].close());

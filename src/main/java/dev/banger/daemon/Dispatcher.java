@@ -24,6 +24,10 @@ final class Dispatcher {
                 .on(Api.IMAGE_LIST, (req, call) -> images.list())
                 .on(Api.IMAGE_SHOW, (req, call) -> images.show(req.name()))
                 .on(Api.KERNEL_LIST, (req, call) -> kernels.list())
-                .on(Api.KERNEL_SHOW, (req, call) -> kernels.show(req.name()));
+                .on(Api.KERNEL_SHOW, (req, call) -> kernels.show(req.name()))
+                .on(Api.KERNEL_IMPORT, kernels::importKernel)
+                .on(Api.KERNEL_PULL, kernels::pull)
+                .on(Api.KERNEL_DELETE, (req, call) -> { kernels.delete(req.name()); return Empty.INSTANCE; })
+                .on(Api.KERNEL_DEFAULT, (req, call) -> { kernels.makeDefault(req.name()); return Empty.INSTANCE; });
     }
 }

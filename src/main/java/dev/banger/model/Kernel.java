@@ -1,23 +1,21 @@
 package dev.banger.model;
 
-import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Objects;
 
 /**
- * A guest kernel banger can boot.
- *
- * @param version the kernel release (uname -r in the guest)
- * @param source where it came from ("apt:linux-image-...", "import:PATH")
- * @param kernelPath the vmlinux or bzImage
- * @param modulesDir the kernel's {@code lib/modules/VERSION} tree, or null when virtio is built in
- * @param isDefault whether VMs created without {@code --kernel} use it
+ * A guest kernel banger can boot: its name, whether VMs created without {@code --kernel} use it, and its
+ * artifacts (kernel image, modules initramfs, module list, version, source).
  */
-public record Kernel(
-        String name,
-        String version,
-        String source,
-        Path kernelPath,
-        Path modulesDir,
-        boolean isDefault,
-        Instant createdAt) {
+public record Kernel(String name, KernelArtifacts artifacts, boolean isDefault, Instant createdAt) {
+
+    public Kernel {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(artifacts, "artifacts");
+        Objects.requireNonNull(createdAt, "createdAt");
+    }
+
+    public String version() {
+        return artifacts.version();
+    }
 }

@@ -1,6 +1,10 @@
 package dev.banger.store;
 
+import dev.banger.json.Json;
 import dev.banger.model.Kernel;
+import dev.banger.model.KernelArtifacts;
+import dev.banger.model.KernelFormat;
+import dev.banger.model.KernelSource;
 import java.nio.file.Path;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -8,12 +12,14 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /** The {@code kernels} table. At most one kernel is the default (a partial unique index enforces it). */
 public final class KernelStore {
 
-    private static final String COLUMNS = "name, version, source, kernel_path, modules_dir, is_default, created_at";
+    private static final String COLUMNS = "name, version, format, source_kind, source_ref, kernel_path, "
+            + "modules_initramfs, modules_json, is_default, created_at";
 
     private final Database db;
 
@@ -21,17 +27,22 @@ public final class KernelStore {
         this.db = db;
     }
 
+    /** @throws ConstraintViolation when the name is taken, or when it is a second default */
     public void insert(Kernel kernel) {
         db.transaction(c -> {
             try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO kernels (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?)")) {
+                    "INSERT INTO kernels (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?)")) {
+                KernelArtifacts a = kernel.artifacts();
                 ps.setString(1, kernel.name());
-                ps.setString(2, kernel.version());
-                ps.setString(3, kernel.source());
-                ps.setString(4, kernel.kernelPath().toString());
-                ps.setString(5, kernel.modulesDir() == null ? null : kernel.modulesDir().toString());
-                ps.setInt(6, kernel.isDefault() ? 1 : 0);
-                ps.setString(7, kernel.createdAt().toString());
+                ps.setString(2, a.version());
+                ps.setString(3, a.format().name().toLowerCase(Locale.ROOT));
+                ps.setString(4, a.source().kind().name().toLowerCase(Locale.ROOT));
+                ps.setString(5, a.source().reference());
+                ps.setString(6, a.kernel().toString());
+                ps.setString(7, a.modulesInitramfs().toString());
+                ps.setString(8, Json.write(a.modules()));
+                ps.setInt(9, kernel.isDefault() ? 1 : 0);
+                ps.setString(10, kernel.createdAt().toString());
                 ps.executeUpdate();
             }
             return null;
@@ -71,17 +82,22 @@ public final class KernelStore {
         });
     }
 
-    /** Makes {@code name} the only default kernel; returns false when no such kernel exists. */
+    /** Makes {@code name} the only default kernel; returns false (changing nothing) when no such kernel exists. */
     public boolean setDefault(String name) {
         return db.transaction(c -> {
+            try (PreparedStatement exists = c.prepareStatement("SELECT 1 FROM kernels WHERE name = ?")) {
+                exists.setString(1, name);
+                try (ResultSet rs = exists.executeQuery()) {
+                    if (!rs.next()) {
+                        return false;
+                    }
+                }
+            }
             try (PreparedStatement clear = c.prepareStatement("UPDATE kernels SET is_default = 0 WHERE is_default = 1");
                  PreparedStatement set = c.prepareStatement("UPDATE kernels SET is_default = 1 WHERE name = ?")) {
                 clear.executeUpdate();
                 set.setString(1, name);
-                if (set.executeUpdate() != 1) {
-                    c.rollback();
-                    return false;
-                }
+                set.executeUpdate();
                 return true;
             }
         });
@@ -98,14 +114,19 @@ public final class KernelStore {
     }
 
     private static Kernel read(ResultSet rs) throws SQLException {
-        String modules = rs.getString("modules_dir");
-        return new Kernel(
-                rs.getString("name"),
+        List<String> modules = new ArrayList<>();
+        for (Object module : (List<?>) Json.parseTree(rs.getString("modules_json"))) {
+            modules.add((String) module);
+        }
+        KernelArtifacts artifacts = new KernelArtifacts(
                 rs.getString("version"),
-                rs.getString("source"),
+                KernelFormat.valueOf(rs.getString("format").toUpperCase(Locale.ROOT)),
                 Path.of(rs.getString("kernel_path")),
-                modules == null ? null : Path.of(modules),
-                rs.getInt("is_default") == 1,
+                Path.of(rs.getString("modules_initramfs")),
+                modules,
+                new KernelSource(KernelSource.Kind.valueOf(rs.getString("source_kind").toUpperCase(Locale.ROOT)),
+                        rs.getString("source_ref")));
+        return new Kernel(rs.getString("name"), artifacts, rs.getInt("is_default") == 1,
                 Instant.parse(rs.getString("created_at")));
     }
 }

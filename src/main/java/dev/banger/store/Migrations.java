@@ -13,13 +13,16 @@ final class Migrations {
 
     static final List<Migration> ALL = List.of(new Migration(1, "baseline", """
             CREATE TABLE kernels (
-                name        TEXT PRIMARY KEY,
-                version     TEXT NOT NULL,
-                source      TEXT NOT NULL,
-                kernel_path TEXT NOT NULL,
-                modules_dir TEXT,
-                is_default  INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),
-                created_at  TEXT NOT NULL
+                name              TEXT PRIMARY KEY,
+                version           TEXT NOT NULL,
+                format            TEXT NOT NULL CHECK (format IN ('bzimage','elf')),
+                source_kind       TEXT NOT NULL CHECK (source_kind IN ('apt','deb','file')),
+                source_ref        TEXT NOT NULL,
+                kernel_path       TEXT NOT NULL,
+                modules_initramfs TEXT NOT NULL,
+                modules_json      TEXT NOT NULL DEFAULT '[]',
+                is_default        INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),
+                created_at        TEXT NOT NULL
             );
             CREATE UNIQUE INDEX kernels_single_default ON kernels (is_default) WHERE is_default = 1;
 

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.banger.model.Image;
 import dev.banger.model.Kernel;
+import dev.banger.model.KernelArtifacts;
+import dev.banger.model.KernelFormat;
+import dev.banger.model.KernelSource;
 import dev.banger.model.Vm;
 import dev.banger.model.VmState;
 import dev.banger.model.VmmKind;
@@ -116,7 +119,7 @@ class DatabaseTest {
             KernelStore kernels = new KernelStore(db);
             images.insert(new Image("img", "register:/x", null, Path.of("/x"), 10, Map.of("A", "1"), "/w",
                     List.of("/bin/sh"), List.of(), T));
-            kernels.insert(new Kernel("k", "6.1.0", "import:/k", Path.of("/k"), null, false, T));
+            kernels.insert(kernel("k", false));
             Vm vm = vm("a", "id1");
             new VmStore(db).insert(new Vm(vm.id(), vm.name(), vm.state(), vm.vmm(), "img", "k", vm.cpus(),
                     vm.memoryMib(), vm.diskMib(), null, null, 0, vm.vmDir(), vm.controlSocket(), vm.agentSocket(),
@@ -134,14 +137,16 @@ class DatabaseTest {
     void onlyOneKernelIsTheDefault() {
         try (Database db = Database.openReadWrite(dir.resolve("banger.db"))) {
             KernelStore kernels = new KernelStore(db);
-            kernels.insert(new Kernel("k1", "6.1", "s", Path.of("/k1"), null, true, T));
-            kernels.insert(new Kernel("k2", "6.1", "s", Path.of("/k2"), null, false, T));
+            kernels.insert(kernel("k1", true));
+            kernels.insert(kernel("k2", false));
 
-            assertThatThrownBy(() -> kernels.insert(new Kernel("k3", "6.1", "s", Path.of("/k3"), null, true, T)))
+            assertThatThrownBy(() -> kernels.insert(kernel("k3", true)))
                     .isInstanceOf(ConstraintViolation.class);
             assertThat(kernels.setDefault("k2")).isTrue();
             assertThat(kernels.findDefault().orElseThrow().name()).isEqualTo("k2");
             assertThat(kernels.setDefault("absent")).isFalse();
+            assertThat(kernels.findByName("k1").orElseThrow().artifacts())
+                    .as("artifacts round-trip").isEqualTo(kernel("k1", false).artifacts());
             assertThat(kernels.findDefault().orElseThrow().name()).as("a failed switch changes nothing")
                     .isEqualTo("k2");
         }
@@ -162,6 +167,13 @@ class DatabaseTest {
             assertThat(vms.delete("id1")).isTrue();
             assertThat(vms.delete("id1")).isFalse();
         }
+    }
+
+    static Kernel kernel(String name, boolean isDefault) {
+        Path dir = Path.of("/state/kernels", name);
+        return new Kernel(name, new KernelArtifacts("6.1.0-56-cloud-amd64", KernelFormat.BZIMAGE,
+                dir.resolve("vmlinuz"), dir.resolve("modules.cpio.gz"), List.of("virtio_ring", "virtio_blk"),
+                new KernelSource(KernelSource.Kind.APT, "linux-image-6.1.0-56-cloud-amd64 6.1.192-2")), isDefault, T);
     }
 
     static Vm vm(String name, String id) {
