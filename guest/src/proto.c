@@ -38,8 +38,11 @@ enum decode_result frame_next(struct frame_decoder *d, struct frame *f)
         if (d->discard_left > 0)
             return DECODE_NEED_MORE;
     }
-    size_t avail = buf_avail(in);
-    const uint8_t *p = buf_head(in);
+    size_t avail;
+    const uint8_t *p;
+again:
+    avail = buf_avail(in);
+    p = buf_head(in);
     if (avail >= 1 && (p[0] != FRAME_MAGIC0 || (avail >= 2 && p[1] != FRAME_MAGIC1))) {
         /* Not at a frame: drop bytes up to the next magic (or keep a trailing first magic byte). */
         size_t skip = 1;
@@ -53,7 +56,7 @@ enum decode_result frame_next(struct frame_decoder *d, struct frame *f)
             d->in_garbage = 1;
             return DECODE_BAD_MAGIC;
         }
-        return DECODE_NEED_MORE;
+        goto again;
     }
     if (avail < FRAME_HEADER_LEN)
         return DECODE_NEED_MORE;
