@@ -17,22 +17,22 @@
 
 int transport_listen_unix(const char *path)
 {
+    /* Bound under a temporary name and renamed once listening, so the path never refuses a connection. */
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof sa.sun_path) {
-        log_msg("socket path too long (max %zu bytes): %s", sizeof sa.sun_path - 1, path);
+    int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s.%d.tmp", path, (int)getpid());
+    if (n < 0 || (size_t)n >= sizeof sa.sun_path) {
+        log_msg("socket path too long (max about %zu bytes): %s", sizeof sa.sun_path - 16, path);
         return -1;
     }
-    strcpy(sa.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         log_msg("socket(AF_UNIX): %s", strerror(errno));
         return -1;
     }
-    struct stat st;
-    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-        unlink(path); /* a stale socket from an earlier run */
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0) {
+    unlink(sa.sun_path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0 || rename(sa.sun_path, path) < 0) {
         log_msg("cannot listen on %s: %s", path, strerror(errno));
+        unlink(sa.sun_path);
         close(fd);
         return -1;
     }
