@@ -30,7 +30,8 @@
 
 #define DEVICE_WAIT_MS 5000
 #define SERIAL_WAIT_MS 5000
-#define NET_WAIT_MS 2000
+/* Modules load synchronously in stage 1 and built-in drivers probe before init, so eth0 is there or never. */
+#define NET_WAIT_MS 250
 #define TERM_GRACE_MS 3000
 
 /* --- kernel command line --- */

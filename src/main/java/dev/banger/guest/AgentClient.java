@@ -42,9 +42,13 @@ public final class AgentClient implements Closeable {
     static final Duration HELLO_INTERVAL = Duration.ofMillis(500);
     /** Default wait for the answer to a request (ping, shutdown). */
     static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
-    /** Zero bytes sent once per handshake: they finish any frame a previous host left half-sent on the port. */
+    /**
+     * Zero bytes sent once when HELLO has gone unanswered for {@link #RESYNC_AFTER}: they complete any frame the
+     * agent is still waiting for from an earlier host that vanished mid-frame (a virtio-serial port outlives its
+     * host connections). Not sent sooner: a booting guest would have to swallow the megabyte before our HELLO.
+     */
     private static final int RESYNC_PADDING = FrameType.MAX_PAYLOAD + FrameType.HEADER_LENGTH;
-    private static final int RESYNC_AFTER_HELLOS = 2;
+    static final Duration RESYNC_AFTER = Duration.ofSeconds(10);
 
     private final SocketChannel socket;
     private final String peer;
@@ -255,10 +259,13 @@ public final class AgentClient implements Closeable {
     private void handshake(long deadline) throws IOException {
         byte[] helloPayload = Json.bytes(Map.of("protocol", FrameType.PROTOCOL_VERSION));
         int attempts = 0;
+        long start = System.nanoTime();
+        boolean resynced = false;
         while (true) {
             // Writes go through the control thread: if the VMM is not draining the socket yet, a write may block,
             // and only close() (on timeout) can free it.
-            boolean resync = attempts == RESYNC_AFTER_HELLOS;
+            boolean resync = !resynced && System.nanoTime() - start >= RESYNC_AFTER.toNanos();
+            resynced |= resync;
             control.execute(() -> {
                 try {
                     if (resync) {
