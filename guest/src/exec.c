@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -102,9 +103,14 @@ static void child_fail(int errfd, int stage, int err)
     _exit(127);
 }
 
-static void run_child(const struct spawn_request *req, int in_fd, int out_fd, int err_fd, int slave_fd, int errfd)
+static void run_child(const struct spawn_request *req, int in_fd, int out_fd, int err_fd, int slave_fd, int errfd,
+                      pid_t agent)
 {
     child_reset_signals();
+    /* Dies with the agent (matters in agent mode on a host; PID 1 never goes away first). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != agent)
+        _exit(127);
     umask(022);
     if (req->tty) {
         if (setsid() < 0 || ioctl(slave_fd, TIOCSCTTY, 0) < 0)
@@ -163,11 +169,12 @@ int spawn_process(const struct spawn_request *req, struct spawned *out, char *er
     if (!req->with_stdin && (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
         goto sys_fail;
 
+    pid_t agent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         goto sys_fail;
     if (pid == 0)
-        run_child(req, req->with_stdin ? in_p[0] : devnull, out_p[1], err_p[1], slave, ep[1]);
+        run_child(req, req->with_stdin ? in_p[0] : devnull, out_p[1], err_p[1], slave, ep[1], agent);
 
     close(ep[1]);
     ep[1] = -1;

@@ -159,7 +159,7 @@ class AgentClientTest {
                 .isLessThanOrEqualTo(FrameType.INITIAL_WINDOW);
         assertThat(agent.peakRssKib())
                 .as("the agent's peak RSS stays small while streaming 24 MiB")
-                .isLessThan(16 * 1024);
+                .isLessThan(8 * 1024);
     }
 
     @Test
@@ -284,14 +284,17 @@ class AgentClientTest {
 
     @Test
     void lostConnection_failsOpenChannelsPromptly() throws Exception {
-        ExecProcess p = client.exec(ExecSpec.of("sleep", "30"));
-        agent.process().destroyForcibly();
+        ExecProcess p = client.exec(ExecSpec.of("sh", "-c", "echo $$; exec sleep 30"));
+        ProcessHandle sleeper = ProcessHandle.of(Long.parseLong(readUntil(p.stdout(), "\n").trim())).orElseThrow();
+        agent.killHard();
 
         assertThatThrownBy(() -> p.waitFor(Duration.ofSeconds(5)))
                 .isInstanceOf(AgentException.class)
                 .hasMessageContaining("lost");
         assertThatThrownBy(() -> p.stdout().read()).isInstanceOf(AgentException.class);
         assertThat(client.isConnected()).isFalse();
+        assertThat(sleeper.onExit().get(5, TimeUnit.SECONDS).isAlive())
+                .as("the agent's children die with it (PR_SET_PDEATHSIG)").isFalse();
     }
 
     @Test

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 final class AgentProcess implements AutoCloseable {
 
     private final Process process;
+    private final java.util.Set<ProcessHandle> seenChildren = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final Path socket;
     private final Path log;
 
@@ -87,6 +88,13 @@ final class AgentProcess implements AutoCloseable {
         return process;
     }
 
+    /** Kills the agent with SIGKILL (its children survive it; {@link #close()} still ends them). */
+    void killHard() throws InterruptedException {
+        process.descendants().forEach(seenChildren::add);
+        process.destroyForcibly();
+        process.waitFor(2, TimeUnit.SECONDS);
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }
@@ -111,12 +119,12 @@ final class AgentProcess implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
-        List<ProcessHandle> children = process.descendants().toList();
+        process.descendants().forEach(seenChildren::add);
         process.destroy();
         if (!process.waitFor(2, TimeUnit.SECONDS)) {
             process.destroyForcibly();
             process.waitFor(2, TimeUnit.SECONDS);
         }
-        children.forEach(ProcessHandle::destroyForcibly);
+        seenChildren.forEach(ProcessHandle::destroyForcibly);
     }
 }
