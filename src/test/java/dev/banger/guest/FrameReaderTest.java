@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 
@@ -13,10 +14,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class FrameReaderTest {
 
-    private static byte[] frame(int type, int channel, String payload) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        new FrameWriter(Channels.newChannel(out)).write(type, channel, payload.getBytes(StandardCharsets.UTF_8));
-        return out.toByteArray();
+    private static byte[] frame(int type, int channel, String payload) {
+        byte[] body = payload.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(FrameType.HEADER_LENGTH + body.length)
+                .put(FrameType.MAGIC0).put(FrameType.MAGIC1).put((byte) type).put((byte) 0)
+                .putInt(channel).putInt(body.length).put(body).array();
     }
 
     private static FrameReader reader(byte[]... parts) throws Exception {
