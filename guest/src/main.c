@@ -1,3 +1,112 @@
-/* Placeholder entry point; the agent is being written (see docs/agent-protocol.md). */
+/*
+ * banger-init: the guest's PID 1 and agent. Modes (docs/guest-boot.md):
+ *   banger-init agent --listen unix:PATH [--listen ...] [--debug]   agent only, e.g. on the host for tests
+ *   PID 1 on banger's initramfs (/etc/banger/modules present)      stage 1, then exec stage 2 in the real root
+ *   PID 1 anywhere else, or "stage2"                               stage 2
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void) { fputs("banger-init: not built yet\n", stderr); return 1; }
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "init.h"
+#include "util.h"
+
+#define MAX_LISTEN 8
+
+static void usage(void)
+{
+    fputs("usage: banger-init agent --listen unix:PATH|vsock:PORT|serial:NAME [--listen ...] [--debug]\n"
+          "       banger-init --version\n"
+          "As PID 1 it boots the guest (stage 1 on banger's initramfs, stage 2 in the real root).\n",
+          stderr);
+}
+
+/* Signals the agent reads from its signalfd are blocked from the start, so none is lost or kills us early. */
+static void setup_signals(void)
+{
+    sigset_t mask;
+    agent_signal_mask(&mask);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Keeps fds 0-2 open so nothing we open later lands there (the exec code relies on it). */
+static void ensure_stdio(void)
+{
+    for (int i = 0; i < 3; i++) {
+        if (fcntl(i, F_GETFD) >= 0)
+            continue;
+        int fd = open("/dev/null", O_RDWR);
+        if (fd >= 0 && fd != i) {
+            dup2(fd, i);
+            close(fd);
+        }
+    }
+}
+
+static int agent_main(int argc, char **argv)
+{
+    const char *specs[MAX_LISTEN];
+    int n_specs = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc && n_specs < MAX_LISTEN) {
+            specs[n_specs++] = argv[++i];
+        } else if (strcmp(argv[i], "--debug") == 0) {
+            g_debug = 1;
+        } else {
+            usage();
+            return 2;
+        }
+    }
+    if (n_specs == 0) {
+        usage();
+        return 2;
+    }
+    int listen_fds[MAX_LISTEN];
+    int n_listen = 0;
+    int serial_fd = -1;
+    for (int i = 0; i < n_specs; i++) {
+        int is_serial;
+        int fd = init_open_transport(specs[i], &is_serial);
+        if (fd < 0)
+            return 1;
+        if (is_serial)
+            serial_fd = fd;
+        else
+            listen_fds[n_listen++] = fd;
+    }
+    log_debug("agent listening (pid %d)", (int)getpid());
+    struct agent_options opt = { .listen_fds = listen_fds, .n_listen = n_listen, .serial_fd = serial_fd };
+    agent_run(&opt);
+    for (int i = 0; i < n_specs; i++)
+        if (strncmp(specs[i], "unix:", 5) == 0)
+            unlink(specs[i] + 5);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setup_signals();
+    if (getpid() == 1) {
+        if (argc >= 2 && strcmp(argv[1], "stage2") == 0)
+            init_stage2();
+        if ((argc >= 2 && strcmp(argv[1], "stage1") == 0)
+            || (init_on_initramfs() && access(INITRAMFS_MODULES_FILE, F_OK) == 0))
+            init_stage1();
+        init_stage2();
+    }
+    ensure_stdio();
+    if (argc >= 2 && strcmp(argv[1], "agent") == 0)
+        return agent_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("banger-init %s\n", BANGER_VERSION);
+        return 0;
+    }
+    usage();
+    return 2;
+}

@@ -1,0 +1,436 @@
+package dev.banger.guest;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A connection to one guest agent (docs/agent-protocol.md): many concurrent channels (execs, requests) over one
+ * stream. A reader thread takes frames apart and hands them to their channels; it never writes, so a slow
+ * consumer can never stall the stream for the others.
+ *
+ * <p>The client owns the stream its transport opened and closes it in {@link #close()}; closing ends every open
+ * channel (their {@link ExecProcess}es fail with an {@link AgentException}, and the agent kills their processes).
+ * When the connection dies, every open channel fails promptly with an exception naming the agent.
+ */
+public final class AgentClient implements Closeable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AgentClient.class);
+
+    /** How often HELLO is repeated while the agent is silent (a virtio-serial port drops bytes until opened). */
+    static final Duration HELLO_INTERVAL = Duration.ofMillis(500);
+    /** Default wait for the answer to a request (ping, shutdown). */
+    static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * Zero bytes sent once when HELLO has gone unanswered for {@link #RESYNC_AFTER}: they complete any frame the
+     * agent is still waiting for from an earlier host that vanished mid-frame (a virtio-serial port outlives its
+     * host connections). Not sent sooner: a booting guest would have to swallow the megabyte before our HELLO.
+     */
+    private static final int RESYNC_PADDING = FrameType.MAX_PAYLOAD + FrameType.HEADER_LENGTH;
+    static final Duration RESYNC_AFTER = Duration.ofSeconds(10);
+
+    private final SocketChannel socket;
+    private final String peer;
+    private final FrameWriter writer;
+    private final Map<Integer, ChannelHandler> handlers = new ConcurrentHashMap<>();
+    private final AtomicInteger nextChannel = new AtomicInteger();
+    private final CompletableFuture<Map<?, ?>> hello = new CompletableFuture<>();
+    private final ExecutorService control;
+    private final Thread reader;
+    private final Object failureLock = new Object();
+    private volatile AgentException failure;
+    private volatile boolean closed;
+
+    /** Receives the frames of one channel, on the reader thread; must not block. */
+    interface ChannelHandler {
+        void onFrame(Frame frame);
+
+        void onConnectionLost(AgentException cause);
+    }
+
+    private AgentClient(SocketChannel socket, String peer) {
+        this.socket = socket;
+        this.peer = peer;
+        this.writer = new FrameWriter(socket);
+        this.control = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "agent-control " + peer);
+            t.setDaemon(true);
+            return t;
+        });
+        this.reader = new Thread(this::readLoop, "agent-reader " + peer);
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    /**
+     * Opens a stream with {@code transport} and does the HELLO handshake, all within {@code timeout}.
+     *
+     * @throws AgentException when the agent cannot be reached or does not answer HELLO in time
+     */
+    public static AgentClient connect(AgentTransport transport, Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        SocketChannel socket = transport.open(timeout);
+        AgentClient client = new AgentClient(socket, transport.describe());
+        try {
+            client.handshake(deadline);
+            return client;
+        } catch (IOException | RuntimeException e) {
+            client.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Waits for a booting guest's agent: connects, says HELLO and pings until one succeeds or {@code deadline}
+     * passes. The connection stays open and is returned.
+     *
+     * @param serialLog the guest's serial console log, named in the error so the user knows where to look
+     * @throws AgentException "guest agent did not answer within 30s; see the serial console log PATH"
+     */
+    public static AgentClient awaitReady(AgentTransport transport, Duration deadline, Path serialLog)
+            throws AgentException {
+        long end = System.nanoTime() + deadline.toNanos();
+        IOException last = null;
+        while (true) {
+            long remaining = end - System.nanoTime();
+            if (remaining <= 0) {
+                break;
+            }
+            AgentClient client = null;
+            try {
+                client = connect(transport, Duration.ofNanos(remaining));
+                client.ping(Duration.ofNanos(Math.max(1, Math.min(end - System.nanoTime(),
+                        REQUEST_TIMEOUT.toNanos()))));
+                return client;
+            } catch (InterruptedIOException e) {
+                if (client != null) {
+                    client.close();
+                }
+                Thread.currentThread().interrupt();
+                throw new AgentException("interrupted while waiting for the guest agent (" + transport.describe()
+                        + ")", e);
+            } catch (IOException e) {
+                last = e;
+                if (client != null) {
+                    client.close();
+                }
+            }
+            long pause = Math.min(TimeUnit.MILLISECONDS.toNanos(100), end - System.nanoTime());
+            if (pause > 0) {
+                try {
+                    TimeUnit.NANOSECONDS.sleep(pause);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new AgentException("interrupted while waiting for the guest agent", e);
+                }
+            }
+        }
+        throw new AgentException("guest agent did not answer within " + humanDuration(deadline)
+                + "; see the serial console log " + serialLog, last);
+    }
+
+    /** The agent's identity and uptime; waits at most {@link #REQUEST_TIMEOUT}. */
+    public AgentInfo ping() throws IOException {
+        return ping(REQUEST_TIMEOUT);
+    }
+
+    public AgentInfo ping(Duration timeout) throws IOException {
+        Map<?, ?> r = request(Map.of("op", "ping"), timeout);
+        return new AgentInfo((int) Json.number(r, "protocol", 0), Json.text(r, "version", ""), Json.number(r, "uptime_ms", 0),
+                Json.text(r, "hostname", ""));
+    }
+
+    /**
+     * Starts a program in the guest. The call returns once the request is sent; a program that cannot be started
+     * shows up as an {@link AgentException} with code {@code exec_failed} from {@link ExecProcess#waitFor()}.
+     */
+    public ExecProcess exec(ExecSpec spec) throws IOException {
+        Objects.requireNonNull(spec, "spec");
+        int id = allocateChannel();
+        ExecProcess process = new ExecProcess(this, id, spec);
+        handlers.put(id, process.handler());
+        try {
+            send(FrameType.OPEN, id, Json.bytes(spec.toRequest()));
+        } catch (IOException e) {
+            handlers.remove(id);
+            throw e;
+        }
+        return process;
+    }
+
+    /**
+     * Asks the guest to stop all processes, unmount and power off or reboot. Returns when the agent has accepted;
+     * the connection then ends as the guest goes down.
+     */
+    public void shutdown(ShutdownAction action) throws IOException {
+        Map<String, Object> req = new LinkedHashMap<>();
+        req.put("op", "shutdown");
+        req.put("action", action.wireName());
+        request(req, REQUEST_TIMEOUT);
+    }
+
+    /** False once the connection is closed or lost. */
+    public boolean isConnected() {
+        return failure == null && !closed;
+    }
+
+    /** Closes the stream; every open channel fails and the agent kills their processes. Idempotent. */
+    @Override
+    public void close() {
+        closed = true;
+        fail(new AgentException("closed by the caller"));
+        control.shutdownNow();
+    }
+
+    @Override
+    public String toString() {
+        return "AgentClient[" + peer + (isConnected() ? "" : ", closed") + "]";
+    }
+
+    // --- used by ExecProcess ---
+
+    String peer() {
+        return peer;
+    }
+
+    void send(int type, int channel, byte[] payload) throws IOException {
+        send(type, channel, payload, 0, payload.length);
+    }
+
+    void send(int type, int channel, byte[] payload, int off, int len) throws IOException {
+        AgentException f = failure;
+        if (f != null) {
+            throw new AgentException(f.getMessage(), f);
+        }
+        try {
+            writer.write(type, channel, payload, off, len);
+        } catch (IOException e) {
+            fail(e);
+            throw new AgentException(failure.getMessage(), e);
+        }
+    }
+
+    /** Sends a small control frame from the control thread, for callers that must not block on the stream. */
+    void sendAsync(int type, int channel, byte[] payload) {
+        if (failure != null) {
+            return;
+        }
+        try {
+            control.execute(() -> {
+                try {
+                    send(type, channel, payload);
+                } catch (IOException e) {
+                    LOG.debug("cannot send {} on channel {} to {}: {}", FrameType.name(type), channel, peer,
+                            e.getMessage());
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // Closed meanwhile: nothing left to tell the agent.
+        }
+    }
+
+    void release(int channel) {
+        handlers.remove(channel);
+    }
+
+    // --- internals ---
+
+    private void handshake(long deadline) throws IOException {
+        byte[] helloPayload = Json.bytes(Map.of("protocol", FrameType.PROTOCOL_VERSION));
+        int attempts = 0;
+        long start = System.nanoTime();
+        boolean resynced = false;
+        while (true) {
+            // Writes go through the control thread: if the VMM is not draining the socket yet, a write may block,
+            // and only close() (on timeout) can free it.
+            boolean resync = !resynced && System.nanoTime() - start >= RESYNC_AFTER.toNanos();
+            resynced |= resync;
+            control.execute(() -> {
+                try {
+                    if (resync) {
+                        writer.writeRaw(new byte[RESYNC_PADDING]);
+                    }
+                    writer.write(FrameType.HELLO, 0, helloPayload);
+                } catch (IOException e) {
+                    fail(e);
+                }
+            });
+            attempts++;
+            long remaining = deadline - System.nanoTime();
+            long wait = Math.min(HELLO_INTERVAL.toNanos(), remaining);
+            try {
+                Map<?, ?> reply = hello.get(Math.max(wait, 0), TimeUnit.NANOSECONDS);
+                int protocol = (int) Json.number(reply, "protocol", -1);
+                if (protocol != FrameType.PROTOCOL_VERSION) {
+                    throw new AgentException("guest agent at " + peer + " speaks protocol " + protocol + ", not "
+                            + FrameType.PROTOCOL_VERSION + " (HELLO " + reply + ")");
+                }
+                LOG.debug("agent at {} says hello: {}", peer, reply);
+                return;
+            } catch (TimeoutException e) {
+                if (deadline - System.nanoTime() <= 0) {
+                    throw new AgentException("guest agent at " + peer + " did not answer HELLO within the "
+                            + "timeout (" + attempts + " attempts)");
+                }
+            } catch (ExecutionException e) {
+                throw unwrap(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted during HELLO with " + peer);
+            }
+        }
+    }
+
+    private Map<?, ?> request(Map<String, Object> req, Duration timeout) throws IOException {
+        int id = allocateChannel();
+        CompletableFuture<Map<?, ?>> result = new CompletableFuture<>();
+        String op = String.valueOf(req.get("op"));
+        handlers.put(id, new ChannelHandler() {
+            @Override
+            public void onFrame(Frame frame) {
+                if (frame.type() == FrameType.RESULT) {
+                    handlers.remove(id);
+                    try {
+                        result.complete(Json.parse(frame));
+                    } catch (AgentException e) {
+                        result.completeExceptionally(e);
+                    }
+                } else if (frame.type() == FrameType.ERROR) {
+                    handlers.remove(id);
+                    result.completeExceptionally(Json.error(frame, op + " on " + peer));
+                }
+            }
+
+            @Override
+            public void onConnectionLost(AgentException cause) {
+                result.completeExceptionally(cause);
+            }
+        });
+        try {
+            send(FrameType.OPEN, id, Json.bytes(req));
+            return result.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw new AgentException("guest agent at " + peer + " did not answer " + op + " within "
+                    + humanDuration(timeout));
+        } catch (ExecutionException e) {
+            throw unwrap(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for " + op + " on " + peer);
+        } finally {
+            handlers.remove(id);
+        }
+    }
+
+    private static IOException unwrap(ExecutionException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof AgentException ae) {
+            return new AgentException(ae.code(), ae.getMessage(), ae);
+        }
+        return new AgentException(String.valueOf(cause.getMessage()), cause);
+    }
+
+    private int allocateChannel() {
+        while (true) {
+            int id = nextChannel.incrementAndGet() & 0x7FFFFFFF;
+            if (id != 0 && !handlers.containsKey(id)) {
+                return id;
+            }
+        }
+    }
+
+    private void readLoop() {
+        FrameReader frames = new FrameReader(socket);
+        try {
+            while (true) {
+                Frame frame = frames.read();
+                if (frame == null) {
+                    throw new AgentException("the agent closed the connection");
+                }
+                dispatch(frame);
+            }
+        } catch (IOException | RuntimeException e) {
+            fail(e);
+        }
+    }
+
+    private void dispatch(Frame frame) {
+        if (!hello.isDone()) {
+            // Anything before the HELLO reply belongs to an earlier host session.
+            if (frame.type() == FrameType.HELLO && frame.channel() == 0) {
+                try {
+                    hello.complete(Json.parse(frame));
+                } catch (AgentException e) {
+                    hello.completeExceptionally(e);
+                }
+            }
+            return;
+        }
+        if (frame.channel() == 0) {
+            if (frame.type() == FrameType.ERROR) {
+                LOG.warn("guest agent at {} reports on the control channel: {}", peer, frame.text());
+            }
+            return;
+        }
+        ChannelHandler handler = handlers.get(frame.channel());
+        if (handler != null) {
+            handler.onFrame(frame);
+        }
+    }
+
+    private void fail(Throwable cause) {
+        AgentException lost;
+        synchronized (failureLock) {
+            if (failure != null) {
+                return;
+            }
+            lost = closed
+                    ? new AgentException("agent client for " + peer + " is closed", cause)
+                    : new AgentException("connection to the guest agent (" + peer + ") lost: " + describe(cause),
+                            cause);
+            failure = lost;
+        }
+        try {
+            socket.close();
+        } catch (IOException e) {
+            LOG.debug("closing agent socket {}: {}", peer, e.getMessage());
+        }
+        hello.completeExceptionally(lost);
+        for (ChannelHandler h : List.copyOf(handlers.values())) {
+            h.onConnectionLost(lost);
+        }
+        handlers.clear();
+    }
+
+    private static String describe(Throwable t) {
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    }
+
+    static String humanDuration(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+    }
+
+    static byte[] u32(long value) {
+        return ByteBuffer.allocate(4).putInt((int) value).array();
+    }
+}

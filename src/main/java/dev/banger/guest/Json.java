@@ -1,0 +1,50 @@
+package dev.banger.guest;
+
+import java.util.Map;
+
+/** JSON for OPEN requests and RESULT/ERROR/HELLO payloads, over the project's codec ({@link dev.banger.json.Json}). */
+final class Json {
+
+    private Json() {
+    }
+
+    static byte[] bytes(Object value) {
+        return dev.banger.json.Json.writeBytes(value);
+    }
+
+    /** The frame's payload as a JSON object. */
+    static Map<?, ?> parse(Frame frame) throws AgentException {
+        Object tree;
+        try {
+            tree = dev.banger.json.Json.parseTree(frame.text());
+        } catch (dev.banger.json.JsonException e) {
+            throw new AgentException("guest agent sent a " + FrameType.name(frame.type())
+                    + " payload that is not JSON: " + frame.text(), e);
+        }
+        if (!(tree instanceof Map<?, ?> map)) {
+            throw new AgentException("guest agent sent a " + FrameType.name(frame.type())
+                    + " payload that is not a JSON object: " + frame.text());
+        }
+        return map;
+    }
+
+    static String text(Map<?, ?> object, String key, String fallback) {
+        return object.get(key) instanceof String s ? s : fallback;
+    }
+
+    static long number(Map<?, ?> object, String key, long fallback) {
+        return object.get(key) instanceof Number n ? n.longValue() : fallback;
+    }
+
+    /** The agent's {"code","message"} ERROR payload as an exception. */
+    static AgentException error(Frame frame, String context) {
+        try {
+            Map<?, ?> node = parse(frame);
+            String code = text(node, "code", "internal");
+            String message = text(node, "message", "");
+            return new AgentException(code, context + ": " + code + ": " + message, null);
+        } catch (AgentException e) {
+            return e;
+        }
+    }
+}
