@@ -17,10 +17,24 @@ public final class Api {
     public static final Method<VmDeleteRequest, VmDeleteResult> VM_DELETE =
             new Method<>("vm.delete", VmDeleteRequest.class, VmDeleteResult.class);
 
+    public static final Method<VmRef, VmView> VM_START = new Method<>("vm.start", VmRef.class, VmView.class);
+    public static final Method<VmStopRequest, VmView> VM_STOP =
+            new Method<>("vm.stop", VmStopRequest.class, VmView.class);
+    public static final Method<VmStopRequest, VmView> VM_RESTART =
+            new Method<>("vm.restart", VmStopRequest.class, VmView.class);
+    public static final Method<VmExecRequest, ExecResult> VM_EXEC =
+            new Method<>("vm.exec", VmExecRequest.class, ExecResult.class);
+    public static final Method<VmLogsRequest, Empty> VM_LOGS =
+            new Method<>("vm.logs", VmLogsRequest.class, Empty.class);
+
     public static final Method<Empty, ImageList> IMAGE_LIST =
             new Method<>("image.list", Empty.class, ImageList.class);
     public static final Method<ImageRef, ImageView> IMAGE_SHOW =
             new Method<>("image.show", ImageRef.class, ImageView.class);
+    public static final Method<ImageRegisterRequest, ImageView> IMAGE_REGISTER =
+            new Method<>("image.register", ImageRegisterRequest.class, ImageView.class);
+    public static final Method<ImageRef, Empty> IMAGE_DELETE =
+            new Method<>("image.delete", ImageRef.class, Empty.class);
 
     public static final Method<Empty, KernelList> KERNEL_LIST =
             new Method<>("kernel.list", Empty.class, KernelList.class);
@@ -37,7 +51,8 @@ public final class Api {
 
     /** All methods, for tests that round-trip every request type. */
     public static final List<Method<?, ?>> ALL = List.of(DAEMON_STATUS, DAEMON_SHUTDOWN, VM_CREATE, VM_LIST,
-            VM_SHOW, VM_DELETE, IMAGE_LIST, IMAGE_SHOW, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL, KERNEL_DELETE,
+            VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_LOGS, IMAGE_LIST, IMAGE_SHOW,
+            IMAGE_REGISTER, IMAGE_DELETE, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL, KERNEL_DELETE,
             KERNEL_DEFAULT);
 
     private Api() {

@@ -44,6 +44,17 @@ final class CliContext {
         return call(method, request, event -> { });
     }
 
+    /** Opens a call that takes input (exec), starting the daemon first when it is not running. */
+    <Q, R> RpcClient.OpenCall<R> open(Method<Q, R> method, Q request) {
+        RpcClient client = new RpcClient(paths.socket());
+        try {
+            return client.open(method, request);
+        } catch (DaemonNotRunningException e) {
+            launcher.start();
+            return client.open(method, request);
+        }
+    }
+
     /** Calls the daemon with an event listener, starting it first when it is not running. */
     <Q, R> R call(Method<Q, R> method, Q request, Consumer<Event> events) {
         RpcClient client = new RpcClient(paths.socket());

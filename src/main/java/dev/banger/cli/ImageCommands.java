@@ -4,6 +4,7 @@ import dev.banger.api.Api;
 import dev.banger.api.Empty;
 import dev.banger.api.ImageList;
 import dev.banger.api.ImageRef;
+import dev.banger.api.ImageRegisterRequest;
 import dev.banger.api.ImageView;
 import java.util.List;
 import picocli.CommandLine.Command;
@@ -51,7 +52,10 @@ final class ImageCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("image register", 3);
+            ImageView image = context.call(Api.IMAGE_REGISTER, new ImageRegisterRequest(name,
+                    KernelCommands.absolute(rootfs)));
+            context.out().println(image.name() + " registered (" + image.sizeBytes() + " bytes)");
+            return BangerCli.EXIT_OK;
         }
     }
 
@@ -135,7 +139,11 @@ final class ImageCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("image delete", 5);
+            for (String name : names) {
+                context.call(Api.IMAGE_DELETE, new ImageRef(name));
+                context.out().println("deleted " + name);
+            }
+            return BangerCli.EXIT_OK;
         }
     }
 }

@@ -2,11 +2,15 @@ package dev.banger.cli;
 
 import dev.banger.api.Api;
 import dev.banger.api.Empty;
+import dev.banger.api.Event;
 import dev.banger.api.VmCreateRequest;
 import dev.banger.api.VmDeleteRequest;
 import dev.banger.api.VmDeleteResult;
+import dev.banger.api.VmExecRequest;
 import dev.banger.api.VmList;
+import dev.banger.api.VmLogsRequest;
 import dev.banger.api.VmRef;
+import dev.banger.api.VmStopRequest;
 import dev.banger.api.VmView;
 import dev.banger.model.Sizes;
 import java.util.List;
@@ -51,7 +55,9 @@ final class VmCommands extends HelpOption {
             VmCreateRequest request = new VmCreateRequest(name, image, kernel, cpus,
                     memory == null ? null : Math.toIntExact(Sizes.parseMib("--memory", memory)),
                     disk == null ? null : Sizes.parseMib("--disk", disk), vmm, noStart);
-            VmView vm = context.call(Api.VM_CREATE, request);
+            ProgressPrinter progress = new ProgressPrinter(context.err());
+            VmView vm = context.call(Api.VM_CREATE, request, progress);
+            progress.finish();
             if (json) {
                 Output.json(context.out(), vm);
             } else {
@@ -72,7 +78,11 @@ final class VmCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("vm start", 3);
+            ProgressPrinter progress = new ProgressPrinter(context.err());
+            VmView vm = context.call(Api.VM_START, new VmRef(name), progress);
+            progress.finish();
+            context.out().println(vm.name() + " " + vm.state());
+            return BangerCli.EXIT_OK;
         }
     }
 
@@ -89,7 +99,9 @@ final class VmCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("vm stop", 3);
+            VmView vm = context.call(Api.VM_STOP, new VmStopRequest(name, force), new ProgressPrinter(context.err()));
+            context.out().println(vm.name() + " " + vm.state());
+            return BangerCli.EXIT_OK;
         }
     }
 
@@ -106,7 +118,11 @@ final class VmCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("vm restart", 3);
+            ProgressPrinter progress = new ProgressPrinter(context.err());
+            VmView vm = context.call(Api.VM_RESTART, new VmStopRequest(name, force), progress);
+            progress.finish();
+            context.out().println(vm.name() + " " + vm.state());
+            return BangerCli.EXIT_OK;
         }
     }
 
@@ -256,7 +272,9 @@ final class VmCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("vm exec", 3);
+            int[] size = tty ? Terminal.size().orElse(new int[] {24, 80}) : new int[] {0, 0};
+            return ExecSession.run(context, new VmExecRequest(name, command, null, null, tty, size[0], size[1],
+                    interactive));
         }
     }
 
@@ -290,7 +308,13 @@ final class VmCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("vm logs", 3);
+            context.call(Api.VM_LOGS, new VmLogsRequest(name, follow), event -> {
+                if (event instanceof Event.Output o) {
+                    System.out.write(o.data(), 0, o.data().length);
+                    System.out.flush();
+                }
+            });
+            return BangerCli.EXIT_OK;
         }
     }
 

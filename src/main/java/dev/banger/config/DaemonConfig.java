@@ -15,10 +15,22 @@ import java.util.Optional;
  * @param defaultCpus vCPUs of a VM created without {@code --cpus}
  * @param defaultMemoryMib memory of a VM created without {@code --memory}
  * @param defaultDiskMib work-disk size of a VM created without {@code --disk}
+ * @param defaultImage image of a VM created without {@code --image}
+ * @param bootTimeoutSeconds how long a booting guest may take to answer its agent
  */
-public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defaultMemoryMib, Long defaultDiskMib) {
+public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defaultMemoryMib, Long defaultDiskMib,
+                           String defaultImage, Integer bootTimeoutSeconds) {
 
-    public static final DaemonConfig DEFAULTS = new DaemonConfig(null, 2, 1024, 4096L);
+    public static final DaemonConfig DEFAULTS = new DaemonConfig(null, 2, 1024, 4096L, null, 60);
+
+    public Optional<String> defaultImageName() {
+        return Optional.ofNullable(defaultImage).filter(g -> !g.isBlank());
+    }
+
+    public java.time.Duration bootTimeout() {
+        return java.time.Duration.ofSeconds(bootTimeoutSeconds != null ? bootTimeoutSeconds
+                : DEFAULTS.bootTimeoutSeconds);
+    }
 
     public Optional<String> socketGroupName() {
         return Optional.ofNullable(socketGroup).filter(g -> !g.isBlank());

@@ -1,5 +1,6 @@
 package dev.banger.daemon;
 
+import dev.banger.config.BangerInstall;
 import dev.banger.config.BangerPaths;
 import dev.banger.config.DaemonConfig;
 import dev.banger.image.ImageService;
@@ -13,7 +14,12 @@ import dev.banger.store.Database;
 import dev.banger.store.ImageStore;
 import dev.banger.store.KernelStore;
 import dev.banger.store.VmStore;
+import dev.banger.model.VmmKind;
+import dev.banger.vm.VmExec;
 import dev.banger.vm.VmService;
+import dev.banger.vmm.qemu.QemuDriver;
+import java.util.Map;
+import java.util.Optional;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,15 +69,20 @@ public final class Bangerd implements AutoCloseable {
             VmStore vmStore = new VmStore(db);
             ImageStore imageStore = new ImageStore(db);
             KernelStore kernelStore = new KernelStore(db);
-            VmService vms = new VmService(paths, config, vmStore, imageStore, kernelStore, clock);
-            ImageService images = new ImageService(imageStore, vmStore);
             CommandRunner runner = new ProcessCommandRunner();
+            ImageService images = new ImageService(paths, imageStore, vmStore, runner, clock,
+                    config.defaultImageName());
             KernelService kernels = new KernelService(paths, kernelStore, vmStore, new KernelImporter(runner), clock);
+            VmService vms = new VmService(paths, config, vmStore, images, kernels,
+                    Map.of(VmmKind.QEMU, QemuDriver.forHost(runner, Optional.empty())), runner,
+                    BangerInstall.initBinary(), clock);
+            VmExec exec = new VmExec(vms);
+            vms.reconcile();
 
             Bangerd[] self = new Bangerd[1];
             DaemonControl control = new DaemonControl(paths, clock, () -> self[0].close());
             RpcServer server = new RpcServer(paths.socket(),
-                    Dispatcher.handlers(control, vms, images, kernels),
+                    Dispatcher.handlers(control, vms, exec, images, kernels),
                     PeerPolicy.forCurrentUser(config.socketGroupName()));
             self[0] = new Bangerd(paths, lock, db, server);
             server.start();

@@ -5,6 +5,7 @@ import dev.banger.api.Empty;
 import dev.banger.image.ImageService;
 import dev.banger.kernel.KernelService;
 import dev.banger.rpc.HandlerRegistry;
+import dev.banger.vm.VmExec;
 import dev.banger.vm.VmService;
 
 /** The daemon's RPC surface: every handler is one line forwarding to a service. */
@@ -13,7 +14,8 @@ final class Dispatcher {
     private Dispatcher() {
     }
 
-    static HandlerRegistry handlers(DaemonControl daemon, VmService vms, ImageService images, KernelService kernels) {
+    static HandlerRegistry handlers(DaemonControl daemon, VmService vms, VmExec exec, ImageService images,
+                                    KernelService kernels) {
         return new HandlerRegistry()
                 .on(Api.DAEMON_STATUS, (req, call) -> daemon.status())
                 .on(Api.DAEMON_SHUTDOWN, (req, call) -> { daemon.requestShutdown(); return Empty.INSTANCE; })
@@ -21,8 +23,15 @@ final class Dispatcher {
                 .on(Api.VM_LIST, (req, call) -> vms.list())
                 .on(Api.VM_SHOW, (req, call) -> vms.show(req.name()))
                 .on(Api.VM_DELETE, (req, call) -> vms.delete(req))
+                .on(Api.VM_START, (req, call) -> vms.start(req.name(), call))
+                .on(Api.VM_STOP, vms::stop)
+                .on(Api.VM_RESTART, vms::restart)
+                .on(Api.VM_EXEC, exec::exec)
+                .on(Api.VM_LOGS, exec::logs)
                 .on(Api.IMAGE_LIST, (req, call) -> images.list())
                 .on(Api.IMAGE_SHOW, (req, call) -> images.show(req.name()))
+                .on(Api.IMAGE_REGISTER, (req, call) -> images.register(req))
+                .on(Api.IMAGE_DELETE, (req, call) -> { images.delete(req.name()); return Empty.INSTANCE; })
                 .on(Api.KERNEL_LIST, (req, call) -> kernels.list())
                 .on(Api.KERNEL_SHOW, (req, call) -> kernels.show(req.name()))
                 .on(Api.KERNEL_IMPORT, kernels::importKernel)

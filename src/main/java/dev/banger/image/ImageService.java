@@ -2,20 +2,56 @@ package dev.banger.image;
 
 import dev.banger.api.BangerException;
 import dev.banger.api.ImageList;
+import dev.banger.api.ImageRegisterRequest;
 import dev.banger.api.ImageView;
+import dev.banger.host.Command;
+import dev.banger.host.CommandFailedException;
+import dev.banger.host.CommandRunner;
+import dev.banger.config.BangerPaths;
 import dev.banger.model.Image;
+import dev.banger.model.Names;
+import dev.banger.store.ConstraintViolation;
 import dev.banger.store.ImageStore;
 import dev.banger.store.VmStore;
+import dev.banger.util.Files2;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Images: the root filesystems VMs boot from. */
+/**
+ * Images: the root filesystems VMs boot from. Each lives in {@code images/NAME/rootfs.ext4}, read-only once
+ * published; VMs boot from copy-on-write overlays of it.
+ */
 public final class ImageService {
 
+    private static final Logger log = LoggerFactory.getLogger(ImageService.class);
+    static final String ROOTFS_FILE = "rootfs.ext4";
+
+    private final BangerPaths paths;
     private final ImageStore images;
     private final VmStore vms;
+    private final CommandRunner runner;
+    private final Clock clock;
+    private final Optional<String> configuredDefault;
+    /** The publication window: one pull, register, promote or delete of a name at a time. */
+    private final ConcurrentHashMap<String, Boolean> publishing = new ConcurrentHashMap<>();
 
-    public ImageService(ImageStore images, VmStore vms) {
+    public ImageService(BangerPaths paths, ImageStore images, VmStore vms, CommandRunner runner, Clock clock,
+                       Optional<String> configuredDefault) {
+        this.paths = paths;
         this.images = images;
         this.vms = vms;
+        this.runner = runner;
+        this.clock = clock;
+        this.configuredDefault = configuredDefault;
     }
 
     public ImageList list() {
@@ -23,8 +59,132 @@ public final class ImageService {
     }
 
     public ImageView show(String name) {
-        return view(images.findByName(name).orElseThrow(() ->
-                BangerException.notFound("no such image: " + name + "; see: banger image list")));
+        return view(find(name));
+    }
+
+    /**
+     * The image a VM boots: the named one; else the configured default; else the only image there is.
+     */
+    public Image resolve(String nameOrNull) {
+        if (nameOrNull != null) {
+            return find(nameOrNull);
+        }
+        if (configuredDefault.isPresent()) {
+            return find(configuredDefault.get());
+        }
+        List<Image> all = images.list();
+        if (all.size() == 1) {
+            return all.get(0);
+        }
+        throw BangerException.failedPrecondition(all.isEmpty()
+                ? "no image to boot; register one with: banger image register NAME --rootfs FILE.ext4"
+                : "several images and no default; pick one with --image (see: banger image list) or set "
+                        + "\"defaultImage\" in " + paths.configFile());
+    }
+
+    public ImageView register(ImageRegisterRequest request) {
+        String name = Names.requireValid("image", request.name());
+        if (request.rootfs() == null || !Path.of(request.rootfs()).isAbsolute()) {
+            throw BangerException.invalidArgument("--rootfs needs an absolute path to an ext4 file");
+        }
+        Path source = Path.of(request.rootfs());
+        try {
+            if (!Files.isRegularFile(source)) {
+                throw BangerException.invalidArgument("--rootfs " + source + ": no such file");
+            }
+            if (!Ext4.isExtFilesystem(source)) {
+                throw BangerException.invalidArgument("--rootfs " + source + " is not an ext4 file system "
+                        + "(no ext superblock); make one with mkfs.ext4 -d DIR FILE SIZE");
+            }
+        } catch (IOException e) {
+            throw BangerException.invalidArgument("cannot read --rootfs " + source + ": " + e.getMessage());
+        }
+        return publish(name, dir -> {
+            Path target = dir.resolve(ROOTFS_FILE);
+            try {
+                runner.run(Command.of("cp", "--reflink=auto", "--sparse=always", source.toString(),
+                        target.toString()).withTimeout(Duration.ofMinutes(30)));
+            } catch (CommandFailedException e) {
+                throw BangerException.failedPrecondition("cannot copy " + source + " into the image store: "
+                        + e.getMessage());
+            }
+            return new Image(name, "register:" + source, null, target, Files.size(target), Map.of(), null,
+                    List.of(), List.of(), clock.instant());
+        });
+    }
+
+    @FunctionalInterface
+    private interface Builder {
+        Image build(Path stagingDir) throws IOException;
+    }
+
+    /** Builds the image's files in a staging directory, renames it into place, then records it. */
+    private ImageView publish(String name, Builder builder) {
+        if (publishing.putIfAbsent(name, Boolean.TRUE) != null) {
+            throw BangerException.conflict("image '" + name + "' is being changed right now; try again when it is done");
+        }
+        Path dir = paths.imagesDir().resolve(name);
+        Path staging = paths.imagesDir().resolve("." + name + ".staging");
+        try {
+            if (images.findByName(name).isPresent()) {
+                throw BangerException.alreadyExists("an image named '" + name + "' already exists; delete it first "
+                        + "or pick another name");
+            }
+            Files2.deleteRecursively(staging);
+            Files2.deleteRecursively(dir); // Left by a crash between publishing files and writing the record.
+            Files.createDirectories(staging);
+            Image built = builder.build(staging);
+            Files.move(staging, dir);
+            Image image = new Image(built.name(), built.source(), built.digest(),
+                    dir.resolve(staging.relativize(built.rootfsPath())), built.sizeBytes(), built.env(),
+                    built.workingDir(), built.entrypoint(), built.cmd(), built.createdAt());
+            try {
+                images.insert(image);
+            } catch (RuntimeException e) {
+                Files2.deleteRecursively(dir);
+                throw e;
+            }
+            log.info("image {} published from {}", name, image.source());
+            return view(image);
+        } catch (IOException e) {
+            throw BangerException.failedPrecondition("cannot write image '" + name + "' under " + paths.imagesDir()
+                    + ": " + e.getMessage());
+        } finally {
+            try {
+                Files2.deleteRecursively(staging);
+            } catch (IOException e) {
+                log.warn("could not remove {}: {}", staging, e.toString());
+            }
+            publishing.remove(name);
+        }
+    }
+
+    public void delete(String name) {
+        if (publishing.putIfAbsent(name, Boolean.TRUE) != null) {
+            throw BangerException.conflict("image '" + name + "' is being changed right now; try again when it is done");
+        }
+        try {
+            Image image = find(name);
+            try {
+                images.delete(name);
+            } catch (ConstraintViolation e) {
+                throw BangerException.conflict("image '" + name + "' is used by VMs "
+                        + String.join(", ", vms.namesUsingImage(name)) + "; delete them first");
+            }
+            try {
+                Files2.deleteRecursively(image.rootfsPath().getParent());
+            } catch (IOException e) {
+                log.warn("image {} deleted, but its files remain: {}", name, e.toString());
+            }
+            log.info("deleted image {}", name);
+        } finally {
+            publishing.remove(name);
+        }
+    }
+
+    private Image find(String name) {
+        return images.findByName(name).orElseThrow(() ->
+                BangerException.notFound("no such image: " + name + "; see: banger image list"));
     }
 
     private ImageView view(Image image) {

@@ -1,34 +1,59 @@
 package dev.banger.vm;
 
 import dev.banger.api.BangerException;
+import dev.banger.api.Event;
 import dev.banger.api.VmCreateRequest;
 import dev.banger.api.VmDeleteRequest;
 import dev.banger.api.VmDeleteResult;
 import dev.banger.api.VmList;
+import dev.banger.api.VmStopRequest;
 import dev.banger.api.VmView;
 import dev.banger.config.BangerPaths;
 import dev.banger.config.DaemonConfig;
+import dev.banger.guest.AgentClient;
+import dev.banger.guest.AgentException;
+import dev.banger.guest.ShutdownAction;
+import dev.banger.guest.UnixSocketTransport;
+import dev.banger.image.ImageService;
+import dev.banger.kernel.InitrdAssembler;
+import dev.banger.kernel.KernelException;
+import dev.banger.kernel.KernelService;
+import dev.banger.model.Image;
+import dev.banger.model.Kernel;
 import dev.banger.model.Names;
 import dev.banger.model.Vm;
 import dev.banger.model.VmState;
 import dev.banger.model.VmmKind;
 import dev.banger.rpc.Call;
 import dev.banger.store.ConstraintViolation;
-import dev.banger.store.ImageStore;
-import dev.banger.store.KernelStore;
 import dev.banger.store.VmStore;
 import dev.banger.util.Files2;
+import dev.banger.vmm.DiskSpec;
+import dev.banger.vmm.VmSpec;
+import dev.banger.vmm.VmmDriver;
+import dev.banger.vmm.VmmException;
+import dev.banger.vmm.VmmHandle;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** VM lifecycle: create, list, show, delete. */
+/**
+ * VM lifecycle: create (provision disks, boot), start, stop, restart, delete, list, show; and the liveness of a
+ * VM ({@link #vmAlive}), the one place that decides whether a VM's VMM is really running. Lifecycle operations
+ * hold the VM's lock (see {@link VmLocks}); exec and logs do not.
+ */
 public final class VmService {
 
     private static final Logger log = LoggerFactory.getLogger(VmService.class);
@@ -37,24 +62,43 @@ public final class VmService {
     static final int MAX_CPUS = 64;
     static final int MIN_MEMORY_MIB = 128;
     static final long MIN_DISK_MIB = 64;
+    /** How long a guest gets to power off after the agent's shutdown, and after the ACPI button. */
+    static final Duration GUEST_POWEROFF_TIMEOUT = Duration.ofSeconds(15);
+    static final Duration ACPI_POWEROFF_TIMEOUT = Duration.ofSeconds(5);
+    static final Duration TERMINATE_GRACE = Duration.ofSeconds(3);
+    static final String AGENT_PORT_NAME = "banger.agent";
 
     private final BangerPaths paths;
     private final DaemonConfig config;
     private final VmStore vms;
-    private final ImageStore images;
-    private final KernelStore kernels;
+    private final ImageService images;
+    private final KernelService kernels;
+    private final Map<VmmKind, VmmDriver> drivers;
+    private final VmDisks disks;
+    private final InitrdAssembler initrds;
+    private final Path initBinary;
     private final Clock clock;
     private final VmLocks locks = new VmLocks();
+    private final HandleStore handles;
+    private final GuestConnections guests = new GuestConnections();
 
-    public VmService(BangerPaths paths, DaemonConfig config, VmStore vms, ImageStore images, KernelStore kernels,
+    public VmService(BangerPaths paths, DaemonConfig config, VmStore vms, ImageService images, KernelService kernels,
+                     Map<VmmKind, VmmDriver> drivers, dev.banger.host.CommandRunner runner, Path initBinary,
                      Clock clock) {
         this.paths = paths;
         this.config = config;
         this.vms = vms;
         this.images = images;
         this.kernels = kernels;
+        this.drivers = Map.copyOf(drivers);
+        this.disks = new VmDisks(runner);
+        this.initrds = new InitrdAssembler();
+        this.initBinary = initBinary;
         this.clock = clock;
+        this.handles = new HandleStore(paths);
     }
+
+    // ---- create / start / stop / delete ----
 
     public VmView create(VmCreateRequest request, Call call) {
         String name = Names.requireValid("VM", request.name());
@@ -73,26 +117,16 @@ public final class VmService {
                     + MIN_DISK_MIB + "M");
         }
         VmmKind vmm = request.vmm() == null ? VmmKind.QEMU : VmmKind.fromWire(request.vmm());
-        String image = request.image();
-        if (image != null && images.findByName(image).isEmpty()) {
-            throw BangerException.notFound("image '" + image + "' not found; see: banger image list");
-        }
-        String kernel = request.kernel();
-        if (kernel != null && kernels.findByName(kernel).isEmpty()) {
-            throw BangerException.notFound("kernel '" + kernel + "' not found; see: banger kernel list");
-        }
-        if (kernel == null) {
-            kernel = kernels.findDefault().map(k -> k.name()).orElse(null);
-        }
-        if (!request.noStart()) {
-            throw BangerException.failedPrecondition("booting VMs is not implemented yet; use --no-start");
-        }
+        driver(vmm);
+        Image image = images.resolve(request.image());
+        Kernel kernel = kernels.resolve(request.kernel());
         try (VmLocks.Guard ignored = locks.lock(name)) {
             String id = newId();
             Instant now = clock.instant();
-            Vm vm = new Vm(id, name, VmState.CREATED, vmm, image, kernel, cpus, memory, disk, null, null, 0,
-                    paths.vmDir(id), paths.vmControlSocket(id), paths.vmAgentSocket(id), paths.vmConsoleLog(id),
-                    Vm.dnsNameOf(name), paths.vmRootDisk(id), paths.vmWorkDisk(id), null, now, now);
+            Vm vm = new Vm(id, name, VmState.CREATED, vmm, image.name(), kernel.name(), cpus, memory, disk, null,
+                    null, 0, paths.vmDir(id), paths.vmControlSocket(id), paths.vmAgentSocket(id),
+                    paths.vmConsoleLog(id), Vm.dnsNameOf(name), paths.vmRootDisk(id), paths.vmWorkDisk(id), null,
+                    now, now);
             try {
                 vms.insert(vm);
             } catch (ConstraintViolation e) {
@@ -103,23 +137,45 @@ public final class VmService {
                 throw e;
             }
             try {
-                java.nio.file.Files.createDirectories(vm.vmDir());
-            } catch (IOException e) {
+                provision(vm, image, call);
+            } catch (RuntimeException e) {
+                removeFiles(vm);
                 vms.delete(id);
-                throw BangerException.failedPrecondition("cannot create VM directory " + vm.vmDir() + ": "
-                        + e.getMessage());
+                throw e;
             }
-            log.info("created VM {} ({}) without starting it", name, id);
-            return view(vm);
+            log.info("created VM {} ({}) from image {} and kernel {}", name, id, image.name(), kernel.name());
+            if (request.noStart()) {
+                return view(vm);
+            }
+            return view(boot(vm, call));
         }
     }
 
-    public VmList list() {
-        return new VmList(vms.list().stream().map(this::view).toList());
+    public VmView start(String name, Call call) {
+        try (VmLocks.Guard ignored = locks.lock(name)) {
+            Vm vm = find(name);
+            if (vmAlive(vm)) {
+                return view(vm);
+            }
+            if (!disks.exist(vm)) {
+                throw BangerException.failedPrecondition("the disks of VM '" + name + "' are missing from "
+                        + vm.vmDir() + "; delete the VM and create it again");
+            }
+            return view(boot(vm, call));
+        }
     }
 
-    public VmView show(String name) {
-        return view(find(name));
+    public VmView stop(VmStopRequest request, Call call) {
+        try (VmLocks.Guard ignored = locks.lock(request.name())) {
+            return view(stopLocked(find(request.name()), request.force(), call));
+        }
+    }
+
+    public VmView restart(VmStopRequest request, Call call) {
+        try (VmLocks.Guard ignored = locks.lock(request.name())) {
+            Vm stopped = stopLocked(find(request.name()), request.force(), call);
+            return view(boot(stopped, call));
+        }
     }
 
     public VmDeleteResult delete(VmDeleteRequest request) {
@@ -137,10 +193,13 @@ public final class VmService {
                 if (vm == null) {
                     continue; // Deleted concurrently: the caller's intent holds.
                 }
-                if (isActive(vm.state()) && !request.force()) {
-                    throw BangerException.conflict("VM '" + name + "' is " + vm.state().wireName()
-                            + "; stop it first or use --force");
+                if (vmAlive(vm)) {
+                    if (!request.force()) {
+                        throw BangerException.conflict("VM '" + name + "' is running; stop it first or use --force");
+                    }
+                    stopLocked(vm, true, Call.detached());
                 }
+                tearDown(vm);
                 removeFiles(vm);
                 vms.delete(vm.id());
                 deleted.add(name);
@@ -150,8 +209,199 @@ public final class VmService {
         return new VmDeleteResult(deleted);
     }
 
-    private static boolean isActive(VmState state) {
-        return state == VmState.RUNNING || state == VmState.STARTING || state == VmState.STOPPING;
+    public VmList list() {
+        return new VmList(vms.list().stream().map(this::view).toList());
+    }
+
+    public VmView show(String name) {
+        return view(find(name));
+    }
+
+    /**
+     * Whether the VM's VMM is running right now: its handles name a process that still exists (the same one,
+     * by start time) and whose control socket answers. The only liveness check; everything else asks it.
+     */
+    boolean vmAlive(Vm vm) {
+        Optional<VmHandles> h = handles.get(vm.id());
+        return h.isPresent() && driver(vm.vmm()).isAlive(h.get().vmm());
+    }
+
+    /** The agent connection of a running VM. @throws BangerException conflict when it is not running */
+    AgentClient guest(Vm vm) {
+        if (!vmAlive(vm)) {
+            throw BangerException.conflict("VM '" + vm.name() + "' is not running (state " + vm.state().wireName()
+                    + "); start it with: banger vm start " + vm.name());
+        }
+        return guests.client(vm);
+    }
+
+    Vm find(String name) {
+        if (name == null) {
+            throw BangerException.invalidArgument("a VM name is required");
+        }
+        return vms.findByName(name).orElseThrow(() ->
+                BangerException.notFound("no such VM: " + name + "; see: banger vm list"));
+    }
+
+    // ---- reconcile ----
+
+    /**
+     * At daemon start: every VM recorded as running (or caught mid-transition) is either adopted, when its
+     * handles name a live VMM, or torn down and demoted to stopped with the reason in last_error.
+     */
+    public void reconcile() {
+        for (Vm vm : vms.list()) {
+            if (vm.state() != VmState.RUNNING && vm.state() != VmState.STARTING && vm.state() != VmState.STOPPING) {
+                continue;
+            }
+            try (VmLocks.Guard ignored = locks.lock(vm.name())) {
+                Optional<VmHandles> h = handles.load(vm.id());
+                if (h.isPresent() && vm.state() == VmState.RUNNING && driver(vm.vmm()).isAlive(h.get().vmm())) {
+                    log.info("reconcile: VM {} is running (pid {}); adopted", vm.name(), h.get().vmm().pid());
+                    continue;
+                }
+                String why = h.isEmpty() ? "its handles were missing or unreadable at daemon start"
+                        : vm.state() == VmState.RUNNING ? "its VMM (pid " + h.get().vmm().pid()
+                        + ") was gone at daemon start" : "the daemon stopped while it was " + vm.state().wireName();
+                tearDown(vm);
+                vms.update(vm.withState(VmState.STOPPED, "stopped by reconcile: " + why, clock.instant()));
+                log.warn("reconcile: VM {} demoted to stopped: {}", vm.name(), why);
+            }
+        }
+    }
+
+    // ---- internals (callers hold the VM's lock) ----
+
+    private void provision(Vm vm, Image image, Call call) {
+        long t0 = System.nanoTime();
+        call.emit(Event.Progress.started("provision-disks", "provisioning disks"));
+        try {
+            Files.createDirectories(vm.vmDir());
+        } catch (IOException e) {
+            throw BangerException.failedPrecondition("cannot create VM directory " + vm.vmDir() + ": "
+                    + e.getMessage());
+        }
+        disks.createRootOverlay(vm, image.rootfsPath());
+        disks.createWorkDisk(vm, null);
+        call.emit(Event.Progress.done("provision-disks", "disks ready", millisSince(t0)));
+    }
+
+    private Vm boot(Vm vm, Call call) {
+        Vm starting = update(vm, VmState.STARTING, null);
+        VmmDriver driver = driver(vm.vmm());
+        VmmHandle handle = null;
+        try {
+            Kernel kernel = kernels.resolve(vm.kernelName());
+            long t0 = System.nanoTime();
+            call.emit(Event.Progress.started("launch-vmm", "starting " + vm.vmm().wireName()));
+            Path initrd = initrds.initrdFor(kernel.artifacts(), initBinary);
+            Path runtime = paths.vmRuntimeDir(vm.id());
+            Files.createDirectories(runtime, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
+            truncate(vm.logPath());
+            VmSpec spec = new VmSpec(vm.id(), vm.name(), vm.cpus(), vm.memoryMib(), kernel.artifacts().kernel(),
+                    initrd, kernelCommandLine(vm), List.of(
+                            new DiskSpec(vm.rootDiskPath(), DiskSpec.Format.QCOW2, false, DiskSpec.Role.ROOT),
+                            new DiskSpec(vm.workDiskPath(), DiskSpec.Format.RAW, false, DiskSpec.Role.WORK)),
+                    vm.agentSocket(), vm.controlSocket(), vm.logPath(), vm.vmDir(), vm.vsockCid(), Optional.empty());
+            handle = driver.launch(spec);
+            handles.put(vm.id(), new VmHandles(handle));
+            call.emit(Event.Progress.done("launch-vmm", vm.vmm().wireName() + " running (pid " + handle.pid() + ")",
+                    millisSince(t0)));
+
+            long t1 = System.nanoTime();
+            call.emit(Event.Progress.started("wait-agent", "waiting for the guest agent"));
+            guests.adopt(vm, awaitAgent(vm, driver, handle));
+            call.emit(Event.Progress.done("wait-agent", "guest ready", millisSince(t1)));
+            log.info("VM {} running (pid {}), booted in {} ms", vm.name(), handle.pid(), millisSince(t0));
+            return update(starting, VmState.RUNNING, null);
+        } catch (BangerException | KernelException | VmmException | IOException e) {
+            String message = e.getMessage();
+            log.warn("VM {} failed to start: {}", vm.name(), message);
+            tearDown(vm);
+            update(starting, VmState.ERROR, message);
+            if (e instanceof BangerException be) {
+                throw be;
+            }
+            throw BangerException.unavailable("VM '" + vm.name() + "' failed to start: " + message);
+        } catch (RuntimeException e) {
+            tearDown(vm);
+            update(starting, VmState.ERROR, "internal error: " + e);
+            throw e;
+        }
+    }
+
+    /** Waits for the agent, giving up early when the VMM exits (a kernel that cannot boot). */
+    private AgentClient awaitAgent(Vm vm, VmmDriver driver, VmmHandle handle) {
+        Duration limit = config.bootTimeout();
+        long end = System.nanoTime() + limit.toNanos();
+        UnixSocketTransport transport = new UnixSocketTransport(vm.agentSocket());
+        while (true) {
+            long slice = Math.min(Duration.ofSeconds(2).toNanos(), end - System.nanoTime());
+            try {
+                return AgentClient.awaitReady(transport, Duration.ofNanos(Math.max(slice, 1)), vm.logPath());
+            } catch (AgentException e) {
+                if (!driver.isAlive(handle)) {
+                    throw BangerException.unavailable("VM '" + vm.name() + "' exited during boot before its guest "
+                            + "agent answered; see the serial console log " + vm.logPath());
+                }
+                if (System.nanoTime() >= end) {
+                    throw BangerException.unavailable("guest agent of VM '" + vm.name() + "' did not answer within "
+                            + limit.toSeconds() + "s; see the serial console log " + vm.logPath());
+                }
+            }
+        }
+    }
+
+    private Vm stopLocked(Vm vm, boolean force, Call call) {
+        if (!vmAlive(vm)) {
+            tearDown(vm);
+            return vm.state() == VmState.RUNNING || vm.state() == VmState.STARTING || vm.state() == VmState.STOPPING
+                    ? update(vm, VmState.STOPPED, null) : vm;
+        }
+        Vm stopping = update(vm, VmState.STOPPING, null);
+        VmmDriver driver = driver(vm.vmm());
+        VmmHandle handle = handles.get(vm.id()).orElseThrow().vmm();
+        long t0 = System.nanoTime();
+        call.emit(Event.Progress.started("stop", force ? "killing the VMM" : "asking the guest to power off"));
+        if (!force) {
+            boolean exited = false;
+            try {
+                guests.client(vm).shutdown(ShutdownAction.POWEROFF);
+                exited = driver.awaitExit(handle, GUEST_POWEROFF_TIMEOUT);
+            } catch (IOException | BangerException e) {
+                log.info("VM {}: agent shutdown failed ({}); pressing the power button", vm.name(), e.getMessage());
+            }
+            if (!exited) {
+                driver.requestPowerdown(handle);
+                exited = driver.awaitExit(handle, ACPI_POWEROFF_TIMEOUT);
+            }
+            if (!exited) {
+                log.warn("VM {} did not power off; terminating its VMM", vm.name());
+            }
+        }
+        tearDown(vm);
+        call.emit(Event.Progress.done("stop", "stopped", millisSince(t0)));
+        log.info("VM {} stopped{}", vm.name(), force ? " (forced)" : "");
+        return update(stopping, VmState.STOPPED, null);
+    }
+
+    /** Releases every host resource the VM's handles name; idempotent, also for half-built state. */
+    private void tearDown(Vm vm) {
+        guests.drop(vm);
+        Optional<VmHandles> h = handles.get(vm.id()).or(() -> handles.load(vm.id()));
+        h.ifPresent(value -> driver(vm.vmm()).terminate(value.vmm(), TERMINATE_GRACE));
+        handles.remove(vm.id());
+        try {
+            Files2.deleteRecursively(paths.vmRuntimeDir(vm.id()));
+        } catch (IOException e) {
+            log.warn("could not remove the sockets of VM {}: {}", vm.name(), e.toString());
+        }
+    }
+
+    private String kernelCommandLine(Vm vm) {
+        return "console=ttyS0 quiet panic=-1 banger.root=/dev/vda banger.work=/dev/vdb banger.hostname=" + vm.name()
+                + " banger.agent=serial:" + AGENT_PORT_NAME;
     }
 
     private void removeFiles(Vm vm) {
@@ -164,19 +414,35 @@ public final class VmService {
         }
     }
 
-    private Vm find(String name) {
-        if (name == null) {
-            throw BangerException.invalidArgument("a VM name is required");
+    private Vm update(Vm vm, VmState state, String lastError) {
+        Vm next = vm.withState(state, lastError, clock.instant());
+        vms.update(next);
+        return next;
+    }
+
+    private VmmDriver driver(VmmKind kind) {
+        VmmDriver driver = drivers.get(kind);
+        if (driver == null) {
+            throw BangerException.failedPrecondition("the " + kind.wireName() + " VMM is not available on this "
+                    + "host; see: banger doctor");
         }
-        return vms.findByName(name).orElseThrow(() ->
-                BangerException.notFound("no such VM: " + name + "; see: banger vm list"));
+        return driver;
     }
 
     private VmView view(Vm vm) {
+        Long pid = handles.get(vm.id()).map(h -> h.vmm().pid()).orElse(null);
         return new VmView(vm.id(), vm.name(), vm.state().wireName(), vm.vmm().wireName(), vm.imageName(),
                 vm.kernelName(), vm.cpus(), vm.memoryMib(), vm.diskMib(), vm.guestIp(), vm.dnsName(),
-                vm.vmDir().toString(), vm.logPath().toString(), null, vm.lastError(), vm.createdAt().toString(),
+                vm.vmDir().toString(), vm.logPath().toString(), pid, vm.lastError(), vm.createdAt().toString(),
                 vm.updatedAt().toString());
+    }
+
+    private static void truncate(Path file) throws IOException {
+        Files.deleteIfExists(file);
+    }
+
+    private static long millisSince(long nanos) {
+        return (System.nanoTime() - nanos) / 1_000_000;
     }
 
     private static String newId() {

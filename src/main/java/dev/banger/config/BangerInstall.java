@@ -1,0 +1,37 @@
+package dev.banger.config;
+
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Where this build of banger keeps its own files: the build directory holding {@code banger.jar} (or
+ * {@code classes/}) also holds {@code guest/banger-init}. The system property {@code banger.init.binary}
+ * overrides the guest binary (tests, packagers).
+ */
+public final class BangerInstall {
+
+    public static final String INIT_BINARY_PROPERTY = "banger.init.binary";
+
+    private BangerInstall() {
+    }
+
+    /** The static banger-init binary that goes into every initramfs. */
+    public static Path initBinary() {
+        String override = System.getProperty(INIT_BINARY_PROPERTY);
+        if (override != null && !override.isBlank()) {
+            return Path.of(override);
+        }
+        return buildDir().resolve("guest").resolve("banger-init");
+    }
+
+    /** The directory holding banger.jar or classes/: target/ in a checkout. */
+    static Path buildDir() {
+        try {
+            Path code = Path.of(BangerInstall.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return Files.isDirectory(code) ? code.getParent() : code.getParent();
+        } catch (URISyntaxException | SecurityException e) {
+            throw new IllegalStateException("cannot locate banger's build directory: " + e.getMessage(), e);
+        }
+    }
+}
