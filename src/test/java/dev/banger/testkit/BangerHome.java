@@ -108,6 +108,15 @@ public final class BangerHome implements AutoCloseable {
         }
     }
 
+    /** Processes (VMMs, a daemon) whose command line names this home: what a test may have left running. */
+    public List<ProcessHandle> processes() {
+        String marker = home.toString();
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.pid() != ProcessHandle.current().pid())
+                .filter(p -> p.info().arguments().map(args -> String.join(" ", args).contains(marker)).orElse(false))
+                .toList();
+    }
+
     @Override
     public void close() throws IOException {
         try {
@@ -120,6 +129,10 @@ public final class BangerHome implements AutoCloseable {
                     p.destroyForcibly();
                 }
             });
+            for (ProcessHandle p : processes()) {
+                p.destroyForcibly();
+                p.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> p).join();
+            }
             Files2.deleteRecursively(home);
         }
     }
