@@ -5,6 +5,10 @@ import dev.banger.json.JsonException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.banger.host.network.HostNetwork;
+import dev.banger.host.network.Ipv4Network;
+import dev.banger.host.network.NetworkConfig;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -17,11 +21,32 @@ import java.util.Optional;
  * @param defaultDiskMib work-disk size of a VM created without {@code --disk}
  * @param defaultImage image of a VM created without {@code --image}
  * @param bootTimeoutSeconds how long a booting guest may take to answer its agent
+ * @param network the guest network; absent fields take defaults
  */
 public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defaultMemoryMib, Long defaultDiskMib,
-                           String defaultImage, Integer bootTimeoutSeconds) {
+                           String defaultImage, Integer bootTimeoutSeconds, Network network) {
 
-    public static final DaemonConfig DEFAULTS = new DaemonConfig(null, 2, 1024, 4096L, null, 60);
+    public static final DaemonConfig DEFAULTS = new DaemonConfig(null, 2, 1024, 4096L, null, 60, null);
+
+    /**
+     * The {@code network} section.
+     *
+     * @param bridge bridge device (default banger0)
+     * @param subnet guest subnet in CIDR form (default 172.30.77.0/24)
+     * @param nat masquerade guest traffic to the outside (default off)
+     * @param dns guest nameservers (default: the host's non-loopback ones from /etc/resolv.conf)
+     */
+    public record Network(String bridge, String subnet, Boolean nat, List<String> dns) {
+    }
+
+    /** The guest network with defaults filled in. @throws IllegalArgumentException for a bad bridge or subnet */
+    public NetworkConfig networkConfig() {
+        Network n = network != null ? network : new Network(null, null, null, null);
+        return new NetworkConfig(n.bridge() != null ? n.bridge() : NetworkConfig.DEFAULT_BRIDGE,
+                Ipv4Network.parse(n.subnet() != null ? n.subnet() : NetworkConfig.DEFAULT_SUBNET),
+                Boolean.TRUE.equals(n.nat()),
+                n.dns() != null ? n.dns() : HostNetwork.hostNameservers(Path.of("/etc/resolv.conf")));
+    }
 
     public Optional<String> defaultImageName() {
         return Optional.ofNullable(defaultImage).filter(g -> !g.isBlank());

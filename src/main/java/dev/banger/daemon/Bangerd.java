@@ -6,6 +6,7 @@ import dev.banger.config.DaemonConfig;
 import dev.banger.image.ImageService;
 import dev.banger.host.CommandRunner;
 import dev.banger.host.ProcessCommandRunner;
+import dev.banger.host.network.HostNetwork;
 import dev.banger.kernel.KernelImporter;
 import dev.banger.kernel.KernelService;
 import dev.banger.rpc.PeerPolicy;
@@ -74,8 +75,8 @@ public final class Bangerd implements AutoCloseable {
                     config.defaultImageName());
             KernelService kernels = new KernelService(paths, kernelStore, vmStore, new KernelImporter(runner), clock);
             VmService vms = new VmService(paths, config, vmStore, images, kernels,
-                    Map.of(VmmKind.QEMU, QemuDriver.forHost(runner, Optional.empty())), runner,
-                    BangerInstall.initBinary(), clock);
+                    Map.of(VmmKind.QEMU, QemuDriver.forHost(runner, Optional.empty())),
+                    new HostNetwork(runner, config.networkConfig()), runner, BangerInstall.initBinary(), clock);
             VmExec exec = new VmExec(vms);
             vms.reconcile();
 

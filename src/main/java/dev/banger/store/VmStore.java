@@ -92,6 +92,34 @@ public final class VmStore {
         return list().stream().filter(vm -> vm.state() == state).toList();
     }
 
+    /** Guest addresses held by VMs (freed when a VM is deleted). */
+    public java.util.Set<String> usedIps() {
+        return db.query(c -> {
+            java.util.Set<String> ips = new java.util.HashSet<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT guest_ip FROM vms WHERE guest_ip IS NOT NULL");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ips.add(rs.getString(1));
+                }
+            }
+            return ips;
+        });
+    }
+
+    /** vsock CIDs held by VMs. */
+    public java.util.Set<Long> usedCids() {
+        return db.query(c -> {
+            java.util.Set<Long> cids = new java.util.HashSet<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT vsock_cid FROM vms WHERE vsock_cid IS NOT NULL");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    cids.add(rs.getLong(1));
+                }
+            }
+            return cids;
+        });
+    }
+
     /** Names of the VMs that boot the given image. */
     public List<String> namesUsingImage(String imageName) {
         return namesWhere("image_name", imageName);

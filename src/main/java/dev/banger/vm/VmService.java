@@ -14,6 +14,9 @@ import dev.banger.guest.AgentClient;
 import dev.banger.guest.AgentException;
 import dev.banger.guest.ShutdownAction;
 import dev.banger.guest.UnixSocketTransport;
+import dev.banger.host.network.AddressAllocator;
+import dev.banger.host.network.GuestAddress;
+import dev.banger.host.network.HostNetwork;
 import dev.banger.image.ImageService;
 import dev.banger.kernel.InitrdAssembler;
 import dev.banger.kernel.KernelException;
@@ -29,6 +32,7 @@ import dev.banger.store.ConstraintViolation;
 import dev.banger.store.VmStore;
 import dev.banger.util.Files2;
 import dev.banger.vmm.DiskSpec;
+import dev.banger.vmm.NetworkSpec;
 import dev.banger.vmm.VmSpec;
 import dev.banger.vmm.VmmDriver;
 import dev.banger.vmm.VmmException;
@@ -81,10 +85,14 @@ public final class VmService {
     private final VmLocks locks = new VmLocks();
     private final HandleStore handles;
     private final GuestConnections guests = new GuestConnections();
+    private final HostNetwork network;
+    private final AddressAllocator addresses;
+    /** Serialises allocate-address-and-insert across VMs (lock order: VM lock, then this, then the store). */
+    private final Object allocationLock = new Object();
 
     public VmService(BangerPaths paths, DaemonConfig config, VmStore vms, ImageService images, KernelService kernels,
-                     Map<VmmKind, VmmDriver> drivers, dev.banger.host.CommandRunner runner, Path initBinary,
-                     Clock clock) {
+                     Map<VmmKind, VmmDriver> drivers, HostNetwork network, dev.banger.host.CommandRunner runner,
+                     Path initBinary, Clock clock) {
         this.paths = paths;
         this.config = config;
         this.vms = vms;
@@ -96,6 +104,8 @@ public final class VmService {
         this.initBinary = initBinary;
         this.clock = clock;
         this.handles = new HandleStore(paths);
+        this.network = network;
+        this.addresses = new AddressAllocator(network.config());
     }
 
     // ---- create / start / stop / delete ----
@@ -123,18 +133,27 @@ public final class VmService {
         try (VmLocks.Guard ignored = locks.lock(name)) {
             String id = newId();
             Instant now = clock.instant();
-            Vm vm = new Vm(id, name, VmState.CREATED, vmm, image.name(), kernel.name(), cpus, memory, disk, null,
-                    null, 0, paths.vmDir(id), paths.vmControlSocket(id), paths.vmAgentSocket(id),
-                    paths.vmConsoleLog(id), Vm.dnsNameOf(name), paths.vmRootDisk(id), paths.vmWorkDisk(id), null,
-                    now, now);
-            try {
-                vms.insert(vm);
-            } catch (ConstraintViolation e) {
-                if ("vms.name".equals(e.column())) {
-                    throw BangerException.alreadyExists("a VM named '" + name + "' already exists; pick another "
-                            + "name or delete it first (banger vm delete " + name + ")");
+            Vm vm;
+            synchronized (allocationLock) {
+                GuestAddress address;
+                try {
+                    address = addresses.allocate(vms.usedIps(), vms.usedCids());
+                } catch (IllegalStateException e) {
+                    throw BangerException.failedPrecondition(e.getMessage());
                 }
-                throw e;
+                vm = new Vm(id, name, VmState.CREATED, vmm, image.name(), kernel.name(), cpus, memory, disk,
+                        address.ip(), address.mac(), address.cid(), paths.vmDir(id), paths.vmControlSocket(id),
+                        paths.vmAgentSocket(id), paths.vmConsoleLog(id), Vm.dnsNameOf(name), paths.vmRootDisk(id),
+                        paths.vmWorkDisk(id), null, now, now);
+                try {
+                    vms.insert(vm);
+                } catch (ConstraintViolation e) {
+                    if ("vms.name".equals(e.column())) {
+                        throw BangerException.alreadyExists("a VM named '" + name + "' already exists; pick another "
+                                + "name or delete it first (banger vm delete " + name + ")");
+                    }
+                    throw e;
+                }
             }
             try {
                 provision(vm, image, call);
@@ -299,13 +318,17 @@ public final class VmService {
             Files.createDirectories(runtime, PosixFilePermissions.asFileAttribute(
                     PosixFilePermissions.fromString("rwx------")));
             truncate(vm.logPath());
+            String tap = HostNetwork.tapName(vm.id());
+            network.ensureBridge();
+            network.createTap(tap);
             VmSpec spec = new VmSpec(vm.id(), vm.name(), vm.cpus(), vm.memoryMib(), kernel.artifacts().kernel(),
                     initrd, kernelCommandLine(vm), List.of(
                             new DiskSpec(vm.rootDiskPath(), DiskSpec.Format.QCOW2, false, DiskSpec.Role.ROOT),
                             new DiskSpec(vm.workDiskPath(), DiskSpec.Format.RAW, false, DiskSpec.Role.WORK)),
-                    vm.agentSocket(), vm.controlSocket(), vm.logPath(), vm.vmDir(), vm.vsockCid(), Optional.empty());
+                    vm.agentSocket(), vm.controlSocket(), vm.logPath(), vm.vmDir(), vm.vsockCid(),
+                    Optional.of(new NetworkSpec(tap, vm.mac())));
             handle = driver.launch(spec);
-            handles.put(vm.id(), new VmHandles(handle));
+            handles.put(vm.id(), new VmHandles(handle, tap));
             call.emit(Event.Progress.done("launch-vmm", vm.vmm().wireName() + " running (pid " + handle.pid() + ")",
                     millisSince(t0)));
 
@@ -315,7 +338,7 @@ public final class VmService {
             call.emit(Event.Progress.done("wait-agent", "guest ready", millisSince(t1)));
             log.info("VM {} running (pid {}), booted in {} ms", vm.name(), handle.pid(), millisSince(t0));
             return update(starting, VmState.RUNNING, null);
-        } catch (BangerException | KernelException | VmmException | IOException e) {
+        } catch (BangerException | KernelException | VmmException | IllegalStateException | IOException e) {
             String message = e.getMessage();
             log.warn("VM {} failed to start: {}", vm.name(), message);
             tearDown(vm);
@@ -392,6 +415,7 @@ public final class VmService {
         Optional<VmHandles> h = handles.get(vm.id()).or(() -> handles.load(vm.id()));
         h.ifPresent(value -> driver(vm.vmm()).terminate(value.vmm(), TERMINATE_GRACE));
         handles.remove(vm.id());
+        network.deleteTap(HostNetwork.tapName(vm.id())); // By name: also when the handles were lost.
         try {
             Files2.deleteRecursively(paths.vmRuntimeDir(vm.id()));
         } catch (IOException e) {
@@ -401,7 +425,7 @@ public final class VmService {
 
     private String kernelCommandLine(Vm vm) {
         return "console=ttyS0 quiet panic=-1 banger.root=/dev/vda banger.work=/dev/vdb banger.hostname=" + vm.name()
-                + " banger.agent=serial:" + AGENT_PORT_NAME;
+                + " banger.agent=serial:" + AGENT_PORT_NAME + " " + network.guestKernelArgs(vm.guestIp());
     }
 
     private void removeFiles(Vm vm) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.banger.json.Json;
 import dev.banger.testkit.BangerHome;
+import dev.banger.testkit.FakeKernel;
 import dev.banger.testkit.BangerHome.Result;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +23,14 @@ class CliIT {
     @BeforeEach
     void setUp() throws Exception {
         banger = BangerHome.create();
+    }
+
+    /** A kernel and an image for VM records that are never booted. */
+    private void kernelAndImage() throws Exception {
+        Path kernel = FakeKernel.write(banger.home().resolve("vmlinuz"));
+        Path rootfs = FakeKernel.writeRootfs(banger.home().resolve("rootfs.ext4"));
+        assertThat(banger.banger("kernel", "import", "fake", "--kernel", kernel.toString()).exitCode()).isZero();
+        assertThat(banger.banger("image", "register", "tiny", "--rootfs", rootfs.toString()).exitCode()).isZero();
     }
 
     @AfterEach
@@ -46,7 +55,8 @@ class CliIT {
     }
 
     @Test
-    void createListShowDeleteARecord() {
+    void createListShowDeleteARecord() throws Exception {
+        kernelAndImage();
         Result create = banger.banger("vm", "create", "--no-start", "--cpus", "3", "--memory", "768M", "--disk",
                 "2G", "demo");
         assertThat(create.exitCode()).as(create.output()).isZero();
@@ -64,7 +74,7 @@ class CliIT {
         assertThat(vmDir).isDirectory().startsWith(banger.stateDir());
 
         Result table = banger.banger("vm", "list");
-        assertThat(table.stdout()).startsWith("NAME").contains("demo  created  qemu");
+        assertThat(table.stdout()).startsWith("NAME").containsPattern("demo\\s+created\\s+qemu\\s+tiny");
         Result show = banger.banger("vm", "show", "demo");
         assertThat(show.stdout()).contains("dns:").contains("demo.vm").contains("state:").contains("created");
 
@@ -76,7 +86,8 @@ class CliIT {
     }
 
     @Test
-    void duplicateNamesAreRefusedWithOneLine() {
+    void duplicateNamesAreRefusedWithOneLine() throws Exception {
+        kernelAndImage();
         assertThat(banger.banger("vm", "create", "--no-start", "twin").exitCode()).isZero();
 
         Result again = banger.banger("vm", "create", "--no-start", "twin");
@@ -88,7 +99,8 @@ class CliIT {
     }
 
     @Test
-    void badInputGetsOneClearLineAndExitCodeOne() {
+    void badInputGetsOneClearLineAndExitCodeOne() throws Exception {
+        kernelAndImage();
         Result badName = banger.banger("vm", "create", "--no-start", "Bad_Name");
         assertThat(badName.exitCode()).isEqualTo(1);
         assertThat(badName.stderr()).startsWith("banger: invalid VM name 'Bad_Name'").hasLineCount(1);
@@ -103,7 +115,7 @@ class CliIT {
 
         Result unknownImage = banger.banger("vm", "create", "--no-start", "--image", "nope", "x");
         assertThat(unknownImage.exitCode()).isEqualTo(1);
-        assertThat(unknownImage.stderr()).contains("image 'nope' not found");
+        assertThat(unknownImage.stderr()).isEqualTo("banger: no such image: nope; see: banger image list\n");
 
         assertThat(banger.banger("vm", "list", "--json").stdout()).as("nothing was stored").contains("[]");
     }
@@ -151,6 +163,15 @@ class CliIT {
                 "--memory", "--disk", "--vmm", "--no-start");
         assertThat(banger.banger("vm", "run", "--help").stdout()).contains("--rm", "--no-workspace", "--name");
         assertThat(Files.exists(banger.socket())).as("help never starts the daemon").isFalse();
+    }
+
+    @Test
+    void withoutAnImageCreateSaysHowToGetOne() {
+        Result create = banger.banger("vm", "create", "--no-start", "lonely");
+
+        assertThat(create.exitCode()).isEqualTo(1);
+        assertThat(create.stderr()).isEqualTo("banger: no image to boot; register one with: banger image register "
+                + "NAME --rootfs FILE.ext4\n");
     }
 
     @Test

@@ -11,9 +11,10 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * An isolated banger installation for a test: its own {@code BANGER_HOME}, the real {@code bin/banger} and
- * {@code bin/bangerd} of this checkout. Closing it stops the daemon (killing it if it will not stop) and deletes
- * the home.
+ * An isolated banger installation for a test: its own {@code BANGER_HOME} and its own network namespace (so the
+ * bridge, taps and guest traffic never touch the host's), running the real {@code bin/banger} and
+ * {@code bin/bangerd} of the build under test. Closing it stops the daemon (killing it if it will not stop), kills
+ * whatever still names the home, deletes the namespace and the home.
  */
 public final class BangerHome implements AutoCloseable {
 
@@ -25,13 +26,53 @@ public final class BangerHome implements AutoCloseable {
     }
 
     private final Path home;
+    private final String netns;
 
-    private BangerHome(Path home) {
+    private BangerHome(Path home, String netns) {
         this.home = home;
+        this.netns = netns;
     }
 
     public static BangerHome create() throws IOException {
-        return new BangerHome(Files.createTempDirectory("banger-home-"));
+        Path home = Files.createTempDirectory("banger-home-");
+        String netns = "bgt-" + home.getFileName().toString().replaceAll("[^0-9]", "");
+        netns = netns.substring(0, Math.min(netns.length(), 15));
+        runChecked(List.of("ip", "netns", "add", netns));
+        runChecked(List.of("ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"));
+        return new BangerHome(home, netns);
+    }
+
+    /** The network namespace the daemon, its VMs and every command of this home run in. */
+    public String netns() {
+        return netns;
+    }
+
+    /** argv prefixed to run inside this home's network namespace. */
+    public List<String> inNetns(List<String> argv) {
+        List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", netns));
+        all.addAll(argv);
+        return all;
+    }
+
+    private void environment(ProcessBuilder pb) {
+        pb.environment().put("BANGER_HOME", home.toString());
+        String build = System.getProperty("banger.build.dir");
+        if (build != null) {
+            pb.environment().put("BANGER_BUILD_DIR", build);
+        }
+    }
+
+    private static void runChecked(List<String> argv) throws IOException {
+        try {
+            Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) {
+                throw new IOException(String.join(" ", argv) + " failed: " + out.strip());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
     }
 
     public Path home() {
@@ -57,8 +98,8 @@ public final class BangerHome implements AutoCloseable {
 
     /** Starts {@code bin/bangerd} in the foreground as a child process. */
     public Process startDaemonProcess() throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(root().resolve("bin/bangerd").toString());
-        pb.environment().put("BANGER_HOME", home.toString());
+        ProcessBuilder pb = new ProcessBuilder(inNetns(List.of(root().resolve("bin/bangerd").toString())));
+        environment(pb);
         pb.redirectErrorStream(true);
         pb.redirectOutput(home.resolve("bangerd-test.out").toFile());
         return pb.start();
@@ -73,8 +114,8 @@ public final class BangerHome implements AutoCloseable {
         List<String> argv = new ArrayList<>();
         argv.add(root().resolve("bin").resolve(launcher).toString());
         argv.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(argv);
-        pb.environment().put("BANGER_HOME", home.toString());
+        ProcessBuilder pb = new ProcessBuilder(inNetns(argv));
+        environment(pb);
         try {
             Path out = Files.createTempFile(home, "out", ".txt");
             Path err = Files.createTempFile(home, "err", ".txt");
@@ -133,6 +174,7 @@ public final class BangerHome implements AutoCloseable {
                 p.destroyForcibly();
                 p.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> p).join();
             }
+            runChecked(List.of("ip", "netns", "del", netns));
             Files2.deleteRecursively(home);
         }
     }

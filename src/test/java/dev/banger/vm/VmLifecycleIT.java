@@ -177,8 +177,11 @@ class VmLifecycleIT {
         List<String> argv = new ArrayList<>();
         argv.add(BangerHome.root().resolve("bin/banger").toString());
         argv.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(argv);
+        ProcessBuilder pb = new ProcessBuilder(banger.inNetns(argv));
         pb.environment().put("BANGER_HOME", banger.home().toString());
+        if (System.getProperty("banger.build.dir") != null) {
+            pb.environment().put("BANGER_BUILD_DIR", System.getProperty("banger.build.dir"));
+        }
         Path in = Files.createTempFile(banger.home(), "stdin", ".txt");
         Files.writeString(in, input);
         Path out = Files.createTempFile(banger.home(), "stdout", ".txt");
