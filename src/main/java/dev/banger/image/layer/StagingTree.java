@@ -93,6 +93,9 @@ public final class StagingTree {
     }
 
     private static EntryPath parse(String rel) {
+        if (rel.isEmpty()) {
+            return new EntryPath(java.util.List.of());
+        }
         try {
             return EntryPath.parse(rel);
         } catch (EntryPath.InvalidPathException e) {

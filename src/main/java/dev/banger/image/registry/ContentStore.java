@@ -78,6 +78,7 @@ public final class ContentStore {
 
     /**
      * Makes the blob available, fetching it through {@code opener} unless it is already published.
+     * {@code listener} hears only bytes actually fetched: nothing when the blob was already there.
      *
      * @param what names the blob in errors ("layer 2/3 of docker.io/library/debian:latest")
      * @throws UnexpectedBlobDigestException or {@link UnexpectedBlobSizeException} when the content is not what
@@ -88,14 +89,12 @@ public final class ContentStore {
             throws IOException {
         Path target = blobPath(descriptor.digest());
         if (has(descriptor)) {
-            listener.progress(descriptor.size(), descriptor.size());
             return new Ingested(target, true, 0);
         }
         ReentrantLock lock = INGEST_LOCKS.computeIfAbsent(target, p -> new ReentrantLock());
         lock.lock();
         try {
             if (has(descriptor)) {
-                listener.progress(descriptor.size(), descriptor.size());
                 return new Ingested(target, true, 0);
             }
             Path tmp = Files.createTempFile(ingest, descriptor.digest().hex() + "-", ".partial");
