@@ -2,7 +2,7 @@
 # Benchmark: banger's pull + flatten + ext4 build of a ~100 MB image from a local docker-registry, against
 # `skopeo copy docker://... oci:DIR` of the same image (median of N runs, default 3), and the bytes a second pull
 # of an image sharing the base layer downloads. Needs root (ownership), docker-registry, skopeo, mkfs.ext4.
-# Usage: bench/image-pull.sh [RUNS]
+# Usage: bench/image-pull.sh [RUNS]   (BENCH_STEPS=1 prints the time of each pull stage)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
