@@ -33,6 +33,10 @@ public final class Api {
             new Method<>("image.show", ImageRef.class, ImageView.class);
     public static final Method<ImageRegisterRequest, ImageView> IMAGE_REGISTER =
             new Method<>("image.register", ImageRegisterRequest.class, ImageView.class);
+    public static final Method<ImagePullRequest, ImageView> IMAGE_PULL =
+            new Method<>("image.pull", ImagePullRequest.class, ImageView.class);
+    public static final Method<ImagePromoteRequest, ImageView> IMAGE_PROMOTE =
+            new Method<>("image.promote", ImagePromoteRequest.class, ImageView.class);
     public static final Method<ImageRef, Empty> IMAGE_DELETE =
             new Method<>("image.delete", ImageRef.class, Empty.class);
 
@@ -52,7 +56,7 @@ public final class Api {
     /** All methods, for tests that round-trip every request type. */
     public static final List<Method<?, ?>> ALL = List.of(DAEMON_STATUS, DAEMON_SHUTDOWN, VM_CREATE, VM_LIST,
             VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_LOGS, IMAGE_LIST, IMAGE_SHOW,
-            IMAGE_REGISTER, IMAGE_DELETE, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL, KERNEL_DELETE,
+            IMAGE_REGISTER, IMAGE_PULL, IMAGE_PROMOTE, IMAGE_DELETE, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL, KERNEL_DELETE,
             KERNEL_DEFAULT);
 
     private Api() {

@@ -84,7 +84,10 @@ final class DaemonLauncher {
         argv.add("dev.banger.daemon.Bangerd");
         try {
             Files.createDirectories(paths.logDir());
-            ProcessBuilder pb = new ProcessBuilder(argv)
+            ProcessBuilder pb = new ProcessBuilder(argv);
+            // Image layers carry non-ASCII file names; the JVM encodes file names with the locale's charset.
+            pb.environment().put("LC_ALL", "C.UTF-8");
+            pb
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(paths.daemonConsoleLog().toFile()))
                     .redirectErrorStream(true);

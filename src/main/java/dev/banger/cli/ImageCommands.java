@@ -3,6 +3,8 @@ package dev.banger.cli;
 import dev.banger.api.Api;
 import dev.banger.api.Empty;
 import dev.banger.api.ImageList;
+import dev.banger.api.ImagePromoteRequest;
+import dev.banger.api.ImagePullRequest;
 import dev.banger.api.ImageRef;
 import dev.banger.api.ImageRegisterRequest;
 import dev.banger.api.ImageView;
@@ -35,7 +37,34 @@ final class ImageCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("image pull", 5);
+            ProgressPrinter progress = new ProgressPrinter(context.err());
+            ImageView image = context.call(Api.IMAGE_PULL, new ImagePullRequest(localSource(reference), name, insecure,
+                    force, dockerConfig()), progress);
+            progress.finish();
+            context.out().println(image.name() + " " + image.digest());
+            return BangerCli.EXIT_OK;
+        }
+
+        /** oci-layout: and docker-archive: paths are the user's; the daemon needs them absolute. */
+        static String localSource(String reference) {
+            for (String scheme : new String[] {"oci-layout:", "docker-archive:"}) {
+                if (reference.startsWith(scheme)) {
+                    String rest = reference.substring(scheme.length());
+                    int colon = rest.indexOf(':');
+                    String path = colon < 0 ? rest : rest.substring(0, colon);
+                    String suffix = colon < 0 ? "" : rest.substring(colon);
+                    return scheme + KernelCommands.absolute(path) + suffix;
+                }
+            }
+            return reference;
+        }
+
+        /** The user's docker client config, for registry credentials ($DOCKER_CONFIG or ~/.docker). */
+        static String dockerConfig() {
+            String dir = System.getenv("DOCKER_CONFIG");
+            java.nio.file.Path file = (dir != null && !dir.isBlank() ? java.nio.file.Path.of(dir)
+                    : java.nio.file.Path.of(System.getProperty("user.home"), ".docker")).resolve("config.json");
+            return java.nio.file.Files.isRegularFile(file) ? file.toAbsolutePath().toString() : null;
         }
     }
 
@@ -72,7 +101,9 @@ final class ImageCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("image promote", 5);
+            ImageView promoted = context.call(Api.IMAGE_PROMOTE, new ImagePromoteRequest(vm, image));
+            context.out().println(promoted.name() + " promoted from " + vm + " (" + promoted.sizeBytes() + " bytes)");
+            return BangerCli.EXIT_OK;
         }
     }
 

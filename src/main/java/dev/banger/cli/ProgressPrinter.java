@@ -2,19 +2,23 @@ package dev.banger.cli;
 
 import dev.banger.api.Event;
 import java.io.PrintWriter;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * Shows a long operation's progress events on stderr: one line per step, and for steps that count bytes a
- * bar redrawn in place when stderr is a terminal (a line per step otherwise, so logs stay readable).
+ * Shows a long operation's progress events on stderr. Steps print a line each. Steps that count bytes get a bar
+ * each (several at once: a pull fetches layers in parallel), redrawn in place when stderr is a terminal; without a
+ * terminal only their "done" lines print, so logs stay readable.
  */
 final class ProgressPrinter implements Consumer<Event> {
 
     private final PrintWriter err;
     private final boolean terminal;
-    private String lastStage;
-    private boolean barOpen;
+    /** Bars on screen, oldest first; their lines are the last {@code bars.size()} lines printed. */
+    private final Map<String, String> bars = new LinkedHashMap<>();
+    private int onScreen;
 
     ProgressPrinter(PrintWriter err) {
         this(err, System.console() != null);
@@ -26,49 +30,60 @@ final class ProgressPrinter implements Consumer<Event> {
     }
 
     @Override
-    public void accept(Event event) {
+    public synchronized void accept(Event event) {
         if (!(event instanceof Event.Progress p)) {
             return;
         }
-        if (p.total() > 0 && p.current() >= 0) {
+        boolean counting = p.total() > 0 && p.current() >= 0 && "running".equals(p.status());
+        if (counting) {
             if (terminal) {
-                err.print("\r" + bar(p));
-                err.flush();
-                barOpen = true;
-                return;
+                bars.put(p.stage(), bar(p));
+                redraw();
             }
-            if (p.stage().equals(lastStage)) {
-                return;
-            }
+            return;
         }
-        endBar();
         String line = p.detail() == null ? p.stage() : p.detail();
-        if ("done".equals(p.status()) && p.elapsedMs() > 0) {
+        if ("done".equals(p.status()) && p.elapsedMs() > 0 && p.total() <= 0) {
             line += String.format(Locale.ROOT, " (%.1fs)", p.elapsedMs() / 1000.0);
         }
+        clearBars();
+        bars.remove(p.stage());
         err.println(line);
+        redraw();
+    }
+
+    /** Clears bars left on screen; call before printing anything else. */
+    synchronized void finish() {
+        clearBars();
+        bars.clear();
         err.flush();
-        lastStage = p.stage();
     }
 
-    /** Ends a bar line left open; call before printing anything else. */
-    void finish() {
-        endBar();
-    }
-
-    private void endBar() {
-        if (barOpen) {
-            err.println();
-            barOpen = false;
+    private void clearBars() {
+        if (onScreen > 0) {
+            err.print("\033[" + onScreen + "A\033[J");
+            onScreen = 0;
         }
+    }
+
+    private void redraw() {
+        if (!terminal) {
+            return;
+        }
+        clearBars();
+        for (String bar : bars.values()) {
+            err.println(bar);
+        }
+        onScreen = bars.size();
+        err.flush();
     }
 
     static String bar(Event.Progress p) {
-        int width = 30;
+        int width = 24;
         double fraction = Math.min(1.0, (double) p.current() / p.total());
         int filled = (int) (fraction * width);
         double seconds = Math.max(0.001, p.elapsedMs() / 1000.0);
-        return String.format(Locale.ROOT, "%-12s [%s%s] %5.1f%% %s/%s %s/s", p.stage(), "#".repeat(filled),
+        return String.format(Locale.ROOT, "%-11s [%s%s] %5.1f%% %9s/%-9s %9s/s", p.stage(), "#".repeat(filled),
                 ".".repeat(width - filled), fraction * 100, human(p.current()), human(p.total()),
                 human((long) (p.current() / seconds)));
     }

@@ -135,6 +135,28 @@ public record BangerPaths(Path stateDir, Path configDir, Path runtimeDir) {
         return stateDir.resolve("kernels");
     }
 
+    /** The content store of image blobs, by digest, shared by all pulls. */
+    public Path blobsDir() {
+        return stateDir.resolve("blobs");
+    }
+
+    /** Where image pulls stage their trees (on the state dir's file system, so publishing is a rename). */
+    public Path imageWorkDir() {
+        return stateDir.resolve("tmp");
+    }
+
+    /**
+     * A tmpfs directory for staging small image pulls (creating files there is an order of magnitude cheaper than
+     * on a journalled disk), unique to this state dir; empty when the host has no /dev/shm.
+     */
+    public java.util.Optional<Path> scratchDir() {
+        Path shm = Path.of("/dev/shm");
+        if (!java.nio.file.Files.isDirectory(shm)) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(shm.resolve("banger-" + Integer.toHexString(stateDir.toString().hashCode())));
+    }
+
     // --- config tree ---
 
     public Path configFile() {

@@ -6,7 +6,11 @@ import dev.banger.config.DaemonConfig;
 import dev.banger.image.ImageService;
 import dev.banger.host.CommandRunner;
 import dev.banger.host.ProcessCommandRunner;
+import dev.banger.host.Executables;
 import dev.banger.host.network.HostNetwork;
+import dev.banger.image.ImagePuller;
+import dev.banger.image.registry.ContentStore;
+import dev.banger.image.registry.ImageSources;
 import dev.banger.kernel.KernelImporter;
 import dev.banger.kernel.KernelService;
 import dev.banger.rpc.PeerPolicy;
@@ -71,8 +75,11 @@ public final class Bangerd implements AutoCloseable {
             ImageStore imageStore = new ImageStore(db);
             KernelStore kernelStore = new KernelStore(db);
             CommandRunner runner = new ProcessCommandRunner();
+            ImagePuller puller = new ImagePuller(new ContentStore(paths.blobsDir()), paths.imageWorkDir(),
+                    paths.scratchDir().orElse(null), runner, Executables.fromEnvironment(),
+                    ImageSources.newHttpClient());
             ImageService images = new ImageService(paths, imageStore, vmStore, runner, clock,
-                    config.defaultImageName());
+                    config.defaultImageName(), puller);
             KernelService kernels = new KernelService(paths, kernelStore, vmStore, new KernelImporter(runner), clock);
             VmService vms = new VmService(paths, config, vmStore, images, kernels,
                     Map.of(VmmKind.QEMU, QemuDriver.forHost(runner, Optional.empty())),

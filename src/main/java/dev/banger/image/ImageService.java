@@ -1,13 +1,17 @@
 package dev.banger.image;
 
 import dev.banger.api.BangerException;
+import dev.banger.api.Event;
 import dev.banger.api.ImageList;
+import dev.banger.api.ImagePullRequest;
 import dev.banger.api.ImageRegisterRequest;
 import dev.banger.api.ImageView;
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandRunner;
 import dev.banger.config.BangerPaths;
+import dev.banger.image.registry.ImageReference;
+import dev.banger.rpc.Call;
 import dev.banger.model.Image;
 import dev.banger.model.Names;
 import dev.banger.store.ConstraintViolation;
@@ -41,17 +45,19 @@ public final class ImageService {
     private final CommandRunner runner;
     private final Clock clock;
     private final Optional<String> configuredDefault;
+    private final ImagePuller puller;
     /** The publication window: one pull, register, promote or delete of a name at a time. */
     private final ConcurrentHashMap<String, Boolean> publishing = new ConcurrentHashMap<>();
 
     public ImageService(BangerPaths paths, ImageStore images, VmStore vms, CommandRunner runner, Clock clock,
-                       Optional<String> configuredDefault) {
+                       Optional<String> configuredDefault, ImagePuller puller) {
         this.paths = paths;
         this.images = images;
         this.vms = vms;
         this.runner = runner;
         this.clock = clock;
         this.configuredDefault = configuredDefault;
+        this.puller = puller;
     }
 
     public ImageList list() {
@@ -111,6 +117,89 @@ public final class ImageService {
             return new Image(name, "register:" + source, null, target, Files.size(target), Map.of(), null,
                     List.of(), List.of(), clock.instant());
         });
+    }
+
+    public ImageView pull(ImagePullRequest request, Call call) {
+        if (request.reference() == null || request.reference().isBlank()) {
+            throw BangerException.invalidArgument("name an image to pull, e.g. debian:bookworm");
+        }
+        String name = request.name() != null ? request.name() : defaultName(request.reference());
+        Names.requireValid("image", name);
+        if (request.force()) {
+            images.findByName(name).ifPresent(existing -> delete(name));
+        }
+        PullProgress progress = new PullProgress(call);
+        return publish(name, dir -> {
+            Path target = dir.resolve(ROOTFS_FILE);
+            PullOptions options = PullOptions.to(target).withInsecure(request.insecure());
+            if (request.dockerConfig() != null) {
+                options = options.withDockerConfig(Path.of(request.dockerConfig()));
+            }
+            PulledImage pulled;
+            try {
+                pulled = puller.pull(request.reference(), options, progress);
+            } catch (IllegalArgumentException e) {
+                throw BangerException.invalidArgument(e.getMessage());
+            } catch (ImageException e) {
+                throw BangerException.failedPrecondition("cannot pull " + request.reference() + ": " + e.getMessage());
+            }
+            progress.finish();
+            ImageConfig config = pulled.config();
+            return new Image(name, pulled.sourceReference(), pulled.manifestDigest(), target, pulled.sizeBytes(),
+                    config.envMap(), config.workingDir(), config.entrypoint(), config.cmd(), clock.instant());
+        });
+    }
+
+    /** "debian:bookworm" → "debian-bookworm"; "ghcr.io/o/tool:latest" → "tool"; a layout dir → its name. */
+    static String defaultName(String reference) {
+        String base;
+        String ref = reference.startsWith("docker://") ? reference.substring("docker://".length()) : reference;
+        if (ref.startsWith("oci-layout:") || ref.startsWith("docker-archive:")) {
+            String path = ref.substring(ref.indexOf(':') + 1);
+            base = Path.of(path.split(":")[0]).getFileName().toString().replaceFirst("\\.tar$", "");
+        } else {
+            ImageReference parsed;
+            try {
+                parsed = ImageReference.parse(ref);
+            } catch (IllegalArgumentException e) {
+                throw BangerException.invalidArgument(e.getMessage());
+            }
+            String repo = parsed.repository().substring(parsed.repository().lastIndexOf('/') + 1);
+            base = parsed.tag() == null || parsed.tag().equals("latest") ? repo : repo + "-" + parsed.tag();
+        }
+        String name = base.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9-]", "-").replaceAll("-+", "-")
+                .replaceAll("^-|-$", "");
+        name = name.length() > 63 ? name.substring(0, 63).replaceAll("-$", "") : name;
+        if (!Names.isValid(name)) {
+            throw BangerException.invalidArgument("cannot derive an image name from " + reference + "; give --name");
+        }
+        return name;
+    }
+
+    /**
+     * Publishes a new image whose root disk is converted from another disk (a stopped VM's root overlay, for
+     * {@code image promote}): {@code qemu-img convert} flattens an overlay and its base into one sparse raw file.
+     */
+    public ImageView publishConverted(String name, Path sourceDisk, String sourceFormat, String sourceDescription,
+                                      Image basedOn) {
+        Names.requireValid("image", name);
+        return publish(name, dir -> {
+            Path target = dir.resolve(ROOTFS_FILE);
+            try {
+                runner.run(Command.of("qemu-img", "convert", "-q", "-f", sourceFormat, "-O", "raw", "-S", "4k",
+                        sourceDisk.toString(), target.toString()).withTimeout(Duration.ofMinutes(30)));
+            } catch (CommandFailedException e) {
+                throw BangerException.failedPrecondition("cannot convert " + sourceDisk + " into an image: "
+                        + e.getMessage());
+            }
+            return new Image(name, sourceDescription, null, target, Files.size(target), basedOn.env(),
+                    basedOn.workingDir(), basedOn.entrypoint(), basedOn.cmd(), clock.instant());
+        });
+    }
+
+    /** The image record a VM boots from. */
+    public Image get(String name) {
+        return find(name);
     }
 
     @FunctionalInterface

@@ -10,6 +10,7 @@ import dev.banger.guest.AgentException;
 import dev.banger.guest.ExecProcess;
 import dev.banger.guest.ExecSpec;
 import dev.banger.guest.ExitStatus;
+import dev.banger.model.Image;
 import dev.banger.model.Vm;
 import dev.banger.rpc.Call;
 import dev.banger.rpc.Input;
@@ -21,6 +22,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -46,9 +48,15 @@ public final class VmExec {
             throw BangerException.invalidArgument("name a command to run");
         }
         Vm vm = vms.find(request.name());
-        ExecSpec spec = ExecSpec.of(request.argv()).withEnv(request.env() == null ? Map.of() : request.env());
-        if (request.cwd() != null) {
-            spec = spec.withCwd(request.cwd());
+        Image image = vms.imageOf(vm);
+        Map<String, String> env = new LinkedHashMap<>(image.env());
+        if (request.env() != null) {
+            env.putAll(request.env());
+        }
+        ExecSpec spec = ExecSpec.of(request.argv()).withEnv(env);
+        String cwd = request.cwd() != null ? request.cwd() : image.workingDir();
+        if (cwd != null) {
+            spec = spec.withCwd(cwd);
         }
         if (request.tty()) {
             spec = spec.withTty(request.rows() > 0 ? request.rows() : 24, request.cols() > 0 ? request.cols() : 80);

@@ -4,6 +4,7 @@ import dev.banger.api.BangerException;
 import dev.banger.api.Event;
 import dev.banger.api.VmCreateRequest;
 import dev.banger.api.VmDeleteRequest;
+import dev.banger.api.ImageView;
 import dev.banger.api.VmDeleteResult;
 import dev.banger.api.VmList;
 import dev.banger.api.VmStopRequest;
@@ -226,6 +227,30 @@ public final class VmService {
             }
         }
         return new VmDeleteResult(deleted);
+    }
+
+    /**
+     * {@code image promote}: captures a stopped VM's root disk (overlay and base merged) as a new image. Holds the
+     * VM's lock so it cannot start while its disk is read.
+     */
+    public ImageView promote(String vmName, String imageName) {
+        try (VmLocks.Guard ignored = locks.lock(vmName)) {
+            Vm vm = find(vmName);
+            if (vmAlive(vm)) {
+                throw BangerException.conflict("VM '" + vmName + "' is running; stop it before promoting its disk");
+            }
+            if (!Files.isRegularFile(vm.rootDiskPath())) {
+                throw BangerException.failedPrecondition("VM '" + vmName + "' has no root disk at "
+                        + vm.rootDiskPath());
+            }
+            return images.publishConverted(imageName, vm.rootDiskPath(), "qcow2", "promote:" + vmName,
+                    images.get(vm.imageName()));
+        }
+    }
+
+    /** The image a VM was created from: exec and vm run take its Env and WorkingDir. */
+    Image imageOf(Vm vm) {
+        return images.get(vm.imageName());
     }
 
     public VmList list() {

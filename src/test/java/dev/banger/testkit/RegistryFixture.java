@@ -24,17 +24,28 @@ public final class RegistryFixture implements AutoCloseable {
     private final Process process;
     private final int port;
     private final List<String> skopeoCreds;
+    /** Empty, or {@code ip netns exec NS} when the registry runs in a network namespace. */
+    private final List<String> netnsPrefix;
 
-    private RegistryFixture(Path dir, Process process, int port, List<String> skopeoCreds) {
+    private RegistryFixture(Path dir, Process process, int port, List<String> skopeoCreds, List<String> netnsPrefix) {
         this.dir = dir;
         this.process = process;
         this.port = port;
         this.skopeoCreds = skopeoCreds;
+        this.netnsPrefix = netnsPrefix;
     }
 
     /** An open registry. */
     public static RegistryFixture start() {
-        return start(dir -> "", List.of());
+        return start(dir -> "", List.of(), List.of());
+    }
+
+    /**
+     * An open registry on 127.0.0.1 inside network namespace {@code netns} (where a banger daemon under test
+     * runs); pushes go through the namespace too.
+     */
+    public static RegistryFixture startIn(String netns) {
+        return start(dir -> "", List.of(), List.of("ip", "netns", "exec", netns));
     }
 
     /** A registry that wants basic auth for {@code user}/{@code password} (bcrypt entry made with htpasswd -B). */
@@ -44,17 +55,18 @@ public final class RegistryFixture implements AutoCloseable {
             Path file = dir.resolve("htpasswd");
             write(file, entry + "\n");
             return "auth:\n  htpasswd:\n    realm: banger-test\n    path: " + file + "\n";
-        }, List.of("--dest-creds", user + ":" + password));
+        }, List.of("--dest-creds", user + ":" + password), List.of());
     }
 
     /** A registry that trusts tokens from {@code tokens} (bearer-token auth). */
     public static RegistryFixture startWithTokenAuth(TokenServer tokens) {
         return start(dir -> "auth:\n  token:\n    realm: " + tokens.realm() + "\n    service: " + tokens.service()
                 + "\n    issuer: " + tokens.issuer() + "\n    rootcertbundle: " + tokens.certificate() + "\n",
-                List.of());
+                List.of(), List.of());
     }
 
-    private static RegistryFixture start(java.util.function.Function<Path, String> auth, List<String> skopeoCreds) {
+    private static RegistryFixture start(java.util.function.Function<Path, String> auth, List<String> skopeoCreds,
+                                         List<String> netnsPrefix) {
         Path dir = tempDir();
         String authYaml = auth.apply(dir);
         int port = freePort();
@@ -67,7 +79,9 @@ public final class RegistryFixture implements AutoCloseable {
                 + authYaml);
         Process p;
         try {
-            p = new ProcessBuilder("docker-registry", "serve", config.toString())
+            List<String> argv = new ArrayList<>(netnsPrefix);
+            argv.addAll(List.of("docker-registry", "serve", config.toString()));
+            p = new ProcessBuilder(argv)
                     .redirectErrorStream(true)
                     .redirectOutput(dir.resolve("registry.log").toFile())
                     .start();
@@ -75,10 +89,17 @@ public final class RegistryFixture implements AutoCloseable {
             TestAssets.deleteTree(dir);
             throw new UncheckedIOException("cannot start docker-registry (apt-get install docker-registry)", e);
         }
-        RegistryFixture fixture = new RegistryFixture(dir, p, port, skopeoCreds);
+        RegistryFixture fixture = new RegistryFixture(dir, p, port, skopeoCreds, netnsPrefix);
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (true) {
-            try {
+            if (!netnsPrefix.isEmpty()) {
+                List<String> probe = new ArrayList<>(netnsPrefix);
+                probe.addAll(List.of(TestAssets.busybox().toString(), "wget", "-q", "-O", "/dev/null",
+                        fixture.url() + "/v2/"));
+                if (TestAssets.runner().run(Command.of(probe).allowingFailure()).succeeded()) {
+                    return fixture;
+                }
+            } else try {
                 HttpURLConnection c = (HttpURLConnection) URI.create(fixture.url() + "/v2/").toURL().openConnection();
                 c.setConnectTimeout(500);
                 int status = c.getResponseCode();
@@ -125,8 +146,8 @@ public final class RegistryFixture implements AutoCloseable {
 
     /** Pushes {@code oci:LAYOUT:TAG} to {@code REPO:TAG} here with skopeo (all platforms of an index). */
     public void push(Path layout, String tag, String repo) {
-        List<String> argv = new ArrayList<>(List.of("skopeo", "--insecure-policy", "copy", "--quiet", "--all",
-                "--dest-tls-verify=false"));
+        List<String> argv = new ArrayList<>(netnsPrefix);
+        argv.addAll(List.of("skopeo", "--insecure-policy", "copy", "--quiet", "--all", "--dest-tls-verify=false"));
         argv.addAll(skopeoCreds);
         argv.add("oci:" + layout + ":" + tag);
         argv.add("docker://" + host() + "/" + repo + ":" + tag);
