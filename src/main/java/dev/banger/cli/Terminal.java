@@ -23,6 +23,16 @@ final class Terminal implements AutoCloseable {
         return System.console() != null;
     }
 
+    /** True when stdin is a terminal (whatever stdout is). */
+    static boolean stdinIsTerminal() {
+        try {
+            String target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/0")).toString();
+            return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
     /** rows and cols, when /dev/tty answers. */
     static Optional<int[]> size() {
         return stty(List.of("size")).map(String::trim).filter(s -> s.matches("\\d+ \\d+")).map(s -> {

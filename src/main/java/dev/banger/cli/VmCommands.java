@@ -3,6 +3,7 @@ package dev.banger.cli;
 import dev.banger.api.Api;
 import dev.banger.api.Empty;
 import dev.banger.api.Event;
+import dev.banger.api.ExecResult;
 import dev.banger.api.VmCreateRequest;
 import dev.banger.api.VmDeleteRequest;
 import dev.banger.api.VmDeleteResult;
@@ -10,6 +11,8 @@ import dev.banger.api.VmExecRequest;
 import dev.banger.api.VmList;
 import dev.banger.api.VmLogsRequest;
 import dev.banger.api.VmRef;
+import dev.banger.api.VmRunRequest;
+import dev.banger.api.VmRunResult;
 import dev.banger.api.VmStopRequest;
 import dev.banger.api.VmView;
 import dev.banger.model.Sizes;
@@ -236,6 +239,8 @@ final class VmCommands extends HelpOption {
         Integer cpus;
         @Option(names = "--memory", paramLabel = "SIZE")
         String memory;
+        @Option(names = "--disk", paramLabel = "SIZE", description = "Work disk size, e.g. 8G.")
+        String disk;
         @Option(names = "--rm", description = "Delete the VM afterwards, whatever happened.")
         boolean rm;
         @Option(names = "--no-workspace", description = "Do not copy the git workspace in.")
@@ -251,7 +256,14 @@ final class VmCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("vm run", 6);
+            boolean tty = Terminal.interactive();
+            int[] size = tty ? Terminal.size().orElse(new int[] {24, 80}) : new int[] {0, 0};
+            String workspace = noWorkspace ? null : java.nio.file.Path.of("").toAbsolutePath().toString();
+            VmRunRequest request = new VmRunRequest(name, image, kernel, cpus,
+                    memory == null ? null : Math.toIntExact(Sizes.parseMib("--memory", memory)),
+                    disk == null ? null : Sizes.parseMib("--disk", disk), rm, workspace, workdir, command, null, tty,
+                    size[0], size[1], tty || !Terminal.stdinIsTerminal());
+            return ExecSession.run(context, Api.VM_RUN, request, tty, request.stdin(), VmRunResult::exitCode);
         }
     }
 
@@ -273,8 +285,8 @@ final class VmCommands extends HelpOption {
         @Override
         public Integer call() {
             int[] size = tty ? Terminal.size().orElse(new int[] {24, 80}) : new int[] {0, 0};
-            return ExecSession.run(context, new VmExecRequest(name, command, null, null, tty, size[0], size[1],
-                    interactive));
+            return ExecSession.run(context, Api.VM_EXEC, new VmExecRequest(name, command, null, null, tty, size[0],
+                    size[1], interactive), tty, interactive, ExecResult::exitCode);
         }
     }
 

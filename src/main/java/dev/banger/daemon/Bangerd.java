@@ -21,6 +21,8 @@ import dev.banger.store.KernelStore;
 import dev.banger.store.VmStore;
 import dev.banger.model.VmmKind;
 import dev.banger.vm.VmExec;
+import dev.banger.vm.VmRun;
+import dev.banger.workspace.WorkspaceService;
 import dev.banger.vm.VmService;
 import dev.banger.vmm.qemu.QemuDriver;
 import java.util.Map;
@@ -85,12 +87,13 @@ public final class Bangerd implements AutoCloseable {
                     Map.of(VmmKind.QEMU, QemuDriver.forHost(runner, Optional.empty())),
                     new HostNetwork(runner, config.networkConfig()), runner, BangerInstall.initBinary(), clock);
             VmExec exec = new VmExec(vms);
+            VmRun run = new VmRun(vms, exec, new WorkspaceService(runner));
             vms.reconcile();
 
             Bangerd[] self = new Bangerd[1];
             DaemonControl control = new DaemonControl(paths, clock, () -> self[0].close());
             RpcServer server = new RpcServer(paths.socket(),
-                    Dispatcher.handlers(control, vms, exec, images, kernels),
+                    Dispatcher.handlers(control, vms, exec, run, images, kernels),
                     PeerPolicy.forCurrentUser(config.socketGroupName()));
             self[0] = new Bangerd(paths, lock, db, server);
             server.start();

@@ -6,6 +6,7 @@ import dev.banger.image.ImageService;
 import dev.banger.kernel.KernelService;
 import dev.banger.rpc.HandlerRegistry;
 import dev.banger.vm.VmExec;
+import dev.banger.vm.VmRun;
 import dev.banger.vm.VmService;
 
 /** The daemon's RPC surface: every handler is one line forwarding to a service. */
@@ -14,8 +15,8 @@ final class Dispatcher {
     private Dispatcher() {
     }
 
-    static HandlerRegistry handlers(DaemonControl daemon, VmService vms, VmExec exec, ImageService images,
-                                    KernelService kernels) {
+    static HandlerRegistry handlers(DaemonControl daemon, VmService vms, VmExec exec, VmRun run,
+                                    ImageService images, KernelService kernels) {
         return new HandlerRegistry()
                 .on(Api.DAEMON_STATUS, (req, call) -> daemon.status())
                 .on(Api.DAEMON_SHUTDOWN, (req, call) -> { daemon.requestShutdown(); return Empty.INSTANCE; })
@@ -27,6 +28,7 @@ final class Dispatcher {
                 .on(Api.VM_STOP, vms::stop)
                 .on(Api.VM_RESTART, vms::restart)
                 .on(Api.VM_EXEC, exec::exec)
+                .on(Api.VM_RUN, run::run)
                 .on(Api.VM_LOGS, exec::logs)
                 .on(Api.IMAGE_LIST, (req, call) -> images.list())
                 .on(Api.IMAGE_SHOW, (req, call) -> images.show(req.name()))

@@ -51,6 +51,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,7 +113,22 @@ public final class VmService {
     // ---- create / start / stop / delete ----
 
     public VmView create(VmCreateRequest request, Call call) {
-        String name = Names.requireValid("VM", request.name());
+        return view(create(request, null, call));
+    }
+
+    /** A free memorable name ("brisk-otter") for a VM created without one. */
+    String generateName() {
+        return NameGenerator.generate(n -> vms.findByName(n).isPresent());
+    }
+
+    /**
+     * Creates a VM and boots it unless {@code noStart}.
+     *
+     * @param workDiskSeed lays files into the work disk's root (the guest's /root) before the disk is built, or
+     *     null for an empty work disk
+     */
+    Vm create(VmCreateRequest request, Consumer<Path> workDiskSeed, Call call) {
+        String name = Names.requireValid("VM", request.name() != null ? request.name() : generateName());
         int cpus = request.cpus() != null ? request.cpus() : config.cpus();
         int memory = request.memoryMib() != null ? request.memoryMib() : config.memoryMib();
         long disk = request.diskMib() != null ? request.diskMib() : config.diskMib();
@@ -156,8 +172,9 @@ public final class VmService {
                     throw e;
                 }
             }
+            call.emit(Event.Progress.started("create", "creating VM " + name + " (" + address(vm) + ")"));
             try {
-                provision(vm, image, call);
+                provision(vm, image, workDiskSeed, call);
             } catch (RuntimeException e) {
                 removeFiles(vm);
                 vms.delete(id);
@@ -165,9 +182,9 @@ public final class VmService {
             }
             log.info("created VM {} ({}) from image {} and kernel {}", name, id, image.name(), kernel.name());
             if (request.noStart()) {
-                return view(vm);
+                return vm;
             }
-            return view(boot(vm, call));
+            return boot(vm, call);
         }
     }
 
@@ -316,18 +333,36 @@ public final class VmService {
 
     // ---- internals (callers hold the VM's lock) ----
 
-    private void provision(Vm vm, Image image, Call call) {
+    private void provision(Vm vm, Image image, Consumer<Path> workDiskSeed, Call call) {
         long t0 = System.nanoTime();
         call.emit(Event.Progress.started("provision-disks", "provisioning disks"));
+        Path seed = vm.vmDir().resolve("seed");
         try {
             Files.createDirectories(vm.vmDir());
+            disks.createRootOverlay(vm, image.rootfsPath());
+            if (workDiskSeed == null) {
+                disks.createWorkDisk(vm, null);
+            } else {
+                Files.createDirectories(seed);
+                Files.setPosixFilePermissions(seed, PosixFilePermissions.fromString("rwxr-xr-x"));
+                workDiskSeed.accept(seed);
+                disks.createWorkDisk(vm, seed);
+            }
         } catch (IOException e) {
-            throw BangerException.failedPrecondition("cannot create VM directory " + vm.vmDir() + ": "
-                    + e.getMessage());
+            throw BangerException.failedPrecondition("cannot provision the disks of VM " + vm.name() + " in "
+                    + vm.vmDir() + ": " + e.getMessage());
+        } finally {
+            try {
+                Files2.deleteRecursively(seed);
+            } catch (IOException e) {
+                log.warn("could not remove the work-disk seed {}: {}", seed, e.toString());
+            }
         }
-        disks.createRootOverlay(vm, image.rootfsPath());
-        disks.createWorkDisk(vm, null);
         call.emit(Event.Progress.done("provision-disks", "disks ready", millisSince(t0)));
+    }
+
+    private static String address(Vm vm) {
+        return vm.guestIp() == null ? vm.dnsName() : vm.dnsName() + ", " + vm.guestIp();
     }
 
     private Vm boot(Vm vm, Call call) {

@@ -1,0 +1,86 @@
+package dev.banger.vm;
+
+import dev.banger.api.BangerException;
+import dev.banger.api.ErrorCode;
+import dev.banger.api.ExecResult;
+import dev.banger.api.VmCreateRequest;
+import dev.banger.api.VmDeleteRequest;
+import dev.banger.api.VmExecRequest;
+import dev.banger.api.VmRunRequest;
+import dev.banger.api.VmRunResult;
+import dev.banger.model.Vm;
+import dev.banger.rpc.Call;
+import dev.banger.workspace.Workspace;
+import dev.banger.workspace.WorkspaceService;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code vm run}, in the daemon so that its promises hold whatever the client does: create and boot a VM with
+ * the git workspace seeded into its work disk, run the command in the workspace, and with {@code --rm} delete
+ * the VM afterwards — also when the command fails, the boot fails, or the client disappears (a cancelled call
+ * kills the guest command, then the VM goes).
+ */
+public final class VmRun {
+
+    private static final Logger log = LoggerFactory.getLogger(VmRun.class);
+
+    private final VmService vms;
+    private final VmExec exec;
+    private final WorkspaceService workspaces;
+
+    public VmRun(VmService vms, VmExec exec, WorkspaceService workspaces) {
+        this.vms = vms;
+        this.exec = exec;
+        this.workspaces = workspaces;
+    }
+
+    public VmRunResult run(VmRunRequest request, Call call) throws InterruptedException {
+        if (request.argv() == null || request.argv().isEmpty()) {
+            throw BangerException.invalidArgument("name a command to run after --");
+        }
+        Optional<Workspace> workspace = request.workspace() == null ? Optional.empty()
+                : workspaces.find(Path.of(request.workspace()));
+        String name = request.name() != null ? request.name() : vms.generateName();
+        VmCreateRequest create = new VmCreateRequest(name, request.image(), request.kernel(), request.cpus(),
+                request.memoryMib(), request.diskMib(), null, false);
+        Vm vm;
+        try {
+            vm = vms.create(create, workspace.<java.util.function.Consumer<Path>>map(ws -> seed ->
+                    workspaces.seed(ws, seed)).orElse(null), call);
+        } catch (BangerException e) {
+            if (request.rm() && e.code() != ErrorCode.ALREADY_EXISTS) {
+                remove(name); // A failed boot leaves the VM in state error; --rm means it goes anyway.
+            }
+            throw e;
+        }
+        try {
+            if (call.cancelled()) {
+                throw new BangerException(ErrorCode.CANCELLED, "the client went away before the command started");
+            }
+            String cwd = request.workdir() != null ? request.workdir()
+                    : workspace.map(ws -> "/root/" + ws.name()).orElse(null);
+            ExecResult result = exec.exec(new VmExecRequest(vm.name(), request.argv(), request.env(), cwd,
+                    request.tty(), request.rows(), request.cols(), request.stdin()), call);
+            return new VmRunResult(vm.name(), result.exitCode(), result.signal(), request.rm());
+        } finally {
+            if (request.rm()) {
+                remove(vm.name());
+            }
+        }
+    }
+
+    private void remove(String name) {
+        try {
+            vms.delete(new VmDeleteRequest(List.of(name), true));
+            log.info("vm run --rm: deleted {}", name);
+        } catch (BangerException e) {
+            if (e.code() != ErrorCode.NOT_FOUND) {
+                log.warn("vm run --rm: could not delete {}: {}", name, e.getMessage());
+            }
+        }
+    }
+}

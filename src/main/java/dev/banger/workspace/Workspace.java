@@ -1,0 +1,21 @@
+package dev.banger.workspace;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A git checkout on the host, as {@code vm run} copies it into a VM.
+ *
+ * @param root the repository's top-level directory
+ * @param name the directory name the guest gets ({@code /root/NAME})
+ * @param head the checked-out commit, or null in a repository without commits
+ * @param branch the checked-out branch, or null when HEAD is detached (or there are no commits)
+ * @param files tracked files plus untracked files that are not ignored, relative to {@code root}, as they are in
+ *     the working tree (tracked files deleted from the working tree are left out)
+ */
+public record Workspace(Path root, String name, String head, String branch, List<String> files) {
+
+    public Workspace {
+        files = List.copyOf(files);
+    }
+}
