@@ -1,20 +1,24 @@
 package dev.banger.host.disk;
 
+import dev.banger.host.Command;
+import dev.banger.host.CommandResult;
+import dev.banger.host.CommandRunner;
 import dev.banger.host.Executables;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
 /**
- * What the host offers the root-disk strategies. Probing costs two file checks and a PATH search, so callers
- * probe per decision (a module loaded since daemon start counts) rather than caching; tests build one directly.
+ * What the host offers the root-disk strategies. Probing costs a few file reads and a PATH search (plus one
+ * {@code dmsetup version} on hosts where device-mapper is a module not loaded yet), so callers probe per decision
+ * (a module loaded since daemon start counts) rather than caching; tests build one directly.
  *
  * @param deviceMapper whether the kernel has device-mapper
- * @param deviceMapperEvidence where that was seen ({@code /dev/mapper/control} or {@code /proc/misc}), or what
- *     was looked at when absent
+ * @param deviceMapperEvidence where that was seen, or what was looked at when absent
  * @param root whether this process runs as root (loop devices and device-mapper need it)
  * @param programs which of {@link #PROGRAMS} are on the search path
  */
@@ -24,6 +28,8 @@ public record HostCapabilities(boolean deviceMapper, String deviceMapperEvidence
     /** The programs the strategies run. */
     public static final List<String> PROGRAMS = List.of("dmsetup", "losetup", "qemu-img", "cp");
 
+    private static final Duration DRIVER_PROBE_TIMEOUT = Duration.ofSeconds(10);
+
     public HostCapabilities {
         programs = Set.copyOf(programs);
     }
@@ -32,29 +38,45 @@ public record HostCapabilities(boolean deviceMapper, String deviceMapperEvidence
         return programs.contains(program);
     }
 
-    /** This host. */
-    public static HostCapabilities probe() {
+    /** This host; {@code runner} asks dmsetup only when the kernel's own listing is not conclusive. */
+    public static HostCapabilities probe(CommandRunner runner) {
         return probe(Path.of("/dev/mapper/control"), Path.of("/proc/misc"), Path.of("/proc/self/status"),
-                Executables.fromEnvironment());
+                Executables.fromEnvironment(), runner);
     }
 
     /**
-     * Probes with other paths, for tests.
+     * Probes with other paths, for tests. Device-mapper is present when /proc/misc lists it (the driver is
+     * loaded). Otherwise a control node proves nothing by itself: kmod creates it so the first open loads
+     * dm_mod, and any dmsetup run creates it even on a kernel without device-mapper. So then the driver is asked
+     * ({@code dmsetup version}, which loads the module where it exists); a missing node is never created here.
      *
      * @param procStatus this process's {@code /proc/self/status}, whose {@code Uid:} line gives the effective uid
      */
-    static HostCapabilities probe(Path mapperControl, Path procMisc, Path procStatus, Executables executables) {
-        boolean control = Files.exists(mapperControl);
-        boolean misc = !control && miscHasDeviceMapper(procMisc);
-        String evidence = control ? mapperControl.toString() : misc ? procMisc.toString()
-                : "no " + mapperControl + ", not in " + procMisc;
+    static HostCapabilities probe(Path mapperControl, Path procMisc, Path procStatus, Executables executables,
+                                  CommandRunner runner) {
         Set<String> found = new LinkedHashSet<>();
         for (String program : PROGRAMS) {
             if (executables.has(program)) {
                 found.add(program);
             }
         }
-        return new HostCapabilities(control || misc, evidence, isRoot(procStatus), found);
+        boolean root = isRoot(procStatus);
+        if (miscHasDeviceMapper(procMisc)) {
+            return new HostCapabilities(true, procMisc.toString(), root, found);
+        }
+        if (!Files.exists(mapperControl)) {
+            return new HostCapabilities(false, "no " + mapperControl + ", not in " + procMisc, root, found);
+        }
+        if (!found.contains("dmsetup")) {
+            return new HostCapabilities(true, mapperControl.toString(), root, found);
+        }
+        CommandResult version = runner.run(Command.of("dmsetup", "version").withTimeout(DRIVER_PROBE_TIMEOUT)
+                .allowingFailure());
+        if (version.succeeded()) {
+            return new HostCapabilities(true, mapperControl + ", driver answered dmsetup version", root, found);
+        }
+        return new HostCapabilities(false, mapperControl + " exists but the kernel's device-mapper driver does "
+                + "not answer (not in " + procMisc + ", dmsetup version fails)", root, found);
     }
 
     private static boolean miscHasDeviceMapper(Path procMisc) {
