@@ -43,7 +43,8 @@ final class DeviceMapper {
             runner.run(Command.of("dmsetup", "create", name, "--table", table).withTimeout(TIMEOUT));
         } catch (CommandFailedException e) {
             throw new RootDiskException("cannot create device-mapper snapshot " + name + ": " + e.getMessage()
-                    + "; check that the snapshot target is available (modprobe dm_snapshot; dmsetup targets)", e);
+                    + "; check that the snapshot target is available (modprobe dm_snapshot; dmsetup targets) and, "
+                    + "if a device of that name is left over from a crash, remove it (dmsetup remove " + name + ")", e);
         }
     }
 

@@ -4,6 +4,7 @@ import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandResult;
 import dev.banger.host.CommandRunner;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.slf4j.Logger;
@@ -25,8 +26,17 @@ final class LoopDevices {
         this.runner = runner;
     }
 
-    /** {@code losetup --find --show [--read-only] FILE}: the first free loop device, attached to {@code file}. */
-    LoopDevice attach(Path file, boolean readOnly) {
+    /**
+     * {@code losetup --find --show [--read-only] FILE}: the first free loop device, attached to {@code file} by its
+     * real path, which is what the kernel reports as the backing file and {@link #detach} compares against.
+     */
+    LoopDevice attach(Path given, boolean readOnly) {
+        Path file;
+        try {
+            file = given.toRealPath();
+        } catch (IOException e) {
+            throw new RootDiskException("cannot attach a loop device to " + given + ": " + e, e);
+        }
         Command command = readOnly
                 ? Command.of("losetup", "--find", "--show", "--read-only", file.toString())
                 : Command.of("losetup", "--find", "--show", file.toString());

@@ -58,7 +58,7 @@ public final class RootDiskChooser {
     /** The strategy that made {@code diskFile} (a VM's recorded root disk), by its file name. */
     public RootDiskStrategy forDiskFile(Path diskFile) {
         for (RootDiskStrategy strategy : strategies) {
-            if (strategy.diskFile(diskFile.getParent()).equals(diskFile)) {
+            if (diskFile.getParent() != null && strategy.diskFile(diskFile.getParent()).equals(diskFile)) {
                 return strategy;
             }
         }

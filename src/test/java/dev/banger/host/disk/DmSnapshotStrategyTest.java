@@ -49,7 +49,8 @@ class DmSnapshotStrategyTest {
         try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
             file.setLength(IMAGE_BYTES);
         }
-        vmDir = Files.createDirectories(tmp.resolve("vms/" + VM));
+        image = image.toRealPath();
+        vmDir = Files.createDirectories(tmp.resolve("vms/" + VM)).toRealPath();
         cow = vmDir.resolve("root.cow");
     }
 
@@ -84,6 +85,22 @@ class DmSnapshotStrategyTest {
         assertThat(devices.dm).containsOnlyKeys("banger-" + VM);
         assertThat(Files.size(cow)).isEqualTo(DmSnapshotStrategy.defaultCowBytes(IMAGE_BYTES));
         assertThat(allocatedBytes(cow)).as("the COW file is sparse").isLessThan(1 << 20);
+    }
+
+    @Test
+    void loopsAreAttachedByRealPathBecauseThatIsTheBackingFileTheKernelReports() throws IOException {
+        Path link = Files.createSymbolicLink(tmp.resolve("images-link"), image.getParent());
+        Path vmLink = Files.createSymbolicLink(tmp.resolve("vm-link"), vmDir);
+
+        RootDisk disk = strategy.provision(new RootDiskRequest(VM, link.resolve(image.getFileName()), vmLink));
+
+        assertThat(runner.commandLines()).startsWith("losetup --find --show --read-only " + image,
+                "losetup --find --show " + cow);
+        assertThat(disk.handles().baseLoop().backingFile()).isEqualTo(image);
+        assertThat(disk.handles().cowLoop().backingFile()).isEqualTo(cow);
+        runner.clear();
+        strategy.teardown(disk.handles());
+        assertThat(devices.isEmpty()).isTrue();
     }
 
     @Test
