@@ -1,5 +1,9 @@
 package dev.banger.vm;
 
+import dev.banger.host.disk.HostCapabilities;
+import dev.banger.host.disk.RootDiskHandles;
+import dev.banger.model.VmmKind;
+import java.util.function.Consumer;
 import dev.banger.api.BangerException;
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
@@ -32,22 +36,41 @@ final class VmDisks {
     }
 
     /**
-     * Creates the root disk file {@link Vm#rootDiskPath()} names, with the strategy that owns that file name. Only
-     * for strategies that hold no host resources once the file exists (qcow2 overlay, copy): a dm-snapshot's
-     * loops and dm device must go into the VM's handles, which this method has nowhere to put.
+     * The root disk file a new VM gets: named by the copy-on-write strategy this host supports for {@code vmm}
+     * (qcow2 overlay, device-mapper snapshot, or a copy), so the file alone tells later which strategy owns it.
      */
-    void createRootOverlay(Vm vm, Path imageRootfs) {
-        String what = "cannot create the root disk of VM '" + vm.name() + "': ";
+    Path rootDiskFile(VmmKind vmm, Path vmDir) {
         try {
-            RootDisk disk = rootDisks.forDiskFile(vm.rootDiskPath())
-                    .provision(new RootDiskRequest(vm.id(), imageRootfs, vm.vmDir()));
-            if (!disk.handles().isEmpty()) {
-                rootDisks.teardown(disk.handles());
-                throw new IllegalStateException(disk.handles().strategy() + " holds host resources while its VM "
-                        + "runs; provision it where they can go into the VM's handles");
-            }
+            return rootDisks.choose(HostCapabilities.probe(runner), vmm).diskFile(vmDir);
         } catch (RootDiskException e) {
-            throw BangerException.failedPrecondition(what + e.getMessage());
+            throw BangerException.failedPrecondition(e.getMessage());
+        }
+    }
+
+    /** Creates the VM's root disk file; host resources a strategy needs only while the VM runs are released. */
+    void createRootDisk(Vm vm, Path imageRootfs) {
+        RootDisk disk = attachRootDisk(vm, imageRootfs, handles -> { });
+        releaseRootDisk(disk.handles());
+    }
+
+    /**
+     * Makes the root disk attachable for a boot (device-mapper: loops and the snapshot device over the VM's COW
+     * file); each host resource is reported to {@code acquired} as soon as it is held, for the VM's handles.
+     */
+    RootDisk attachRootDisk(Vm vm, Path imageRootfs, Consumer<RootDiskHandles> acquired) {
+        try {
+            return rootDisks.forDiskFile(vm.rootDiskPath())
+                    .provision(new RootDiskRequest(vm.id(), imageRootfs, vm.vmDir()), acquired);
+        } catch (RootDiskException e) {
+            throw BangerException.failedPrecondition("cannot prepare the root disk of VM '" + vm.name() + "': "
+                    + e.getMessage());
+        }
+    }
+
+    /** Releases what {@link #attachRootDisk} acquired; idempotent, also for half-built state. */
+    void releaseRootDisk(RootDiskHandles handles) {
+        if (handles != null && !handles.isEmpty()) {
+            rootDisks.teardown(handles);
         }
     }
 

@@ -1,18 +1,30 @@
 package dev.banger.vm;
 
 import dev.banger.vmm.VmmHandle;
-import java.util.Objects;
+import dev.banger.host.disk.RootDiskHandles;
 
 /**
- * What is currently true about a running VM: never in SQLite, kept in {@link HandleStore}'s cache and the VM's
- * {@code handles.json}: the VMM process and the VM's tap device. (Loop devices and device-mapper names join
- * with the device-mapper root-disk strategy.)
+ * What is currently true about a running (or booting) VM: never in SQLite, kept in {@link HandleStore}'s cache
+ * and the VM's {@code handles.json}, written as each resource is acquired so that a crash at any step leaves
+ * enough behind for reconcile to release it.
  *
- * @param tap the tap device on the bridge, or null when the VM has no network
+ * @param vmm the VMM process, or null while the VM is still being prepared
+ * @param tap the tap device on the bridge, or null before it exists
+ * @param rootDisk host resources of the root disk (device-mapper: loops and the snapshot device), or null
  */
-record VmHandles(VmmHandle vmm, String tap) {
+record VmHandles(VmmHandle vmm, String tap, RootDiskHandles rootDisk) {
 
-    VmHandles {
-        Objects.requireNonNull(vmm, "vmm");
+    static final VmHandles NONE = new VmHandles(null, null, null);
+
+    VmHandles withVmm(VmmHandle value) {
+        return new VmHandles(value, tap, rootDisk);
+    }
+
+    VmHandles withTap(String value) {
+        return new VmHandles(vmm, value, rootDisk);
+    }
+
+    VmHandles withRootDisk(RootDiskHandles value) {
+        return new VmHandles(vmm, tap, value);
     }
 }

@@ -15,6 +15,7 @@ import dev.banger.guest.AgentClient;
 import dev.banger.guest.AgentException;
 import dev.banger.guest.ShutdownAction;
 import dev.banger.guest.UnixSocketTransport;
+import dev.banger.host.disk.RootDisk;
 import dev.banger.host.network.AddressAllocator;
 import dev.banger.host.network.GuestAddress;
 import dev.banger.host.network.HostNetwork;
@@ -150,6 +151,7 @@ public final class VmService {
         try (VmLocks.Guard ignored = locks.lock(name)) {
             String id = newId();
             Instant now = clock.instant();
+            Path rootDisk = disks.rootDiskFile(vmm, paths.vmDir(id));
             Vm vm;
             synchronized (allocationLock) {
                 GuestAddress address;
@@ -160,7 +162,7 @@ public final class VmService {
                 }
                 vm = new Vm(id, name, VmState.CREATED, vmm, image.name(), kernel.name(), cpus, memory, disk,
                         address.ip(), address.mac(), address.cid(), paths.vmDir(id), paths.vmControlSocket(id),
-                        paths.vmAgentSocket(id), paths.vmConsoleLog(id), Vm.dnsNameOf(name), paths.vmRootDisk(id),
+                        paths.vmAgentSocket(id), paths.vmConsoleLog(id), Vm.dnsNameOf(name), rootDisk,
                         paths.vmWorkDisk(id), null, now, now);
                 try {
                     vms.insert(vm);
@@ -284,7 +286,7 @@ public final class VmService {
      */
     boolean vmAlive(Vm vm) {
         Optional<VmHandles> h = handles.get(vm.id());
-        return h.isPresent() && driver(vm.vmm()).isAlive(h.get().vmm());
+        return h.isPresent() && h.get().vmm() != null && driver(vm.vmm()).isAlive(h.get().vmm());
     }
 
     /** The agent connection of a running VM. @throws BangerException conflict when it is not running */
@@ -317,13 +319,15 @@ public final class VmService {
             }
             try (VmLocks.Guard ignored = locks.lock(vm.name())) {
                 Optional<VmHandles> h = handles.load(vm.id());
-                if (h.isPresent() && vm.state() == VmState.RUNNING && driver(vm.vmm()).isAlive(h.get().vmm())) {
+                if (h.isPresent() && vm.state() == VmState.RUNNING && h.get().vmm() != null
+                        && driver(vm.vmm()).isAlive(h.get().vmm())) {
                     log.info("reconcile: VM {} is running (pid {}); adopted", vm.name(), h.get().vmm().pid());
                     continue;
                 }
                 String why = h.isEmpty() ? "its handles were missing or unreadable at daemon start"
-                        : vm.state() == VmState.RUNNING ? "its VMM (pid " + h.get().vmm().pid()
-                        + ") was gone at daemon start" : "the daemon stopped while it was " + vm.state().wireName();
+                        : vm.state() != VmState.RUNNING ? "the daemon stopped while it was " + vm.state().wireName()
+                        : h.get().vmm() == null ? "it had no VMM at daemon start"
+                        : "its VMM (pid " + h.get().vmm().pid() + ") was gone at daemon start";
                 tearDown(vm);
                 vms.update(vm.withState(VmState.STOPPED, "stopped by reconcile: " + why, clock.instant()));
                 log.warn("reconcile: VM {} demoted to stopped: {}", vm.name(), why);
@@ -339,7 +343,7 @@ public final class VmService {
         Path seed = vm.vmDir().resolve("seed");
         try {
             Files.createDirectories(vm.vmDir());
-            disks.createRootOverlay(vm, image.rootfsPath());
+            disks.createRootDisk(vm, image.rootfsPath());
             if (workDiskSeed == null) {
                 disks.createWorkDisk(vm, null);
             } else {
@@ -378,17 +382,23 @@ public final class VmService {
             Files.createDirectories(runtime, PosixFilePermissions.asFileAttribute(
                     PosixFilePermissions.fromString("rwx------")));
             truncate(vm.logPath());
+            // Every host resource goes into the handles as soon as it is held: a crash at any step leaves
+            // enough in handles.json for reconcile to release it.
+            handles.put(vm.id(), VmHandles.NONE);
+            RootDisk root = disks.attachRootDisk(vm, imageOf(vm).rootfsPath(), acquired ->
+                    record(vm, h -> h.withRootDisk(acquired)));
             String tap = HostNetwork.tapName(vm.id());
             network.ensureBridge();
             network.createTap(tap);
+            record(vm, h -> h.withTap(tap));
             VmSpec spec = new VmSpec(vm.id(), vm.name(), vm.cpus(), vm.memoryMib(), kernel.artifacts().kernel(),
-                    initrd, kernelCommandLine(vm), List.of(
-                            new DiskSpec(vm.rootDiskPath(), DiskSpec.Format.QCOW2, false, DiskSpec.Role.ROOT),
+                    initrd, kernelCommandLine(vm), List.of(root.toDiskSpec(),
                             new DiskSpec(vm.workDiskPath(), DiskSpec.Format.RAW, false, DiskSpec.Role.WORK)),
                     vm.agentSocket(), vm.controlSocket(), vm.logPath(), vm.vmDir(), vm.vsockCid(),
                     Optional.of(new NetworkSpec(tap, vm.mac())));
             handle = driver.launch(spec);
-            handles.put(vm.id(), new VmHandles(handle, tap));
+            VmmHandle launched = handle;
+            record(vm, h -> h.withVmm(launched));
             call.emit(Event.Progress.done("launch-vmm", vm.vmm().wireName() + " running (pid " + handle.pid() + ")",
                     millisSince(t0)));
 
@@ -473,13 +483,32 @@ public final class VmService {
     private void tearDown(Vm vm) {
         guests.drop(vm);
         Optional<VmHandles> h = handles.get(vm.id()).or(() -> handles.load(vm.id()));
-        h.ifPresent(value -> driver(vm.vmm()).terminate(value.vmm(), TERMINATE_GRACE));
+        h.ifPresent(value -> {
+            if (value.vmm() != null) {
+                driver(vm.vmm()).terminate(value.vmm(), TERMINATE_GRACE);
+            }
+            try {
+                disks.releaseRootDisk(value.rootDisk());
+            } catch (RuntimeException e) {
+                log.warn("VM {}: releasing its root disk failed: {}", vm.name(), e.getMessage());
+            }
+        });
         handles.remove(vm.id());
         network.deleteTap(HostNetwork.tapName(vm.id())); // By name: also when the handles were lost.
         try {
             Files2.deleteRecursively(paths.vmRuntimeDir(vm.id()));
         } catch (IOException e) {
             log.warn("could not remove the sockets of VM {}: {}", vm.name(), e.toString());
+        }
+    }
+
+    /** Updates the VM's handles (cache and handles.json) as a boot acquires resources. */
+    private void record(Vm vm, java.util.function.UnaryOperator<VmHandles> change) {
+        try {
+            handles.put(vm.id(), change.apply(handles.get(vm.id()).orElse(VmHandles.NONE)));
+        } catch (IOException e) {
+            throw BangerException.failedPrecondition("cannot write the handles of VM '" + vm.name() + "': "
+                    + e.getMessage());
         }
     }
 
@@ -514,7 +543,7 @@ public final class VmService {
     }
 
     private VmView view(Vm vm) {
-        Long pid = handles.get(vm.id()).map(h -> h.vmm().pid()).orElse(null);
+        Long pid = handles.get(vm.id()).filter(h -> h.vmm() != null).map(h -> h.vmm().pid()).orElse(null);
         return new VmView(vm.id(), vm.name(), vm.state().wireName(), vm.vmm().wireName(), vm.imageName(),
                 vm.kernelName(), vm.cpus(), vm.memoryMib(), vm.diskMib(), vm.guestIp(), vm.dnsName(),
                 vm.vmDir().toString(), vm.logPath().toString(), pid, vm.lastError(), vm.createdAt().toString(),
