@@ -1,5 +1,6 @@
 package dev.banger.vmm;
 
+import dev.banger.guest.AgentTransport;
 import dev.banger.model.VmmKind;
 import java.time.Duration;
 
@@ -43,4 +44,10 @@ public interface VmmDriver {
      * @return true when the process is gone
      */
     boolean awaitExit(VmmHandle handle, Duration timeout);
+
+    /**
+     * How to reach the guest agent of the VM {@code handle} names: QEMU's virtio-serial chardev socket, or
+     * Firecracker's hybrid vsock socket with {@code CONNECT <port>}. Cheap; opens nothing until used.
+     */
+    AgentTransport agentTransport(VmmHandle handle);
 }

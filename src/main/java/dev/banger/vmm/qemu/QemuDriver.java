@@ -1,5 +1,7 @@
 package dev.banger.vmm.qemu;
 
+import dev.banger.guest.AgentTransport;
+import dev.banger.guest.UnixSocketTransport;
 import dev.banger.model.VmmKind;
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
@@ -129,6 +131,11 @@ public final class QemuDriver implements VmmDriver {
             cleanup(handle);
         }
         return gone;
+    }
+
+    @Override
+    public AgentTransport agentTransport(VmmHandle handle) {
+        return new UnixSocketTransport(handle.agentSocket());
     }
 
     private static void cleanup(VmmHandle handle) {

@@ -1,0 +1,737 @@
+package dev.banger.vmm.firecracker;
+
+import dev.banger.json.Json;
+import dev.banger.json.JsonException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+
+/**
+ * A stand-in for Firecracker's API server, for tests on hosts where Firecracker cannot run. It serves the API on a
+ * Unix socket the way Firecracker's micro_http server does ({@code HTTP/1.1 204 } with no reason phrase,
+ * {@code Server: Firecracker API}, {@code Connection: keep-alive}, JSON error bodies {@code {"fault_message":
+ * "..."}}) and applies the rules real Firecracker applies:
+ *
+ * <ul>
+ *   <li>every body is checked against the swagger definition of its endpoint ({@link Swagger}): missing required
+ *       fields, wrong types, unknown enum values and unknown fields (serde {@code deny_unknown_fields}) are a 400
+ *       "An error occurred when deserializing the json body of a request: ...";
+ *   <li>path ids are letters, digits and {@code _} and must equal the body's id;
+ *   <li>files are checked as Firecracker opens them: the logger and metrics files, the kernel, the initrd and
+ *       drive images must exist; the vsock {@code uds_path} is bound at {@code PUT /vsock} and must not exist;
+ *       a tap must be one the test declared as existing;
+ *   <li>{@code InstanceStart} needs a boot source (machine-config defaults to 1 vCPU / 128 MiB when never set,
+ *       as in Firecracker) and an ELF kernel; it is accepted once; pre-boot-only endpoints (boot-source, logger,
+ *       metrics, machine-config, drives, network-interfaces, vsock, ...) are refused after it with Firecracker's
+ *       "The requested operation is not supported after starting the microVM.";
+ *   <li>{@code SendCtrlAltDel} is refused before start; after start it is accepted and the instance then exits
+ *       (a guest answering Ctrl-Alt-Del reboots, and Firecracker exits on reboot).
+ * </ul>
+ *
+ * After {@code InstanceStart} the vsock socket answers {@code CONNECT 1024\n} with {@code OK <n>\n} and proxies
+ * the connection to the agent socket given (a real {@code banger-init agent} in host mode); other ports, and any
+ * connection before start, are closed as Firecracker does when nothing in the guest listens. Every request is
+ * recorded (method, path, body, status) in memory and, when a record file is given, as one JSON line per request.
+ * Fault messages follow Firecracker's wording where known; positions ("at line 1 column N") are left out.
+ */
+final class FakeFirecracker implements AutoCloseable {
+
+    static final String VERSION = "1.17.0-dev";
+    static final String POST_BOOT = "The requested operation is not supported after starting the microVM.";
+    static final String PRE_BOOT = "The requested operation is not supported before starting the microVM.";
+    static final String SERDE = "An error occurred when deserializing the json body of a request: ";
+    static final int AGENT_PORT = 1024;
+
+    private static final Pattern RESOURCE_ID = Pattern.compile("[A-Za-z0-9_]+");
+    private static final Pattern MAC = Pattern.compile("(?i)[0-9a-f]{2}(:[0-9a-f]{2}){5}");
+    private static final int CMDLINE_MAX = 2048;
+
+    /**
+     * How the fake is set up.
+     *
+     * @param apiSocket the API socket (Firecracker's {@code --api-sock})
+     * @param instanceId the instance id ({@code --id}); Firecracker's default is "anonymous-instance"
+     * @param swagger the API description bodies are checked against
+     * @param recordFile where to append one JSON line per request, or null
+     * @param agentSocket where vsock port 1024 leads, or null for no guest listener
+     * @param taps the tap devices that "exist" on this pretend host
+     * @param console where the guest console goes (Firecracker's stdout), or null
+     * @param onGuestExit run when the guest reboots after SendCtrlAltDel (the process main exits here)
+     */
+    record Options(Path apiSocket, String instanceId, Swagger swagger, Path recordFile, Path agentSocket,
+                   Set<String> taps, PrintStream console, Runnable onGuestExit) {
+    }
+
+    /** One request as received, with the status it was answered. */
+    record Recorded(String method, String path, Object body, int status, String fault) {
+    }
+
+    private final Options options;
+    private final ServerSocketChannel api;
+    private final List<Recorded> requests = new CopyOnWriteArrayList<>();
+    private final List<AutoCloseable> closeables = new CopyOnWriteArrayList<>();
+    private final AtomicLong nextHostPort = new AtomicLong(1L << 30);
+    private final Object lock = new Object();
+    private volatile boolean closed;
+
+    // VM resources, guarded by lock.
+    private String state = "Not started";
+    private Map<?, ?> machineConfig;
+    private Map<?, ?> bootSource;
+    private final Map<String, Map<?, ?>> drives = new LinkedHashMap<>();
+    private final Map<String, Map<?, ?>> nics = new LinkedHashMap<>();
+    private Map<?, ?> vsock;
+    private ServerSocketChannel vsockListener;
+    private Path metricsPath;
+
+    private FakeFirecracker(Options options, ServerSocketChannel api) {
+        this.options = options;
+        this.api = api;
+    }
+
+    /** Binds the API socket (which must not exist, as for Firecracker) and starts serving. */
+    static FakeFirecracker start(Options options) throws IOException {
+        if (Files.exists(options.apiSocket())) {
+            throw new IOException("Failed to open the API socket at: " + options.apiSocket()
+                    + ". Check that it is not already used.");
+        }
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(options.apiSocket()));
+        FakeFirecracker fake = new FakeFirecracker(options, server);
+        fake.daemon("fake-firecracker-api", fake::acceptApi);
+        return fake;
+    }
+
+    List<Recorded> requests() {
+        return List.copyOf(requests);
+    }
+
+    String state() {
+        synchronized (lock) {
+            return state;
+        }
+    }
+
+    // ---- HTTP ----
+
+    private void acceptApi() {
+        while (!closed) {
+            SocketChannel c;
+            try {
+                c = api.accept();
+            } catch (IOException e) {
+                return;
+            }
+            closeables.add(c);
+            daemon("fake-firecracker-conn", () -> serve(c));
+        }
+    }
+
+    /** One keep-alive connection: requests are answered in order until the client closes it. */
+    private void serve(SocketChannel c) {
+        try (c) {
+            HttpIn in = new HttpIn(c);
+            while (true) {
+                String requestLine = in.line();
+                if (requestLine == null) {
+                    return;
+                }
+                String[] parts = requestLine.split(" ");
+                Map<String, String> headers = new LinkedHashMap<>();
+                for (String h = in.line(); h != null && !h.isEmpty(); h = in.line()) {
+                    int colon = h.indexOf(':');
+                    if (colon > 0) {
+                        headers.put(h.substring(0, colon).strip().toLowerCase(Locale.ROOT),
+                                h.substring(colon + 1).strip());
+                    }
+                }
+                if (parts.length != 3 || !parts[2].startsWith("HTTP/1.")) {
+                    write(c, 400, fault("Invalid HTTP request line: " + requestLine));
+                    return;
+                }
+                byte[] body = null;
+                if (headers.containsKey("content-length")) {
+                    body = in.exactly(Integer.parseInt(headers.get("content-length")));
+                } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
+                    write(c, 400, fault("fake Firecracker: chunked request bodies are not supported"));
+                    return;
+                }
+                Answer answer;
+                synchronized (lock) {
+                    answer = handle(parts[0], parts[1], body == null || body.length == 0 ? null : body);
+                }
+                write(c, answer.status(), answer.body());
+                if (answer.after() != null) {
+                    answer.after().run();
+                }
+            }
+        } catch (IOException e) {
+            // client went away
+        }
+    }
+
+    private record Answer(int status, String body, Runnable after) {
+        Answer(int status, String body) {
+            this(status, body, null);
+        }
+    }
+
+    private static void write(SocketChannel c, int status, String body) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        sb.append("HTTP/1.1 ").append(status).append(" \r\n");
+        sb.append("Server: Firecracker API\r\n");
+        sb.append("Connection: keep-alive\r\n");
+        byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+        if (status != 204) {
+            sb.append("Content-Type: application/json\r\n");
+            sb.append("Content-Length: ").append(b.length).append("\r\n");
+        }
+        sb.append("\r\n");
+        ByteBuffer out = ByteBuffer.allocate(sb.length() + b.length);
+        out.put(sb.toString().getBytes(StandardCharsets.US_ASCII)).put(b).flip();
+        while (out.hasRemaining()) {
+            c.write(out);
+        }
+    }
+
+    private static String fault(String message) {
+        return Json.write(Map.of("fault_message", message));
+    }
+
+    // ---- API semantics (caller holds lock) ----
+
+    private Answer handle(String method, String target, byte[] rawBody) {
+        Object body = null;
+        String bodyError = null;
+        if (rawBody != null) {
+            try {
+                body = Json.parseTree(new String(rawBody, StandardCharsets.UTF_8));
+            } catch (JsonException e) {
+                bodyError = e.getMessage();
+            }
+        }
+        Answer a = route(method, target, rawBody, body, bodyError);
+        String faultText = null;
+        if (a.status() >= 400) {
+            Object tree = Json.parseTree(a.body());
+            faultText = tree instanceof Map<?, ?> m ? String.valueOf(m.get("fault_message")) : a.body();
+        }
+        Recorded r = new Recorded(method, target, body != null ? body
+                : rawBody == null ? null : new String(rawBody, StandardCharsets.UTF_8), a.status(), faultText);
+        requests.add(r);
+        record(r);
+        return a;
+    }
+
+    private Answer route(String method, String target, byte[] rawBody, Object body, String bodyError) {
+        String path = target.contains("?") ? target.substring(0, target.indexOf('?')) : target;
+        String[] tokens = path.replaceFirst("^/+", "").split("/", -1);
+        String resource = tokens[0];
+        String id = tokens.length > 1 ? tokens[1] : null;
+        if (method.equals("GET")) {
+            if (rawBody != null) {
+                return bad("GET request cannot have a body.");
+            }
+            return switch (resource) {
+                case "" -> new Answer(200, Json.write(instanceInfo()));
+                case "version" -> new Answer(200, Json.write(Map.of("firecracker_version", VERSION)));
+                case "machine-config" -> new Answer(200, Json.write(machineConfigOrDefault()));
+                default -> bad("Invalid request method and/or path: GET " + resource + ".");
+            };
+        }
+        if (!method.equals("PUT") && !method.equals("PATCH")) {
+            return bad("Invalid request method and/or path: " + method + " " + resource + ".");
+        }
+        if (rawBody == null) {
+            return bad("Empty " + method + " request.");
+        }
+        if (method.equals("PATCH")) {
+            return bad("fake Firecracker does not implement PATCH /" + resource);
+        }
+        if (bodyError != null) {
+            return bad(SERDE + bodyError + ".");
+        }
+        if (Set.of("drives", "network-interfaces").contains(resource)) {
+            if (id == null || id.isEmpty()) {
+                return bad("The ID cannot be empty.");
+            }
+            if (!RESOURCE_ID.matcher(id).matches()) {
+                return bad("API Resource IDs can only contain alphanumeric characters and underscores.");
+            }
+        }
+        if (!Set.of("actions", "boot-source", "drives", "logger", "machine-config", "metrics",
+                "network-interfaces", "vsock").contains(resource)) {
+            if (options.swagger().operation("PUT", path).isPresent()) {
+                return bad("fake Firecracker does not implement PUT " + path);
+            }
+            return bad("Invalid request method and/or path: PUT " + resource + ".");
+        }
+        if (options.swagger().bodySchema("PUT", path).isEmpty()) {
+            return bad("Invalid request method and/or path: PUT " + resource + ".");
+        }
+        String schemaProblem = schemaProblem(path, body);
+        if (schemaProblem != null) {
+            return bad(SERDE + schemaProblem + ".");
+        }
+        Map<?, ?> b = (Map<?, ?>) body;
+        if (resource.equals("actions")) {
+            return action((String) b.get("action_type"));
+        }
+        if (!state.equals("Not started")) {
+            return bad(POST_BOOT);
+        }
+        return switch (resource) {
+            case "logger" -> putLogger(b);
+            case "metrics" -> putMetrics(b);
+            case "machine-config" -> putMachineConfig(b);
+            case "boot-source" -> putBootSource(b);
+            case "drives" -> putDrive(id, b);
+            case "network-interfaces" -> putNic(id, b);
+            case "vsock" -> putVsock(b);
+            default -> throw new IllegalStateException(resource);
+        };
+    }
+
+    /** The first problem of {@code body} against the swagger, worded as serde would, or null. */
+    private String schemaProblem(String path, Object body) {
+        Map<String, Object> schema = options.swagger().bodySchema("PUT", path).orElseThrow();
+        List<Swagger.Problem> problems = new ArrayList<>(options.swagger().validate(body, schema));
+        // serde reports one error; the structural ones come before range checks, which Firecracker makes later.
+        problems.removeIf(p -> p.kind() == Swagger.Problem.Kind.RANGE);
+        return problems.isEmpty() ? null : problems.get(0).serde();
+    }
+
+    private List<Swagger.Problem> ranges(String path, Object body) {
+        Map<String, Object> schema = options.swagger().bodySchema("PUT", path).orElseThrow();
+        List<Swagger.Problem> problems = new ArrayList<>(options.swagger().validate(body, schema));
+        problems.removeIf(p -> p.kind() != Swagger.Problem.Kind.RANGE);
+        return problems;
+    }
+
+    private Answer putLogger(Map<?, ?> b) {
+        if (b.get("log_path") instanceof String logPath) {
+            Path p = Path.of(logPath);
+            if (!Files.exists(p)) {
+                return bad("Logger error: Failed to open target file: No such file or directory (os error 2)");
+            }
+            append(p, Instant.now() + " [" + options.instanceId() + ":main] Running Firecracker v" + VERSION + "\n");
+        }
+        return ok();
+    }
+
+    private Answer putMetrics(Map<?, ?> b) {
+        if (metricsPath != null) {
+            return bad("Metrics error: Reinitialization of metrics not allowed.");
+        }
+        Path p = Path.of((String) b.get("metrics_path"));
+        if (!Files.exists(p)) {
+            return bad("Metrics error: Cannot initialize the metrics system due to: No such file or directory "
+                    + "(os error 2)");
+        }
+        metricsPath = p;
+        return ok();
+    }
+
+    private Answer putMachineConfig(Map<?, ?> b) {
+        long vcpus = ((Number) b.get("vcpu_count")).longValue();
+        boolean smt = Boolean.TRUE.equals(b.get("smt"));
+        if (vcpus < 1 || vcpus > 32 || (smt && vcpus > 1 && vcpus % 2 == 1)) {
+            return bad("Machine config error: The vCPU number is invalid! The vCPU number can only be 1 or an even "
+                    + "number when SMT is enabled.");
+        }
+        if (((Number) b.get("mem_size_mib")).longValue() < 1) {
+            return bad("Machine config error: The memory size (MiB) is invalid.");
+        }
+        List<Swagger.Problem> ranges = ranges("/machine-config", b);
+        if (!ranges.isEmpty()) {
+            return bad("Machine config error: " + ranges.get(0).serde());
+        }
+        machineConfig = b;
+        return ok();
+    }
+
+    private Answer putBootSource(Map<?, ?> b) {
+        if (!Files.isReadable(Path.of((String) b.get("kernel_image_path")))) {
+            return bad("Boot source error: The kernel file cannot be opened: No such file or directory (os error 2)");
+        }
+        if (b.get("initrd_path") instanceof String initrd && !Files.isReadable(Path.of(initrd))) {
+            return bad("Boot source error: The initrd file cannot be opened due to invalid path or invalid "
+                    + "permissions. No such file or directory (os error 2)");
+        }
+        if (b.get("boot_args") instanceof String args && args.getBytes(StandardCharsets.UTF_8).length >= CMDLINE_MAX) {
+            return bad("Boot source error: The kernel command line is invalid: String too large");
+        }
+        bootSource = b;
+        return ok();
+    }
+
+    private Answer putDrive(String id, Map<?, ?> b) {
+        if (!id.equals(b.get("drive_id"))) {
+            return bad("The id from the path does not match the id from the body!");
+        }
+        if (!(b.get("path_on_host") instanceof String hostPath)) {
+            return bad("Drive config error: Unable to create the virtio block device: path_on_host is required "
+                    + "for a virtio-block drive");
+        }
+        if (!Files.exists(Path.of(hostPath))) {
+            return bad("Drive config error: Unable to create the virtio block device: Virtio backend error: "
+                    + "Error manipulating the backing file: No such file or directory (os error 2) " + hostPath);
+        }
+        if (Boolean.TRUE.equals(b.get("is_root_device"))) {
+            for (Map.Entry<String, Map<?, ?>> d : drives.entrySet()) {
+                if (!d.getKey().equals(id) && Boolean.TRUE.equals(d.getValue().get("is_root_device"))) {
+                    return bad("Drive config error: A root block device already exists!");
+                }
+            }
+        }
+        drives.put(id, b);
+        return ok();
+    }
+
+    private Answer putNic(String id, Map<?, ?> b) {
+        if (!id.equals(b.get("iface_id"))) {
+            return bad("The id from the path does not match the id from the body!");
+        }
+        if (b.get("guest_mac") instanceof String mac && !MAC.matcher(mac).matches()) {
+            return bad(SERDE + "invalid MAC address: " + mac + ".");
+        }
+        String tap = (String) b.get("host_dev_name");
+        if (!options.taps().contains(tap)) {
+            return bad("Network config error: Could not create the network device: Open tap device failed: "
+                    + "Error while creating ifreq structure: Invalid argument (os error 22). Invalid TUN/TAP "
+                    + "Backend provided by " + tap + ". Check our documentation on setting up the network devices.");
+        }
+        nics.put(id, b);
+        return ok();
+    }
+
+    private Answer putVsock(Map<?, ?> b) {
+        List<Swagger.Problem> ranges = ranges("/vsock", b);
+        if (!ranges.isEmpty()) {
+            return bad("Vsock config error: " + ranges.get(0).serde());
+        }
+        Path uds = Path.of((String) b.get("uds_path"));
+        try {
+            if (vsockListener != null) {
+                vsockListener.close();
+                Files.deleteIfExists(Path.of((String) vsock.get("uds_path")));
+            }
+            ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                listener.bind(UnixDomainSocketAddress.of(uds));
+            } catch (IOException e) {
+                listener.close();
+                return bad("Vsock config error: Cannot create backend for vsock device: UnixBind(Os { code: 98, "
+                        + "kind: AddrInUse, message: \"Address already in use\" })");
+            }
+            vsockListener = listener;
+            closeables.add(listener);
+            daemon("fake-firecracker-vsock", () -> acceptVsock(listener));
+        } catch (IOException e) {
+            return bad("Vsock config error: " + e.getMessage());
+        }
+        vsock = b;
+        return ok();
+    }
+
+    private Answer action(String type) {
+        switch (type) {
+            case "InstanceStart":
+                if (!state.equals("Not started")) {
+                    return bad(POST_BOOT);
+                }
+                if (bootSource == null) {
+                    return bad("Start microvm error: Cannot start microvm without kernel configuration.");
+                }
+                if (!isElf(Path.of((String) bootSource.get("kernel_image_path")))) {
+                    return bad("Start microvm error: Cannot load kernel due to invalid memory configuration or "
+                            + "invalid kernel image: Kernel Loader: failed to load ELF kernel image");
+                }
+                state = "Running";
+                if (options.console() != null) {
+                    options.console().println("fake Firecracker guest console: booted "
+                            + bootSource.get("kernel_image_path") + " with " + bootSource.get("boot_args"));
+                    options.console().flush();
+                }
+                return ok();
+            case "SendCtrlAltDel":
+                if (state.equals("Not started")) {
+                    return bad(PRE_BOOT);
+                }
+                return new Answer(204, null, this::guestReboots);
+            case "FlushMetrics":
+                if (state.equals("Not started")) {
+                    return bad(PRE_BOOT);
+                }
+                if (metricsPath != null) {
+                    append(metricsPath, "{\"utc_timestamp_ms\":" + System.currentTimeMillis() + "}\n");
+                }
+                return ok();
+            default:
+                throw new IllegalStateException(type);
+        }
+    }
+
+    /** The guest answers Ctrl-Alt-Del with an orderly reboot a moment later, on which Firecracker exits. */
+    private void guestReboots() {
+        daemon("fake-firecracker-guest-reboot", () -> {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (options.console() != null) {
+                options.console().println("fake Firecracker guest console: reboot: Restarting system");
+                options.console().flush();
+            }
+            if (options.onGuestExit() != null) {
+                options.onGuestExit().run();
+            }
+            close();
+        });
+    }
+
+    private Map<String, Object> instanceInfo() {
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("id", options.instanceId());
+        info.put("state", state);
+        info.put("vmm_version", VERSION);
+        info.put("app_name", "Firecracker");
+        return info;
+    }
+
+    private Map<String, Object> machineConfigOrDefault() {
+        Map<String, Object> mc = new LinkedHashMap<>();
+        mc.put("vcpu_count", machineConfig == null ? 1L : machineConfig.get("vcpu_count"));
+        mc.put("mem_size_mib", machineConfig == null ? 128L : machineConfig.get("mem_size_mib"));
+        mc.put("smt", machineConfig != null && Boolean.TRUE.equals(machineConfig.get("smt")));
+        mc.put("track_dirty_pages", false);
+        mc.put("huge_pages", "None");
+        return mc;
+    }
+
+    private static boolean isElf(Path kernel) {
+        try (InputStream in = Files.newInputStream(kernel)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static Answer ok() {
+        return new Answer(204, null);
+    }
+
+    private static Answer bad(String message) {
+        return new Answer(400, fault(message));
+    }
+
+    // ---- vsock ----
+
+    private void acceptVsock(ServerSocketChannel listener) {
+        while (!closed && listener.isOpen()) {
+            SocketChannel c;
+            try {
+                c = listener.accept();
+            } catch (IOException e) {
+                return;
+            }
+            closeables.add(c);
+            daemon("fake-firecracker-vsock-conn", () -> vsockConnection(c));
+        }
+    }
+
+    private void vsockConnection(SocketChannel host) {
+        SocketChannel guest = null;
+        try {
+            String line = connectLine(host);
+            boolean running;
+            synchronized (lock) {
+                running = state.equals("Running");
+            }
+            if (!running || line == null || !line.equals("CONNECT " + AGENT_PORT) || options.agentSocket() == null) {
+                host.close();
+                return;
+            }
+            guest = SocketChannel.open(StandardProtocolFamily.UNIX);
+            guest.connect(UnixDomainSocketAddress.of(options.agentSocket()));
+            closeables.add(guest);
+            ByteBuffer ok = ByteBuffer.wrap(("OK " + nextHostPort.getAndIncrement() + "\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            while (ok.hasRemaining()) {
+                host.write(ok);
+            }
+            SocketChannel g = guest;
+            Thread up = daemon("fake-firecracker-vsock-up", () -> pump(host, g));
+            pump(g, host);
+            up.join();
+        } catch (IOException | InterruptedException e) {
+            // either side went away
+        } finally {
+            closeQuietly(host);
+            closeQuietly(guest);
+        }
+    }
+
+    /** The "CONNECT <port>" line, read a byte at a time so nothing after it is consumed; null if cut short. */
+    private static String connectLine(SocketChannel host) throws IOException {
+        ByteBuffer one = ByteBuffer.allocate(1);
+        StringBuilder sb = new StringBuilder();
+        while (sb.length() < 64) {
+            one.clear();
+            if (host.read(one) < 0) {
+                return null;
+            }
+            char c = (char) (one.get(0) & 0xff);
+            if (c == '\n') {
+                return sb.toString();
+            }
+            sb.append(c);
+        }
+        return null;
+    }
+
+    /** Copies until {@code from} ends, then half-closes {@code to}. Reads and writes the channels directly. */
+    private static void pump(SocketChannel from, SocketChannel to) {
+        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+        try {
+            while (from.read(buf) >= 0) {
+                buf.flip();
+                while (buf.hasRemaining()) {
+                    to.write(buf);
+                }
+                buf.clear();
+            }
+            to.shutdownOutput();
+        } catch (IOException e) {
+            closeQuietly(from);
+            closeQuietly(to);
+        }
+    }
+
+    // ---- plumbing ----
+
+    private void record(Recorded r) {
+        if (options.recordFile() == null) {
+            return;
+        }
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("method", r.method());
+        line.put("path", r.path());
+        line.put("body", r.body());
+        line.put("status", r.status());
+        line.put("fault", r.fault());
+        append(options.recordFile(), Json.write(line) + "\n");
+    }
+
+    private static void append(Path file, String text) {
+        try {
+            Files.writeString(file, text, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Thread daemon(String name, Runnable body) {
+        Thread t = new Thread(body, name);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // closing anyway
+        }
+    }
+
+    /** Stops serving; the socket files stay behind, as Firecracker leaves them. */
+    @Override
+    public void close() {
+        closed = true;
+        closeQuietly(api);
+        closeables.forEach(FakeFirecracker::closeQuietly);
+    }
+
+    /** Reads CRLF- or LF-terminated lines and exact byte counts from a blocking channel, without stream wrappers. */
+    private static final class HttpIn {
+        private final SocketChannel channel;
+        private final ByteBuffer buf = ByteBuffer.allocate(8192);
+
+        HttpIn(SocketChannel channel) {
+            this.channel = channel;
+            buf.flip();
+        }
+
+        /** The next line without its terminator, or null at end of stream before any byte. */
+        String line() throws IOException {
+            ByteArrayOutputStream line = new ByteArrayOutputStream();
+            while (true) {
+                if (!buf.hasRemaining()) {
+                    buf.clear();
+                    int n = channel.read(buf);
+                    buf.flip();
+                    if (n < 0) {
+                        return line.size() == 0 ? null : line.toString(StandardCharsets.ISO_8859_1);
+                    }
+                    continue;
+                }
+                byte b = buf.get();
+                if (b == '\n') {
+                    String s = line.toString(StandardCharsets.ISO_8859_1);
+                    return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+                }
+                if (line.size() > 64 * 1024) {
+                    throw new IOException("line too long");
+                }
+                line.write(b);
+            }
+        }
+
+        byte[] exactly(int n) throws IOException {
+            byte[] out = new byte[n];
+            int filled = 0;
+            while (filled < n) {
+                if (!buf.hasRemaining()) {
+                    buf.clear();
+                    int r = channel.read(buf);
+                    buf.flip();
+                    if (r < 0) {
+                        throw new IOException("connection closed in the body");
+                    }
+                    continue;
+                }
+                int take = Math.min(n - filled, buf.remaining());
+                buf.get(out, filled, take);
+                filled += take;
+            }
+            return out;
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package dev.banger.vmm.firecracker;
+
+import dev.banger.host.Executables;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A {@code bin} directory in which {@code firecracker} is a script that starts {@link FakeFirecrackerMain} in a new
+ * JVM (fixed fake options first, then the driver's arguments, passed through unchanged as "$@"), beside a copy of
+ * the host's {@code setsid}. {@link #executables()} searches only this directory, so the driver finds these.
+ */
+final class FakeFirecrackerInstall {
+
+    private final Path bin;
+    private final Path record;
+
+    private FakeFirecrackerInstall(Path bin, Path record) {
+        this.bin = bin;
+        this.record = record;
+    }
+
+    /**
+     * @param dir a fresh directory for the install and the request record
+     * @param agentSocket where the fake's vsock port 1024 leads, or null
+     * @param taps tap devices the fake pretends exist
+     */
+    static FakeFirecrackerInstall create(Path dir, Path agentSocket, List<String> taps) throws IOException {
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path record = dir.resolve("requests.jsonl");
+        List<String> argv = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+                "-cp", System.getProperty("java.class.path"),
+                FakeFirecrackerMain.class.getName(),
+                "--fake-swagger", Swagger.defaultPath().toString(),
+                "--fake-record", record.toString()));
+        if (agentSocket != null) {
+            argv.add("--fake-agent");
+            argv.add(agentSocket.toString());
+        }
+        if (!taps.isEmpty()) {
+            argv.add("--fake-taps");
+            argv.add(String.join(",", taps));
+        }
+        StringBuilder script = new StringBuilder("#!/bin/sh\nexec");
+        for (String a : argv) {
+            script.append(' ').append(shellQuote(a));
+        }
+        script.append(" \"$@\"\n");
+        Path firecracker = bin.resolve("firecracker");
+        Files.writeString(firecracker, script);
+        Files.setPosixFilePermissions(firecracker, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Optional<Path> setsid = Executables.fromEnvironment().find("setsid");
+        if (setsid.isPresent()) {
+            // A copy, not a link: JUnit warns about links out of a temp dir when it deletes them.
+            Files.copy(setsid.get(), bin.resolve("setsid"), StandardCopyOption.COPY_ATTRIBUTES);
+        }
+        return new FakeFirecrackerInstall(bin, record);
+    }
+
+    private static String shellQuote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    Executables executables() {
+        return new Executables(bin.toString());
+    }
+
+    /** The requests the fake received, one JSON object per line (method, path, body, status, fault). */
+    Path record() {
+        return record;
+    }
+}
