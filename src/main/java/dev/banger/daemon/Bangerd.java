@@ -24,6 +24,7 @@ import dev.banger.vm.VmExec;
 import dev.banger.vm.VmRun;
 import dev.banger.workspace.WorkspaceService;
 import dev.banger.vm.VmService;
+import dev.banger.vmm.firecracker.FirecrackerDriver;
 import dev.banger.vmm.qemu.QemuDriver;
 import java.util.Map;
 import java.util.Optional;
@@ -84,7 +85,8 @@ public final class Bangerd implements AutoCloseable {
                     config.defaultImageName(), puller);
             KernelService kernels = new KernelService(paths, kernelStore, vmStore, new KernelImporter(runner), clock);
             VmService vms = new VmService(paths, config, vmStore, images, kernels,
-                    Map.of(VmmKind.QEMU, QemuDriver.forHost(runner, Optional.empty())),
+                    Map.of(VmmKind.QEMU, QemuDriver.forHost(runner, Optional.empty()),
+                            VmmKind.FIRECRACKER, FirecrackerDriver.forHost()),
                     new HostNetwork(runner, config.networkConfig()), runner, BangerInstall.initBinary(), clock);
             VmExec exec = new VmExec(vms);
             VmRun run = new VmRun(vms, exec, new WorkspaceService(runner));

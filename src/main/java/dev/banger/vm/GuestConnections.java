@@ -2,7 +2,7 @@ package dev.banger.vm;
 
 import dev.banger.api.BangerException;
 import dev.banger.guest.AgentClient;
-import dev.banger.guest.UnixSocketTransport;
+import dev.banger.guest.AgentTransport;
 import dev.banger.model.Vm;
 import java.io.IOException;
 import java.time.Duration;
@@ -30,8 +30,8 @@ final class GuestConnections {
         }
     }
 
-    /** The VM's connected client, connecting when there is none or it has died. */
-    AgentClient client(Vm vm) {
+    /** The VM's connected client, connecting through {@code transport} when there is none or it has died. */
+    AgentClient client(Vm vm, AgentTransport transport) {
         return clients.compute(vm.id(), (id, existing) -> {
             if (existing != null && existing.isConnected()) {
                 return existing;
@@ -40,7 +40,7 @@ final class GuestConnections {
                 existing.close();
             }
             try {
-                return AgentClient.connect(new UnixSocketTransport(vm.agentSocket()), CONNECT_TIMEOUT);
+                return AgentClient.connect(transport, CONNECT_TIMEOUT);
             } catch (IOException e) {
                 throw BangerException.unavailable("cannot reach the guest agent of VM '" + vm.name() + "': "
                         + e.getMessage() + " (see: banger vm logs " + vm.name() + ")");

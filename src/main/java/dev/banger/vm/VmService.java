@@ -14,7 +14,7 @@ import dev.banger.config.DaemonConfig;
 import dev.banger.guest.AgentClient;
 import dev.banger.guest.AgentException;
 import dev.banger.guest.ShutdownAction;
-import dev.banger.guest.UnixSocketTransport;
+import dev.banger.guest.AgentTransport;
 import dev.banger.host.disk.RootDisk;
 import dev.banger.host.network.AddressAllocator;
 import dev.banger.host.network.GuestAddress;
@@ -25,6 +25,7 @@ import dev.banger.kernel.KernelException;
 import dev.banger.kernel.KernelService;
 import dev.banger.model.Image;
 import dev.banger.model.Kernel;
+import dev.banger.model.KernelFormat;
 import dev.banger.model.Names;
 import dev.banger.model.Vm;
 import dev.banger.model.VmState;
@@ -145,9 +146,17 @@ public final class VmService {
                     + MIN_DISK_MIB + "M");
         }
         VmmKind vmm = request.vmm() == null ? VmmKind.QEMU : VmmKind.fromWire(request.vmm());
-        driver(vmm);
+        try {
+            driver(vmm).requireAvailable();
+        } catch (VmmException e) {
+            throw BangerException.failedPrecondition(e.getMessage());
+        }
         Image image = images.resolve(request.image());
         Kernel kernel = kernels.resolve(request.kernel());
+        if (vmm == VmmKind.FIRECRACKER && kernel.artifacts().format() != KernelFormat.ELF) {
+            throw BangerException.invalidArgument("kernel '" + kernel.name() + "' is a bzImage; Firecracker boots "
+                    + "ELF vmlinux kernels with virtio built in (see docs/firecracker.md), pick one with --kernel");
+        }
         try (VmLocks.Guard ignored = locks.lock(name)) {
             String id = newId();
             Instant now = clock.instant();
@@ -295,7 +304,7 @@ public final class VmService {
             throw BangerException.conflict("VM '" + vm.name() + "' is not running (state " + vm.state().wireName()
                     + "); start it with: banger vm start " + vm.name());
         }
-        return guests.client(vm);
+        return guests.client(vm, driver(vm.vmm()).agentTransport(handles.get(vm.id()).orElseThrow().vmm()));
     }
 
     Vm find(String name) {
@@ -428,7 +437,7 @@ public final class VmService {
     private AgentClient awaitAgent(Vm vm, VmmDriver driver, VmmHandle handle) {
         Duration limit = config.bootTimeout();
         long end = System.nanoTime() + limit.toNanos();
-        UnixSocketTransport transport = new UnixSocketTransport(vm.agentSocket());
+        AgentTransport transport = driver.agentTransport(handle);
         while (true) {
             long slice = Math.min(Duration.ofSeconds(2).toNanos(), end - System.nanoTime());
             try {
@@ -460,7 +469,7 @@ public final class VmService {
         if (!force) {
             boolean exited = false;
             try {
-                guests.client(vm).shutdown(ShutdownAction.POWEROFF);
+                guest(vm).shutdown(ShutdownAction.POWEROFF);
                 exited = driver.awaitExit(handle, GUEST_POWEROFF_TIMEOUT);
             } catch (IOException | BangerException e) {
                 log.info("VM {}: agent shutdown failed ({}); pressing the power button", vm.name(), e.getMessage());

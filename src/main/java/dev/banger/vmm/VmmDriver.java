@@ -50,4 +50,11 @@ public interface VmmDriver {
      * Firecracker's hybrid vsock socket with {@code CONNECT <port>}. Cheap; opens nothing until used.
      */
     AgentTransport agentTransport(VmmHandle handle);
+
+    /**
+     * Checks this host can run the VMM at all (its program is installed), before anything is provisioned.
+     *
+     * @throws VmmException saying what to install
+     */
+    void requireAvailable();
 }

@@ -91,6 +91,11 @@ public final class FirecrackerDriver implements VmmDriver {
         return VmmKind.FIRECRACKER;
     }
 
+    @Override
+    public void requireAvailable() {
+        binary();
+    }
+
     /** The {@code firecracker} binary, or a {@link VmmException} saying how to install it. */
     public Path binary() {
         return executables.find(BINARY).orElseThrow(() -> new VmmException(

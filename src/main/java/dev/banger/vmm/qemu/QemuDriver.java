@@ -7,6 +7,7 @@ import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandResult;
 import dev.banger.host.CommandRunner;
+import dev.banger.host.Executables;
 import dev.banger.vmm.VmSpec;
 import dev.banger.vmm.VmmDriver;
 import dev.banger.vmm.VmmException;
@@ -51,6 +52,14 @@ public final class QemuDriver implements VmmDriver {
     @Override
     public VmmKind kind() {
         return VmmKind.QEMU;
+    }
+
+    @Override
+    public void requireAvailable() {
+        if (Executables.fromEnvironment().find(QemuCommandLine.BINARY).isEmpty()) {
+            throw new VmmException("QEMU is not installed: no '" + QemuCommandLine.BINARY + "' program; install it "
+                    + "(apt-get install qemu-system-x86 qemu-utils)");
+        }
     }
 
     /** The argv {@link #launch} runs for {@code spec}. */
