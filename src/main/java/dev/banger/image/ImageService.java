@@ -9,6 +9,7 @@ import dev.banger.api.ImageView;
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandRunner;
+import dev.banger.host.Executables;
 import dev.banger.config.BangerPaths;
 import dev.banger.image.registry.ImageReference;
 import dev.banger.rpc.Call;
@@ -46,6 +47,7 @@ public final class ImageService {
     private final Clock clock;
     private final Optional<String> configuredDefault;
     private final ImagePuller puller;
+    private final Object defaultImageLock = new Object();
     /** The publication window: one pull, register, promote or delete of a name at a time. */
     private final ConcurrentHashMap<String, Boolean> publishing = new ConcurrentHashMap<>();
 
@@ -66,6 +68,51 @@ public final class ImageService {
 
     public ImageView show(String name) {
         return view(find(name));
+    }
+
+    /**
+     * As {@link #resolve(String)}, but on a host with no image at all and no configured default, first builds
+     * the default image (progress on {@code call}): debootstrap of the host's Debian release from its apt
+     * mirror, or a pull of {@code debian:SUITE-slim} where debootstrap is missing.
+     */
+    public Image resolve(String nameOrNull, Call call) {
+        if (nameOrNull == null && configuredDefault.isEmpty()) {
+            synchronized (defaultImageLock) {
+                if (images.list().isEmpty()) {
+                    buildDefault(call);
+                }
+            }
+        }
+        return resolve(nameOrNull);
+    }
+
+    private void buildDefault(Call call) {
+        DebootstrapImage debootstrap = new DebootstrapImage(runner, Executables.fromEnvironment());
+        String suite = DebootstrapImage.suite(Path.of("/etc/os-release"));
+        String name = "debian-" + suite;
+        long t0 = System.nanoTime();
+        call.emit(Event.Progress.started("default-image", "no image yet: building the default image '" + name + "'"));
+        if (!debootstrap.available()) {
+            pull(new ImagePullRequest("debian:" + suite + "-slim", name, false, false, null), call);
+            return;
+        }
+        publish(name, dir -> {
+            Path target = dir.resolve(ROOTFS_FILE);
+            Path staging = Files.createTempDirectory(paths.scratchDir().filter(Files::isDirectory)
+                    .orElse(dir), "debootstrap-");
+            long size;
+            try {
+                size = debootstrap.build(staging, target, step ->
+                        call.emit(new Event.Progress("default-image", "running", step, 0, -1, -1)));
+            } catch (ImageException e) {
+                throw BangerException.failedPrecondition("cannot build the default image: " + e.getMessage()
+                        + "; register or pull one instead (banger image register / banger image pull)");
+            }
+            return new Image(name, "debootstrap:" + suite, null, target, size, Map.of(), null, List.of(),
+                    List.of(), clock.instant());
+        });
+        call.emit(Event.Progress.done("default-image", "default image '" + name + "' ready",
+                (System.nanoTime() - t0) / 1_000_000));
     }
 
     /**

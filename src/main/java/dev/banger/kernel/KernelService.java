@@ -41,6 +41,7 @@ public final class KernelService {
     private final Clock clock;
     /** Names being imported right now: a second import of one name waits for nothing and fails fast. */
     private final ConcurrentHashMap<String, Boolean> inFlight = new ConcurrentHashMap<>();
+    private final Object defaultKernelLock = new Object();
 
     public KernelService(BangerPaths paths, KernelStore kernels, VmStore vms, KernelImporter importer, Clock clock) {
         this.paths = paths;
@@ -65,6 +66,22 @@ public final class KernelService {
         }
         return kernels.findDefault().orElseThrow(() -> BangerException.failedPrecondition(
                 "no default kernel; fetch one with: banger kernel pull (or banger kernel import NAME --deb FILE)"));
+    }
+
+    /**
+     * As {@link #resolve(String)}, but on a host with no kernel at all first pulls the distribution's cloud
+     * kernel (progress on {@code call}), which becomes the default.
+     */
+    public Kernel resolve(String nameOrNull, Call call) {
+        if (nameOrNull == null) {
+            synchronized (defaultKernelLock) {
+                if (kernels.list().isEmpty()) {
+                    call.emit(Event.Progress.started("default-kernel", "no kernel yet: pulling the default kernel"));
+                    pull(new KernelPullRequest(null, true), call);
+                }
+            }
+        }
+        return resolve(nameOrNull);
     }
 
     public KernelView importKernel(KernelImportRequest request, Call call) {

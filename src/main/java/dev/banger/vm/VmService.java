@@ -151,8 +151,8 @@ public final class VmService {
         } catch (VmmException e) {
             throw BangerException.failedPrecondition(e.getMessage());
         }
-        Image image = images.resolve(request.image());
-        Kernel kernel = kernels.resolve(request.kernel());
+        Image image = images.resolve(request.image(), call);
+        Kernel kernel = kernels.resolve(request.kernel(), call);
         if (vmm == VmmKind.FIRECRACKER && kernel.artifacts().format() != KernelFormat.ELF) {
             throw BangerException.invalidArgument("kernel '" + kernel.name() + "' is a bzImage; Firecracker boots "
                     + "ELF vmlinux kernels with virtio built in (see docs/firecracker.md), pick one with --kernel");

@@ -34,7 +34,22 @@ public final class BangerHome implements AutoCloseable {
     }
 
     public static BangerHome create() throws IOException {
+        return create(true);
+    }
+
+    /**
+     * A home whose daemon runs in the host's network namespace: only for tests that need the outside network
+     * (Debian's mirror) and boot no VM, so no bridge or tap is ever created there.
+     */
+    public static BangerHome createInHostNamespace() throws IOException {
+        return create(false);
+    }
+
+    private static BangerHome create(boolean isolated) throws IOException {
         Path home = Files.createTempDirectory("banger-home-");
+        if (!isolated) {
+            return new BangerHome(home, null);
+        }
         String netns = "bgt-" + home.getFileName().toString().replaceAll("[^0-9]", "");
         netns = netns.substring(0, Math.min(netns.length(), 15));
         runChecked(List.of("ip", "netns", "add", netns));
@@ -47,8 +62,11 @@ public final class BangerHome implements AutoCloseable {
         return netns;
     }
 
-    /** argv prefixed to run inside this home's network namespace. */
+    /** argv prefixed to run inside this home's network namespace (unchanged without one). */
     public List<String> inNetns(List<String> argv) {
+        if (netns == null) {
+            return argv;
+        }
         List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", netns));
         all.addAll(argv);
         return all;
@@ -93,7 +111,12 @@ public final class BangerHome implements AutoCloseable {
 
     /** Runs {@code bin/banger ARGS} to completion (60 s limit). */
     public Result banger(String... args) {
-        return run("banger", args);
+        return banger(java.time.Duration.ofSeconds(60), args);
+    }
+
+    /** Runs {@code bin/banger ARGS} to completion within {@code limit}. */
+    public Result banger(java.time.Duration limit, String... args) {
+        return run(limit, "banger", args);
     }
 
     /** Starts {@code bin/bangerd} in the foreground as a child process. */
@@ -110,7 +133,7 @@ public final class BangerHome implements AutoCloseable {
         return Files.exists(out) ? Files.readString(out) : "";
     }
 
-    private Result run(String launcher, String... args) {
+    private Result run(java.time.Duration limit, String launcher, String... args) {
         List<String> argv = new ArrayList<>();
         argv.add(root().resolve("bin").resolve(launcher).toString());
         argv.addAll(List.of(args));
@@ -121,9 +144,10 @@ public final class BangerHome implements AutoCloseable {
             Path err = Files.createTempFile(home, "err", ".txt");
             pb.redirectOutput(out.toFile()).redirectError(err.toFile());
             Process p = pb.start();
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            if (!p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
-                throw new AssertionError("banger " + String.join(" ", args) + " did not finish within 60s");
+                throw new AssertionError("banger " + String.join(" ", args) + " did not finish within "
+                        + limit.toSeconds() + "s");
             }
             Result result = new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
                     Files.readString(err, StandardCharsets.UTF_8));
@@ -174,7 +198,9 @@ public final class BangerHome implements AutoCloseable {
                 p.destroyForcibly();
                 p.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> p).join();
             }
-            runChecked(List.of("ip", "netns", "del", netns));
+            if (netns != null) {
+                runChecked(List.of("ip", "netns", "del", netns));
+            }
             Files2.deleteRecursively(home);
         }
     }
