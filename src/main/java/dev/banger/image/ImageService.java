@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,8 +49,11 @@ public final class ImageService {
     private final Optional<String> configuredDefault;
     private final ImagePuller puller;
     private final Object defaultImageLock = new Object();
-    /** The publication window: one pull, register, promote or delete of a name at a time. */
-    private final ConcurrentHashMap<String, Boolean> publishing = new ConcurrentHashMap<>();
+    /**
+     * The publication window: one pull, register, promote or delete of a name at a time; a second one waits for
+     * the first and then sees its outcome (lock order: a VM's lock, then an image name's lock, then the store).
+     */
+    private final ConcurrentHashMap<String, ReentrantLock> publishing = new ConcurrentHashMap<>();
 
     public ImageService(BangerPaths paths, ImageStore images, VmStore vms, CommandRunner runner, Clock clock,
                        Optional<String> configuredDefault, ImagePuller puller) {
@@ -96,7 +100,7 @@ public final class ImageService {
             pull(new ImagePullRequest("debian:" + suite + "-slim", name, false, false, null), call);
             return;
         }
-        publish(name, dir -> {
+        publish(name, existing -> true, dir -> {
             Path target = dir.resolve(ROOTFS_FILE);
             Path staging = Files.createTempDirectory(paths.scratchDir().filter(Files::isDirectory)
                     .orElse(dir), "debootstrap-");
@@ -152,7 +156,7 @@ public final class ImageService {
         } catch (IOException e) {
             throw BangerException.invalidArgument("cannot read --rootfs " + source + ": " + e.getMessage());
         }
-        return publish(name, dir -> {
+        return publish(name, existing -> false, dir -> {
             Path target = dir.resolve(ROOTFS_FILE);
             try {
                 runner.run(Command.of("cp", "--reflink=auto", "--sparse=always", source.toString(),
@@ -176,7 +180,8 @@ public final class ImageService {
             images.findByName(name).ifPresent(existing -> delete(name));
         }
         PullProgress progress = new PullProgress(call);
-        return publish(name, dir -> {
+        String source = canonicalSource(request.reference());
+        return publish(name, existing -> existing.source().equals(source) && !request.force(), dir -> {
             Path target = dir.resolve(ROOTFS_FILE);
             PullOptions options = PullOptions.to(target).withInsecure(request.insecure());
             if (request.dockerConfig() != null) {
@@ -195,6 +200,19 @@ public final class ImageService {
             return new Image(name, pulled.sourceReference(), pulled.manifestDigest(), target, pulled.sizeBytes(),
                     config.envMap(), config.workingDir(), config.entrypoint(), config.cmd(), clock.instant());
         });
+    }
+
+    /** How a pulled image records its source, so a repeated pull of one reference is recognised. */
+    static String canonicalSource(String reference) {
+        String ref = reference.startsWith("docker://") ? reference.substring("docker://".length()) : reference;
+        if (ref.startsWith("oci-layout:") || ref.startsWith("docker-archive:")) {
+            return ref;
+        }
+        try {
+            return ImageReference.parse(ref).toString();
+        } catch (IllegalArgumentException e) {
+            throw BangerException.invalidArgument(e.getMessage());
+        }
     }
 
     /** "debian:bookworm" → "debian-bookworm"; "ghcr.io/o/tool:latest" → "tool"; a layout dir → its name. */
@@ -230,7 +248,7 @@ public final class ImageService {
     public ImageView publishConverted(String name, Path sourceDisk, String sourceFormat, String sourceDescription,
                                       Image basedOn) {
         Names.requireValid("image", name);
-        return publish(name, dir -> {
+        return publish(name, existing -> false, dir -> {
             Path target = dir.resolve(ROOTFS_FILE);
             try {
                 runner.run(Command.of("qemu-img", "convert", "-q", "-f", sourceFormat, "-O", "raw", "-S", "4k",
@@ -254,17 +272,26 @@ public final class ImageService {
         Image build(Path stagingDir) throws IOException;
     }
 
-    /** Builds the image's files in a staging directory, renames it into place, then records it. */
-    private ImageView publish(String name, Builder builder) {
-        if (publishing.putIfAbsent(name, Boolean.TRUE) != null) {
-            throw BangerException.conflict("image '" + name + "' is being changed right now; try again when it is done");
-        }
+    /**
+     * Builds the image's files in a staging directory, renames it into place, then records it; all inside the
+     * name's publication window.
+     *
+     * @param sameAs recognises an existing image of the name as what this publication would make (a repeated
+     *     pull of one reference): it is returned as is; any other existing image is {@code already_exists}
+     */
+    private ImageView publish(String name, java.util.function.Predicate<Image> sameAs, Builder builder) {
+        ReentrantLock window = publishing.computeIfAbsent(name, n -> new ReentrantLock());
+        window.lock();
         Path dir = paths.imagesDir().resolve(name);
         Path staging = paths.imagesDir().resolve("." + name + ".staging");
         try {
-            if (images.findByName(name).isPresent()) {
-                throw BangerException.alreadyExists("an image named '" + name + "' already exists; delete it first "
-                        + "or pick another name");
+            Optional<Image> existing = images.findByName(name);
+            if (existing.isPresent()) {
+                if (sameAs.test(existing.get())) {
+                    return view(existing.get());
+                }
+                throw BangerException.alreadyExists("an image named '" + name + "' already exists; delete it first, "
+                        + "pick another name, or replace it with --force");
             }
             Files2.deleteRecursively(staging);
             Files2.deleteRecursively(dir); // Left by a crash between publishing files and writing the record.
@@ -291,14 +318,13 @@ public final class ImageService {
             } catch (IOException e) {
                 log.warn("could not remove {}: {}", staging, e.toString());
             }
-            publishing.remove(name);
+            window.unlock();
         }
     }
 
     public void delete(String name) {
-        if (publishing.putIfAbsent(name, Boolean.TRUE) != null) {
-            throw BangerException.conflict("image '" + name + "' is being changed right now; try again when it is done");
-        }
+        ReentrantLock window = publishing.computeIfAbsent(name, n -> new ReentrantLock());
+        window.lock();
         try {
             Image image = find(name);
             try {
@@ -314,7 +340,7 @@ public final class ImageService {
             }
             log.info("deleted image {}", name);
         } finally {
-            publishing.remove(name);
+            window.unlock();
         }
     }
 

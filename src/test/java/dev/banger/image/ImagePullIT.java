@@ -9,7 +9,12 @@ import dev.banger.testkit.RegistryFixture;
 import dev.banger.testkit.TestAssets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -80,8 +85,10 @@ class ImagePullIT {
         ok(banger.banger("vm", "create", "--no-start", "--image", "img-v1", "--disk", "64M", "user"));
 
         Result again = banger.banger("image", "pull", registry.host() + "/test/img:v1");
-        assertThat(again.exitCode()).isEqualTo(1);
-        assertThat(again.stderr()).contains("an image named 'img-v1' already exists");
+        assertThat(again.exitCode()).as("pulling the same reference again is a no-op").isZero();
+        Result other = banger.banger("image", "pull", "--name", "img-v1", registry.host() + "/test/img:derived");
+        assertThat(other.exitCode()).isEqualTo(1);
+        assertThat(other.stderr()).contains("an image named 'img-v1' already exists");
 
         Result delete = banger.banger("image", "delete", "img-v1");
         assertThat(delete.exitCode()).isEqualTo(1);
@@ -90,6 +97,22 @@ class ImagePullIT {
         ok(banger.banger("vm", "delete", "user"));
         ok(banger.banger("image", "delete", "img-v1"));
         assertThat(banger.stateDir().resolve("images/img-v1")).doesNotExist();
+    }
+
+    @Test
+    void concurrentPullsOfOneReferenceMakeOneImageWithoutError() throws Exception {
+        List<CompletableFuture<Result>> pulls = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            pulls.add(CompletableFuture.supplyAsync(() ->
+                    banger.banger("image", "pull", registry.host() + "/test/img:v1")));
+        }
+        for (CompletableFuture<Result> pull : pulls) {
+            ok(pull.get(120, TimeUnit.SECONDS));
+        }
+        assertThat((List<?>) json(ok(banger.banger("image", "list", "--json"))).get("images")).hasSize(1);
+        try (Stream<Path> dirs = Files.list(banger.stateDir().resolve("images"))) {
+            assertThat(dirs.map(p -> p.getFileName().toString())).as("no staging left").containsExactly("img-v1");
+        }
     }
 
     @Test
