@@ -40,6 +40,7 @@ import dev.banger.vmm.VmSpec;
 import dev.banger.vmm.VmmDriver;
 import dev.banger.vmm.VmmException;
 import dev.banger.vmm.VmmHandle;
+import dev.banger.vmm.VmmProcess;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -327,7 +328,7 @@ public final class VmService {
                 continue;
             }
             try (VmLocks.Guard ignored = locks.lock(vm.name())) {
-                Optional<VmHandles> h = handles.load(vm.id());
+                Optional<VmHandles> h = handles.load(vm.id()).or(() -> rediscover(vm));
                 if (h.isPresent() && vm.state() == VmState.RUNNING && h.get().vmm() != null
                         && driver(vm.vmm()).isAlive(h.get().vmm())) {
                     log.info("reconcile: VM {} is running (pid {}); adopted", vm.name(), h.get().vmm().pid());
@@ -342,6 +343,25 @@ public final class VmService {
                 log.warn("reconcile: VM {} demoted to stopped: {}", vm.name(), why);
             }
         }
+    }
+
+    /**
+     * Handles rebuilt from the host when handles.json is missing or unreadable: the VMM is the process whose
+     * command line names this VM's control socket; the tap has a deterministic name.
+     */
+    private Optional<VmHandles> rediscover(Vm vm) {
+        return VmmProcess.findByArgument(vm.controlSocket().toString()).flatMap(pid ->
+                VmmProcess.stat(pid).map(stat -> {
+                    VmHandles found = new VmHandles(new VmmHandle(vm.id(), vm.vmm(), pid, stat.startTicks(),
+                            vm.controlSocket(), vm.agentSocket(), vm.logPath()), HostNetwork.tapName(vm.id()), null);
+                    log.info("reconcile: VM {} had no readable handles; found its VMM as pid {}", vm.name(), pid);
+                    try {
+                        handles.put(vm.id(), found);
+                    } catch (IOException e) {
+                        log.warn("could not rewrite the handles of {}: {}", vm.name(), e.toString());
+                    }
+                    return found;
+                }));
     }
 
     // ---- internals (callers hold the VM's lock) ----
@@ -491,7 +511,7 @@ public final class VmService {
     /** Releases every host resource the VM's handles name; idempotent, also for half-built state. */
     private void tearDown(Vm vm) {
         guests.drop(vm);
-        Optional<VmHandles> h = handles.get(vm.id()).or(() -> handles.load(vm.id()));
+        Optional<VmHandles> h = handles.get(vm.id()).or(() -> handles.load(vm.id())).or(() -> rediscover(vm));
         h.ifPresent(value -> {
             if (value.vmm() != null) {
                 driver(vm.vmm()).terminate(value.vmm(), TERMINATE_GRACE);

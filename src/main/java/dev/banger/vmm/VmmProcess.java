@@ -50,6 +50,37 @@ public final class VmmProcess {
         return s.isPresent() && !s.get().exited() && s.get().startTicks() == startTicks;
     }
 
+    /**
+     * The running process whose command line has {@code argument} as one of its arguments (a VMM names its
+     * control socket on its command line, which is unique to one VM): how handles are found again when the
+     * scratch file that recorded them is gone.
+     */
+    public static Optional<Long> findByArgument(String argument) {
+        try (java.util.stream.Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
+                    .filter(p -> hasArgument(p, argument))
+                    .map(p -> Long.parseLong(p.getFileName().toString()))
+                    .filter(pid -> stat(pid).map(s -> !s.exited()).orElse(false))
+                    .findFirst();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static boolean hasArgument(Path proc, String argument) {
+        try {
+            String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8);
+            for (String arg : cmdline.split("\0")) {
+                if (arg.contains(argument)) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            return false; // Gone, or not ours to read.
+        }
+    }
+
     /** Polls until the process is gone or {@code timeout} passes. */
     public static boolean awaitGone(long pid, long startTicks, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
