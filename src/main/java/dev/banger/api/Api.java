@@ -26,6 +26,9 @@ public final class Api {
             new Method<>("vm.exec", VmExecRequest.class, ExecResult.class);
     public static final Method<VmRunRequest, VmRunResult> VM_RUN =
             new Method<>("vm.run", VmRunRequest.class, VmRunResult.class);
+    public static final Method<VmSetRequest, VmView> VM_SET =
+            new Method<>("vm.set", VmSetRequest.class, VmView.class);
+    public static final Method<VmRef, VmStats> VM_STATS = new Method<>("vm.stats", VmRef.class, VmStats.class);
     public static final Method<VmLogsRequest, Empty> VM_LOGS =
             new Method<>("vm.logs", VmLogsRequest.class, Empty.class);
 
@@ -57,7 +60,7 @@ public final class Api {
 
     /** All methods, for tests that round-trip every request type. */
     public static final List<Method<?, ?>> ALL = List.of(DAEMON_STATUS, DAEMON_SHUTDOWN, VM_CREATE, VM_LIST,
-            VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_RUN, VM_LOGS, IMAGE_LIST, IMAGE_SHOW,
+            VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_RUN, VM_SET, VM_STATS, VM_LOGS, IMAGE_LIST, IMAGE_SHOW,
             IMAGE_REGISTER, IMAGE_PULL, IMAGE_PROMOTE, IMAGE_DELETE, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL, KERNEL_DELETE,
             KERNEL_DEFAULT);
 

@@ -17,6 +17,9 @@ final class Output {
 
     /** An aligned table with a header row; null cells print as "-". */
     static final class Table {
+        /** Keeps columns of a refreshing display aligned from one print to the next. */
+        private static final int MIN_WIDTH = 9;
+
         private final List<String> header;
         private final List<List<String>> rows = new ArrayList<>();
 
@@ -34,14 +37,21 @@ final class Output {
         }
 
         void print(PrintWriter out) {
-            int[] widths = new int[header.size()];
+            print(out, true);
+        }
+
+        /** Prints the rows, and the header when asked (a refreshing display prints it once). */
+        void print(PrintWriter out, boolean withHeader) {
+            int[] widths = new int[Math.max(header.size(), rows.isEmpty() ? 0 : rows.get(0).size())];
             for (int i = 0; i < widths.length; i++) {
-                widths[i] = header.get(i).length();
+                widths[i] = Math.max(i < header.size() ? header.get(i).length() : 0, MIN_WIDTH);
                 for (List<String> row : rows) {
                     widths[i] = Math.max(widths[i], row.get(i).length());
                 }
             }
-            printRow(out, header, widths);
+            if (withHeader) {
+                printRow(out, header, widths);
+            }
             for (List<String> row : rows) {
                 printRow(out, row, widths);
             }

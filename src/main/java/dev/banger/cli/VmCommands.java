@@ -13,6 +13,8 @@ import dev.banger.api.VmLogsRequest;
 import dev.banger.api.VmRef;
 import dev.banger.api.VmRunRequest;
 import dev.banger.api.VmRunResult;
+import dev.banger.api.VmSetRequest;
+import dev.banger.api.VmStats;
 import dev.banger.api.VmStopRequest;
 import dev.banger.api.VmView;
 import dev.banger.model.Sizes;
@@ -222,7 +224,12 @@ final class VmCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("vm set", 4);
+            VmView vm = context.call(Api.VM_SET, new VmSetRequest(name, cpus,
+                    memory == null ? null : Math.toIntExact(Sizes.parseMib("--memory", memory)),
+                    disk == null ? null : Sizes.parseMib("--disk", disk)));
+            context.out().println(vm.name() + ": " + vm.cpus() + " cpus, " + Sizes.formatMib(vm.memoryMib())
+                    + " memory, " + Sizes.formatMib(vm.diskMib()) + " disk");
+            return BangerCli.EXIT_OK;
         }
     }
 
@@ -344,8 +351,33 @@ final class VmCommands extends HelpOption {
         }
 
         @Override
-        public Integer call() {
-            throw NotImplementedYet.command("vm stats", 4);
+        public Integer call() throws InterruptedException {
+            Output.Table header = new Output.Table("NAME", "STATE", "CPU%", "VMM RSS", "GUEST MEM", "DISK", "NET RX",
+                    "NET TX");
+            boolean first = true;
+            do {
+                VmStats s = context.call(Api.VM_STATS, new VmRef(name));
+                if (json) {
+                    Output.json(context.out(), s);
+                } else {
+                    Output.Table table = first ? header : new Output.Table();
+                    table.row(s.name(), s.state(), s.cpuPercent() < 0 ? null : s.cpuPercent(), bytes(s.vmmRssBytes()),
+                            s.guestMemTotalBytes() < 0 ? null : bytes(s.guestMemTotalBytes() - s.guestMemAvailableBytes())
+                                    + "/" + bytes(s.guestMemTotalBytes()),
+                            bytes(s.diskBytes()), bytes(s.netRxBytes()), bytes(s.netTxBytes()));
+                    table.print(context.out(), first);
+                }
+                context.out().flush();
+                first = false;
+                if (watch) {
+                    Thread.sleep(1000);
+                }
+            } while (watch);
+            return BangerCli.EXIT_OK;
+        }
+
+        private static String bytes(long value) {
+            return value < 0 ? null : ProgressPrinter.human(value);
         }
     }
 

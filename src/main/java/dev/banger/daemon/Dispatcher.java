@@ -29,6 +29,8 @@ final class Dispatcher {
                 .on(Api.VM_RESTART, vms::restart)
                 .on(Api.VM_EXEC, exec::exec)
                 .on(Api.VM_RUN, run::run)
+                .on(Api.VM_SET, (req, call) -> vms.set(req))
+                .on(Api.VM_STATS, (req, call) -> vms.stats(req.name()))
                 .on(Api.VM_LOGS, exec::logs)
                 .on(Api.IMAGE_LIST, (req, call) -> images.list())
                 .on(Api.IMAGE_SHOW, (req, call) -> images.show(req.name()))

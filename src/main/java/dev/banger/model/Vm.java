@@ -47,6 +47,12 @@ public record Vm(
         return name + DNS_SUFFIX;
     }
 
+    public Vm withResources(int newCpus, int newMemoryMib, long newDiskMib, Instant now) {
+        return new Vm(id, name, state, vmm, imageName, kernelName, newCpus, newMemoryMib, newDiskMib, guestIp, mac,
+                vsockCid, vmDir, controlSocket, agentSocket, logPath, dnsName, rootDiskPath, workDiskPath, lastError,
+                createdAt, now);
+    }
+
     public Vm withState(VmState newState, String error, Instant now) {
         return new Vm(id, name, newState, vmm, imageName, kernelName, cpus, memoryMib, diskMib, guestIp, mac,
                 vsockCid, vmDir, controlSocket, agentSocket, logPath, dnsName, rootDiskPath, workDiskPath, error,

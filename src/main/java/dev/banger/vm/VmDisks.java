@@ -88,6 +88,30 @@ final class VmDisks {
         run("create the work disk of VM '" + vm.name() + "'", mkfs);
     }
 
+    /** Grows the work disk file and its ext4 file system to {@code mib}, offline (the VM is stopped). */
+    void growWorkDisk(Vm vm, long mib) {
+        try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(vm.workDiskPath().toFile(), "rw")) {
+            file.setLength(mib << 20);
+        } catch (java.io.IOException e) {
+            throw BangerException.failedPrecondition("cannot grow " + vm.workDiskPath() + ": " + e.getMessage());
+        }
+        // resize2fs insists on a freshly checked file system when it works offline.
+        run("check the work disk of VM '" + vm.name() + "'", Command.of("e2fsck", "-f", "-p",
+                vm.workDiskPath().toString()));
+        run("resize the work disk of VM '" + vm.name() + "'", Command.of("resize2fs",
+                vm.workDiskPath().toString()));
+    }
+
+    /** Bytes the VM's files take on the host (allocated blocks, so sparse files count what they hold). */
+    long usage(Vm vm) {
+        try {
+            String out = runner.run(Command.of("du", "-s", "-B1", vm.vmDir().toString())).stdoutText();
+            return Long.parseLong(out.strip().split("\\s+")[0]);
+        } catch (CommandFailedException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
     boolean exist(Vm vm) {
         return Files.isRegularFile(vm.rootDiskPath()) && Files.isRegularFile(vm.workDiskPath());
     }

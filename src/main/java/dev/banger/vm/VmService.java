@@ -6,6 +6,8 @@ import dev.banger.api.VmCreateRequest;
 import dev.banger.api.VmDeleteRequest;
 import dev.banger.api.ImageView;
 import dev.banger.api.VmDeleteResult;
+import dev.banger.api.VmSetRequest;
+import dev.banger.api.VmStats;
 import dev.banger.api.VmList;
 import dev.banger.api.VmStopRequest;
 import dev.banger.api.VmView;
@@ -275,6 +277,73 @@ public final class VmService {
             return images.publishConverted(imageName, vm.rootDiskPath(), "qcow2", "promote:" + vmName,
                     images.get(vm.imageName()));
         }
+    }
+
+    public VmView set(VmSetRequest request) {
+        try (VmLocks.Guard ignored = locks.lock(request.name())) {
+            Vm vm = find(request.name());
+            int cpus = request.cpus() != null ? request.cpus() : vm.cpus();
+            int memory = request.memoryMib() != null ? request.memoryMib() : vm.memoryMib();
+            long disk = request.diskMib() != null ? request.diskMib() : vm.diskMib();
+            if (cpus == vm.cpus() && memory == vm.memoryMib() && disk == vm.diskMib()) {
+                return view(vm);
+            }
+            if (cpus < 1 || cpus > MAX_CPUS) {
+                throw BangerException.invalidArgument("--cpus " + cpus + " is out of range: use 1.." + MAX_CPUS);
+            }
+            if (memory < MIN_MEMORY_MIB) {
+                throw BangerException.invalidArgument("--memory " + memory + "M is too small: use at least "
+                        + MIN_MEMORY_MIB + "M");
+            }
+            if (disk < vm.diskMib()) {
+                throw BangerException.invalidArgument("--disk " + disk + "M is smaller than the work disk ("
+                        + vm.diskMib() + "M): disks can only grow");
+            }
+            if (vmAlive(vm)) {
+                throw BangerException.conflict("VM '" + vm.name() + "' is running; stop it first (banger vm stop "
+                        + vm.name() + ")");
+            }
+            if (disk > vm.diskMib()) {
+                for (String tool : List.of("e2fsck", "resize2fs")) {
+                    if (!dev.banger.host.Executables.fromEnvironment().has(tool)) {
+                        throw BangerException.failedPrecondition("growing a disk needs " + tool
+                                + "; install e2fsprogs");
+                    }
+                }
+                disks.growWorkDisk(vm, disk);
+            }
+            Vm changed = vm.withResources(cpus, memory, disk, clock.instant());
+            vms.update(changed);
+            log.info("VM {} set to {} cpus, {} MiB memory, {} MiB disk", vm.name(), cpus, memory, disk);
+            return view(changed);
+        }
+    }
+
+    public VmStats stats(String name) throws InterruptedException {
+        Vm vm = find(name);
+        double cpu = -1;
+        long rss = -1;
+        long memTotal = -1;
+        long memAvailable = -1;
+        long[] net = {-1, -1};
+        Optional<VmHandles> h = handles.get(vm.id());
+        if (vmAlive(vm)) {
+            VmmHandle vmm = h.get().vmm();
+            cpu = ProcessUsage.cpuPercent(vmm.pid(), Duration.ofMillis(250));
+            rss = ProcessUsage.rssBytes(vmm.pid());
+            try {
+                Map<String, Long> meminfo = ProcessUsage.meminfo(guest(vm));
+                memTotal = meminfo.getOrDefault("MemTotal", -1L);
+                memAvailable = meminfo.getOrDefault("MemAvailable", -1L);
+            } catch (IOException | BangerException e) {
+                log.debug("no guest meminfo for {}: {}", vm.name(), e.getMessage());
+            }
+            if (h.get().tap() != null) {
+                net = network.tapBytes(h.get().tap()).orElse(net);
+            }
+        }
+        return new VmStats(vm.name(), vm.state().wireName(), cpu, rss, memTotal, memAvailable, disks.usage(vm),
+                net[0], net[1]);
     }
 
     /** The image a VM was created from: exec and vm run take its Env and WorkingDir. */

@@ -103,6 +103,35 @@ class VmLifecycleIT {
     }
 
     @Test
+    void setGrowsTheDiskAndChangesResourcesWhileStopped() throws Exception {
+        ok(banger.banger("vm", "create", "--memory", "256M", "--disk", "64M", "--cpus", "2", "sized"));
+        long before = Long.parseLong(ok(banger.banger("vm", "exec", "sized", "--", "sh", "-c",
+                "df -m /root | tail -1 | awk '{print $2}'")).stdout().trim());
+        Result running = banger.banger("vm", "set", "sized", "--disk", "256M");
+        assertThat(running.exitCode()).isEqualTo(1);
+        assertThat(running.stderr()).contains("is running; stop it first");
+
+        Map<?, ?> stats = json(ok(banger.banger("vm", "stats", "sized", "--json")));
+        assertThat(((Number) stats.get("cpuPercent")).doubleValue()).isGreaterThanOrEqualTo(0.0);
+        assertThat((Long) stats.get("vmmRssBytes")).isGreaterThan(10L << 20);
+        assertThat((Long) stats.get("guestMemTotalBytes")).isGreaterThan(100L << 20);
+        assertThat((Long) stats.get("diskBytes")).isGreaterThan(0L);
+        assertThat((Long) stats.get("netRxBytes")).isGreaterThanOrEqualTo(0L);
+
+        ok(banger.banger("vm", "stop", "sized"));
+        Result shrink = banger.banger("vm", "set", "sized", "--disk", "32M");
+        assertThat(shrink.stderr()).contains("disks can only grow");
+        ok(banger.banger("vm", "set", "sized", "--disk", "256M", "--cpus", "1", "--memory", "320M"));
+        ok(banger.banger("vm", "start", "sized"));
+
+        long after = Long.parseLong(ok(banger.banger("vm", "exec", "sized", "--", "sh", "-c",
+                "df -m /root | tail -1 | awk '{print $2}'")).stdout().trim());
+        assertThat(after).as("the guest sees the grown disk").isGreaterThan(before * 3);
+        assertThat(ok(banger.banger("vm", "exec", "sized", "--", "nproc")).stdout().trim()).isEqualTo("1");
+        assertThat(json(ok(banger.banger("vm", "show", "sized", "--json"))).get("memoryMib")).isEqualTo(320L);
+    }
+
+    @Test
     void restartRebootsTheGuest() throws Exception {
         ok(banger.banger("vm", "create", "--memory", "256M", "--disk", "64M", "again"));
         String bootId = ok(banger.banger("vm", "exec", "again", "--", "cat", "/proc/sys/kernel/random/boot_id"))
