@@ -113,13 +113,14 @@ public final class Doctor {
     }
 
     private CheckResult deviceMapper() {
-        boolean control = host.exists(Path.of("/dev/mapper/control"));
-        boolean misc = host.readFile(Path.of("/proc/misc")).map(s -> s.contains("device-mapper")).orElse(false);
-        if (control || misc) {
-            return CheckResult.pass("device-mapper", "available (" + (control ? "/dev/mapper/control" : "/proc/misc")
-                    + ")");
+        boolean loaded = host.readFile(Path.of("/proc/misc")).map(s -> s.contains("device-mapper")).orElse(false);
+        if (loaded) {
+            return CheckResult.pass("device-mapper", "available (device-mapper in /proc/misc)");
         }
-        return CheckResult.warn("device-mapper", "absent (no /dev/mapper/control, not in /proc/misc)",
+        String detail = host.exists(Path.of("/dev/mapper/control"))
+                ? "absent: /dev/mapper/control exists but the kernel lists no device-mapper in /proc/misc"
+                : "absent (not in /proc/misc)";
+        return CheckResult.warn("device-mapper", detail,
                 "copy-on-write root disks use qcow2 overlays (QEMU) instead; for Firecracker: modprobe dm_snapshot");
     }
 
