@@ -12,6 +12,8 @@ public final class Api {
 
     public static final Method<VmCreateRequest, VmView> VM_CREATE =
             new Method<>("vm.create", VmCreateRequest.class, VmView.class);
+    public static final Method<OperationRef, VmView> VM_ATTACH =
+            new Method<>("vm.attach", OperationRef.class, VmView.class);
     public static final Method<Empty, VmList> VM_LIST = new Method<>("vm.list", Empty.class, VmList.class);
     public static final Method<VmRef, VmView> VM_SHOW = new Method<>("vm.show", VmRef.class, VmView.class);
     public static final Method<VmDeleteRequest, VmDeleteResult> VM_DELETE =
@@ -59,7 +61,7 @@ public final class Api {
             new Method<>("kernel.default", KernelRef.class, Empty.class);
 
     /** All methods, for tests that round-trip every request type. */
-    public static final List<Method<?, ?>> ALL = List.of(DAEMON_STATUS, DAEMON_SHUTDOWN, VM_CREATE, VM_LIST,
+    public static final List<Method<?, ?>> ALL = List.of(DAEMON_STATUS, DAEMON_SHUTDOWN, VM_CREATE, VM_ATTACH, VM_LIST,
             VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_RUN, VM_SET, VM_STATS, VM_LOGS, IMAGE_LIST, IMAGE_SHOW,
             IMAGE_REGISTER, IMAGE_PULL, IMAGE_PROMOTE, IMAGE_DELETE, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL, KERNEL_DELETE,
             KERNEL_DEFAULT);

@@ -3,6 +3,7 @@ package dev.banger.cli;
 import dev.banger.api.Api;
 import dev.banger.api.Empty;
 import dev.banger.api.Event;
+import dev.banger.api.OperationRef;
 import dev.banger.api.ExecResult;
 import dev.banger.api.VmCreateRequest;
 import dev.banger.api.VmDeleteRequest;
@@ -32,8 +33,11 @@ final class VmCommands extends HelpOption {
 
     @Command(name = "create", description = "Provision disks and network for a new VM and boot it.")
     static final class Create extends Base {
-        @Parameters(paramLabel = "NAME", description = "VM name (a DNS label: a-z, 0-9, '-').")
+        @Parameters(paramLabel = "NAME", arity = "0..1", description = "VM name (a DNS label: a-z, 0-9, '-').")
         String name;
+        @Option(names = "--attach", paramLabel = "OP", description = "Follow a create in progress (its id is the "
+                + "first line a create prints) instead of starting one.")
+        String attach;
         @Option(names = "--image", paramLabel = "IMAGE", description = "Image to boot (default: the default image).")
         String image;
         @Option(names = "--kernel", paramLabel = "KERNEL", description = "Kernel to boot (default: the default kernel).")
@@ -57,11 +61,22 @@ final class VmCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            VmCreateRequest request = new VmCreateRequest(name, image, kernel, cpus,
-                    memory == null ? null : Math.toIntExact(Sizes.parseMib("--memory", memory)),
-                    disk == null ? null : Sizes.parseMib("--disk", disk), vmm, noStart);
             ProgressPrinter progress = new ProgressPrinter(context.err());
-            VmView vm = context.call(Api.VM_CREATE, request, progress);
+            VmView vm;
+            if (attach != null) {
+                if (name != null) {
+                    throw new IllegalArgumentException("give either NAME (a new VM) or --attach OP, not both");
+                }
+                vm = context.call(Api.VM_ATTACH, new OperationRef(attach), progress);
+            } else {
+                if (name == null) {
+                    throw new IllegalArgumentException("name the VM to create (or --attach OP)");
+                }
+                VmCreateRequest request = new VmCreateRequest(name, image, kernel, cpus,
+                        memory == null ? null : Math.toIntExact(Sizes.parseMib("--memory", memory)),
+                        disk == null ? null : Sizes.parseMib("--disk", disk), vmm, noStart);
+                vm = context.call(Api.VM_CREATE, request, progress);
+            }
             progress.finish();
             if (json) {
                 Output.json(context.out(), vm);
@@ -202,7 +217,7 @@ final class VmCommands extends HelpOption {
                     .add("memory", Sizes.formatMib(vm.memoryMib())).add("disk", Sizes.formatMib(vm.diskMib()))
                     .add("ip", vm.guestIp()).add("dns", vm.dnsName()).add("pid", vm.pid()).add("dir", vm.vmDir())
                     .add("log", vm.logPath()).add("created", vm.createdAt()).add("updated", vm.updatedAt())
-                    .add("last error", vm.lastError()).print(context.out());
+                    .add("last error", vm.lastError()).add("operation", vm.operation()).print(context.out());
             return BangerCli.EXIT_OK;
         }
     }

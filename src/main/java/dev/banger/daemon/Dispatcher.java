@@ -21,6 +21,7 @@ final class Dispatcher {
                 .on(Api.DAEMON_STATUS, (req, call) -> daemon.status())
                 .on(Api.DAEMON_SHUTDOWN, (req, call) -> { daemon.requestShutdown(); return Empty.INSTANCE; })
                 .on(Api.VM_CREATE, vms::create)
+                .on(Api.VM_ATTACH, (req, call) -> vms.attach(req.operation(), call))
                 .on(Api.VM_LIST, (req, call) -> vms.list())
                 .on(Api.VM_SHOW, (req, call) -> vms.show(req.name()))
                 .on(Api.VM_DELETE, (req, call) -> vms.delete(req))

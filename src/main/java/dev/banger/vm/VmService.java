@@ -90,6 +90,7 @@ public final class VmService {
     private final Path initBinary;
     private final Clock clock;
     private final VmLocks locks = new VmLocks();
+    private final CreateOperations operations;
     private final HandleStore handles;
     private final GuestConnections guests = new GuestConnections();
     private final HostNetwork network;
@@ -111,14 +112,42 @@ public final class VmService {
         this.initBinary = initBinary;
         this.clock = clock;
         this.handles = new HandleStore(paths);
+        this.operations = new CreateOperations(clock);
         this.network = network;
         this.addresses = new AddressAllocator(network.config());
     }
 
     // ---- create / start / stop / delete ----
 
+    /**
+     * {@code vm create}: registered as an operation whose id is the first event, so another client can follow it
+     * with {@code vm create --attach OP}; the create finishes even when its client goes away.
+     */
     public VmView create(VmCreateRequest request, Call call) {
-        return view(create(request, null, call));
+        String name = request.name() != null ? request.name() : generateName();
+        CreateOperations.Operation op = operations.begin(name);
+        call.emit(new Event.Progress("operation", "started", "operation " + op.id + " (follow it with: banger vm "
+                + "create --attach " + op.id + ")", 0, -1, -1));
+        try {
+            VmCreateRequest named = new VmCreateRequest(name, request.image(), request.kernel(), request.cpus(),
+                    request.memoryMib(), request.diskMib(), request.vmm(), request.noStart());
+            VmView view = view(create(named, null, op.recording(call)));
+            op.succeeded(view);
+            return view;
+        } catch (BangerException e) {
+            op.failed(e);
+            throw e;
+        } catch (RuntimeException e) {
+            op.failed(new BangerException(dev.banger.api.ErrorCode.INTERNAL, "create failed: " + e));
+            throw e;
+        }
+    }
+
+    /** Follows a create operation: what happened so far, then the rest, then its outcome. */
+    public VmView attach(String operationId, Call call) throws InterruptedException {
+        return operations.find(operationId).orElseThrow(() -> BangerException.notFound("no such operation: "
+                + operationId + " (finished operations are kept for " + CreateOperations.KEEP_FINISHED.toMinutes()
+                + " minutes)")).attach(call);
     }
 
     /** A free memorable name ("brisk-otter") for a VM created without one. */
@@ -645,7 +674,8 @@ public final class VmService {
         return new VmView(vm.id(), vm.name(), vm.state().wireName(), vm.vmm().wireName(), vm.imageName(),
                 vm.kernelName(), vm.cpus(), vm.memoryMib(), vm.diskMib(), vm.guestIp(), vm.dnsName(),
                 vm.vmDir().toString(), vm.logPath().toString(), pid, vm.lastError(), vm.createdAt().toString(),
-                vm.updatedAt().toString());
+                vm.updatedAt().toString(), operations.running(vm.name()).map(op -> op.id + ": " + op.step())
+                        .orElse(null));
     }
 
     private static void truncate(Path file) throws IOException {

@@ -132,6 +132,30 @@ class VmLifecycleIT {
     }
 
     @Test
+    void aCreateGoesOnWithoutItsClientAndCanBeFollowed() throws Exception {
+        List<String> argv = new ArrayList<>(List.of(BangerHome.root().resolve("bin/banger").toString(), "vm",
+                "create", "--memory", "256M", "--disk", "64M", "detached"));
+        ProcessBuilder pb = new ProcessBuilder(banger.inNetns(argv));
+        pb.environment().put("BANGER_HOME", banger.home().toString());
+        if (System.getProperty("banger.build.dir") != null) {
+            pb.environment().put("BANGER_BUILD_DIR", System.getProperty("banger.build.dir"));
+        }
+        Process client = pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        java.io.BufferedReader err = new java.io.BufferedReader(new java.io.InputStreamReader(client.getErrorStream()));
+        String first = err.readLine();
+        assertThat(first).startsWith("operation op-");
+        String op = first.split(" ")[1];
+        client.destroyForcibly(); // The client goes away mid-create.
+
+        Result attached = ok(banger.banger("vm", "create", "--attach", op));
+        assertThat(attached.stdout()).isEqualTo("detached running\n");
+        assertThat(attached.stderr()).as("replayed, then followed").contains("provisioning disks", "guest ready");
+        assertThat(ok(banger.banger("vm", "exec", "detached", "--", "true")).exitCode()).isZero();
+        Result unknown = banger.banger("vm", "create", "--attach", "op-00000000");
+        assertThat(unknown.stderr()).contains("no such operation: op-00000000");
+    }
+
+    @Test
     void restartRebootsTheGuest() throws Exception {
         ok(banger.banger("vm", "create", "--memory", "256M", "--disk", "64M", "again"));
         String bootId = ok(banger.banger("vm", "exec", "again", "--", "cat", "/proc/sys/kernel/random/boot_id"))
