@@ -5,6 +5,7 @@ import dev.banger.api.Empty;
 import dev.banger.image.ImageService;
 import dev.banger.kernel.KernelService;
 import dev.banger.rpc.HandlerRegistry;
+import dev.banger.vm.VmConnect;
 import dev.banger.vm.VmExec;
 import dev.banger.vm.VmService;
 
@@ -14,8 +15,8 @@ final class Dispatcher {
     private Dispatcher() {
     }
 
-    static HandlerRegistry handlers(DaemonControl daemon, VmService vms, VmExec exec, ImageService images,
-                                    KernelService kernels) {
+    static HandlerRegistry handlers(DaemonControl daemon, VmService vms, VmExec exec, VmConnect connect,
+                                    ImageService images, KernelService kernels) {
         return new HandlerRegistry()
                 .on(Api.DAEMON_STATUS, (req, call) -> daemon.status())
                 .on(Api.DAEMON_SHUTDOWN, (req, call) -> { daemon.requestShutdown(); return Empty.INSTANCE; })
@@ -28,6 +29,7 @@ final class Dispatcher {
                 .on(Api.VM_RESTART, vms::restart)
                 .on(Api.VM_EXEC, exec::exec)
                 .on(Api.VM_LOGS, exec::logs)
+                .on(Api.VM_CONNECT, connect::connect)
                 .on(Api.IMAGE_LIST, (req, call) -> images.list())
                 .on(Api.IMAGE_SHOW, (req, call) -> images.show(req.name()))
                 .on(Api.IMAGE_REGISTER, (req, call) -> images.register(req))

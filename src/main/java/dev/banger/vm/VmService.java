@@ -28,7 +28,10 @@ import dev.banger.model.Names;
 import dev.banger.model.Vm;
 import dev.banger.model.VmState;
 import dev.banger.model.VmmKind;
+import dev.banger.dns.VmDns;
 import dev.banger.rpc.Call;
+import dev.banger.ssh.GuestSsh;
+import dev.banger.ssh.WorkDiskSeed;
 import dev.banger.store.ConstraintViolation;
 import dev.banger.store.VmStore;
 import dev.banger.util.Files2;
@@ -39,6 +42,7 @@ import dev.banger.vmm.VmmDriver;
 import dev.banger.vmm.VmmException;
 import dev.banger.vmm.VmmHandle;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -88,12 +92,14 @@ public final class VmService {
     private final GuestConnections guests = new GuestConnections();
     private final HostNetwork network;
     private final AddressAllocator addresses;
+    private final GuestSsh ssh;
+    private final VmDns dns;
     /** Serialises allocate-address-and-insert across VMs (lock order: VM lock, then this, then the store). */
     private final Object allocationLock = new Object();
 
     public VmService(BangerPaths paths, DaemonConfig config, VmStore vms, ImageService images, KernelService kernels,
                      Map<VmmKind, VmmDriver> drivers, HostNetwork network, dev.banger.host.CommandRunner runner,
-                     Path initBinary, Clock clock) {
+                     Path initBinary, Clock clock, GuestSsh ssh, VmDns dns) {
         this.paths = paths;
         this.config = config;
         this.vms = vms;
@@ -107,6 +113,8 @@ public final class VmService {
         this.handles = new HandleStore(paths);
         this.network = network;
         this.addresses = new AddressAllocator(network.config());
+        this.ssh = ssh;
+        this.dns = dns;
     }
 
     // ---- create / start / stop / delete ----
@@ -160,6 +168,7 @@ public final class VmService {
                 provision(vm, image, call);
             } catch (RuntimeException e) {
                 removeFiles(vm);
+                ssh.forget(vm);
                 vms.delete(id);
                 throw e;
             }
@@ -221,6 +230,7 @@ public final class VmService {
                 }
                 tearDown(vm);
                 removeFiles(vm);
+                ssh.forget(vm);
                 vms.delete(vm.id());
                 deleted.add(name);
                 log.info("deleted VM {} ({})", name, vm.id());
@@ -302,6 +312,7 @@ public final class VmService {
                 Optional<VmHandles> h = handles.load(vm.id());
                 if (h.isPresent() && vm.state() == VmState.RUNNING && driver(vm.vmm()).isAlive(h.get().vmm())) {
                     log.info("reconcile: VM {} is running (pid {}); adopted", vm.name(), h.get().vmm().pid());
+                    dns.running(vm);
                     continue;
                 }
                 String why = h.isEmpty() ? "its handles were missing or unreadable at daemon start"
@@ -326,7 +337,20 @@ public final class VmService {
                     + e.getMessage());
         }
         disks.createRootOverlay(vm, image.rootfsPath());
-        disks.createWorkDisk(vm, null);
+        Path seedDir = paths.vmWorkSeedDir(vm.id());
+        try {
+            ssh.provision(vm, WorkDiskSeed.create(seedDir));
+            disks.createWorkDisk(vm, seedDir);
+        } catch (UncheckedIOException | IllegalStateException e) {
+            throw BangerException.failedPrecondition("cannot seed the work disk of VM '" + vm.name() + "': "
+                    + e.getMessage());
+        } finally {
+            try {
+                Files2.deleteRecursively(seedDir); // It holds the VM's private host key; the disk has it now.
+            } catch (IOException e) {
+                log.warn("could not remove the work-disk seed {}: {}", seedDir, e.toString());
+            }
+        }
         call.emit(Event.Progress.done("provision-disks", "disks ready", millisSince(t0)));
     }
 
@@ -362,7 +386,9 @@ public final class VmService {
             guests.adopt(vm, awaitAgent(vm, driver, handle));
             call.emit(Event.Progress.done("wait-agent", "guest ready", millisSince(t1)));
             log.info("VM {} running (pid {}), booted in {} ms", vm.name(), handle.pid(), millisSince(t0));
-            return update(starting, VmState.RUNNING, null);
+            Vm running = update(starting, VmState.RUNNING, null);
+            dns.running(running);
+            return running;
         } catch (BangerException | KernelException | VmmException | IllegalStateException | IOException e) {
             String message = e.getMessage();
             log.warn("VM {} failed to start: {}", vm.name(), message);
@@ -436,6 +462,7 @@ public final class VmService {
 
     /** Releases every host resource the VM's handles name; idempotent, also for half-built state. */
     private void tearDown(Vm vm) {
+        dns.stopped(vm);
         guests.drop(vm);
         Optional<VmHandles> h = handles.get(vm.id()).or(() -> handles.load(vm.id()));
         h.ifPresent(value -> driver(vm.vmm()).terminate(value.vmm(), TERMINATE_GRACE));

@@ -35,7 +35,7 @@ class DoctorTest {
         assertThat(find(results, "qemu").detail()).contains("QEMU emulator version");
         assertThat(find(results, "daemon").status()).isEqualTo(Status.WARN);
         assertThat(results).extracting(CheckResult::check).containsExactly("kvm", "kvm-pvm", "qemu", "firecracker",
-                "qemu-img", "ip", "tun", "loop", "device-mapper", "e2fsprogs", "disk", "daemon");
+                "qemu-img", "ip", "tun", "loop", "device-mapper", "e2fsprogs", "disk", "daemon", "dns-server", "dns-host");
     }
 
     @Test
@@ -53,7 +53,7 @@ class DoctorTest {
     void aHealthyHostPassesEverythingButTheDaemon() {
         List<CheckResult> results = doctor(FakeHost.complete()).run();
 
-        assertThat(results).filteredOn(r -> !r.check().equals("daemon"))
+        assertThat(results).filteredOn(r -> !r.check().equals("daemon") && !r.check().startsWith("dns-"))
                 .allSatisfy(r -> assertThat(r.status()).as(r.check()).isEqualTo(Status.PASS));
         assertThat(Doctor.healthy(results)).isTrue();
     }
