@@ -79,16 +79,16 @@ final class DnsAnswerer {
         if (request.getOPT() != null) {
             response.addRecord(new OPTRecord(EDNS_PAYLOAD, 0, 0), Section.ADDITIONAL);
         }
-        if (in.getOpcode() != Opcode.QUERY) {
-            out.setRcode(Rcode.NOTIMP);
-            return response;
-        }
         Record question = request.getQuestion();
         if (question == null || in.getCount(Section.QUESTION) != 1) {
             out.setRcode(Rcode.FORMERR);
             return response;
         }
         response.addRecord(question, Section.QUESTION);
+        if (in.getOpcode() != Opcode.QUERY) {
+            out.setRcode(Rcode.NOTIMP);
+            return response;
+        }
         Name name = question.getName();
         int type = question.getType();
         if (!name.subdomain(ZONE) || question.getDClass() != DClass.IN && question.getDClass() != DClass.ANY) {

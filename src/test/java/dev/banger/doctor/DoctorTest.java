@@ -127,6 +127,7 @@ class DoctorTest {
         final Set<Path> paths = new java.util.HashSet<>();
         final Map<Path, String> files = new HashMap<>();
         final Map<String, Path> programs = new HashMap<>();
+        final Map<String, List<String>> names = new HashMap<>();
         long freeBytes = 100L << 30;
 
         static FakeHost complete() {
@@ -163,6 +164,11 @@ class DoctorTest {
         @Override
         public long usableSpace(Path dir) {
             return freeBytes;
+        }
+
+        @Override
+        public List<String> resolve(String name) {
+            return names.getOrDefault(name, List.of());
         }
     }
 }
