@@ -32,7 +32,9 @@ public final class SshCommandLine {
                 "-o", "UserKnownHostsFile=" + SshConfigSyntax.path(paths.sshKnownHosts()),
                 "-o", "GlobalKnownHostsFile=/dev/null",
                 "-o", "StrictHostKeyChecking=yes",
-                "-o", "ConnectTimeout=10"));
+                "-o", "ConnectTimeout=10",
+                // sshd listens a few seconds after the guest agent answers (under TCG); ssh retries once a second.
+                "-o", "ConnectionAttempts=5"));
         if (!interactive) {
             argv.addAll(List.of("-o", "BatchMode=yes"));
         }

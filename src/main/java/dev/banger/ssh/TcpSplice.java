@@ -25,6 +25,7 @@ public final class TcpSplice {
 
     private static final Logger log = LoggerFactory.getLogger(TcpSplice.class);
     private static final int CHUNK = 32 * 1024;
+    static final Duration REFUSED_RETRY = Duration.ofMillis(250);
 
     private TcpSplice() {
     }
@@ -32,8 +33,9 @@ public final class TcpSplice {
     /**
      * Connects to {@code target} and splices it onto {@code call} until the connection ends.
      *
+     * @param connectTimeout how long to keep trying, refused connections included
      * @param what names the target in errors ("port 22 of VM 'demo'")
-     * @throws BangerException unavailable when the connection cannot be made
+     * @throws BangerException unavailable when the connection cannot be made in time
      */
     public static void run(InetSocketAddress target, Duration connectTimeout, String what, Call call)
             throws InterruptedException {
@@ -62,20 +64,34 @@ public final class TcpSplice {
         }
     }
 
-    private static SocketChannel connect(InetSocketAddress target, Duration timeout, String what) {
-        SocketChannel socket = null;
-        try {
-            socket = SocketChannel.open();
-            socket.socket().connect(target, (int) Math.max(1, timeout.toMillis()));
-            socket.socket().setTcpNoDelay(true);
-            return socket;
-        } catch (IOException e) {
-            if (socket != null) {
-                closeQuietly(socket);
+    /**
+     * Connects, retrying a refused connection until {@code timeout} has passed: a guest's sshd starts a moment
+     * after the guest agent answers (seconds under TCG), and a just-booted VM is the common case.
+     */
+    private static SocketChannel connect(InetSocketAddress target, Duration timeout, String what)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            SocketChannel socket = null;
+            try {
+                socket = SocketChannel.open();
+                long left = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+                socket.socket().connect(target, (int) Math.min(Integer.MAX_VALUE, left));
+                socket.socket().setTcpNoDelay(true);
+                return socket;
+            } catch (IOException e) {
+                if (socket != null) {
+                    closeQuietly(socket);
+                }
+                boolean refused = e instanceof java.net.ConnectException;
+                if (!refused || System.nanoTime() + REFUSED_RETRY.toNanos() > deadline) {
+                    String reason = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+                    throw BangerException.unavailable("cannot connect to " + what + " (" + target.getHostString()
+                            + ":" + target.getPort() + "): " + reason + (refused ? " for " + timeout.toSeconds()
+                            + "s; is the server running there?" : ""));
+                }
+                Thread.sleep(REFUSED_RETRY.toMillis());
             }
-            String reason = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-            throw BangerException.unavailable("cannot connect to " + what + " (" + target.getHostString() + ":"
-                    + target.getPort() + "): " + reason);
         }
     }
 

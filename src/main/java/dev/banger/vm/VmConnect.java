@@ -17,7 +17,8 @@ import java.time.Duration;
 public final class VmConnect {
 
     static final int SSH_PORT = 22;
-    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    /** Also how long a refused connection is retried: sshd listens a few seconds after a TCG guest boots. */
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(15);
 
     private final VmService vms;
 

@@ -23,6 +23,7 @@ class SshCommandLineTest {
                 "-o", "GlobalKnownHostsFile=/dev/null",
                 "-o", "StrictHostKeyChecking=yes",
                 "-o", "ConnectTimeout=10",
+                "-o", "ConnectionAttempts=5",
                 "-o", "BatchMode=yes",
                 "root@172.30.77.2", "--", "uname", "-a");
     }

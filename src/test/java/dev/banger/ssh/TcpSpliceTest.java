@@ -55,7 +55,7 @@ class TcpSpliceTest {
         Path runtime = Files.createDirectory(dir.resolve("run"),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         server = new RpcServer(runtime.resolve("d.sock"), new HandlerRegistry().on(Api.VM_CONNECT, (req, call) -> {
-            TcpSplice.run(new InetSocketAddress(InetAddress.getLoopbackAddress(), req.port()), Duration.ofSeconds(5),
+            TcpSplice.run(new InetSocketAddress(InetAddress.getLoopbackAddress(), req.port()), Duration.ofSeconds(2),
                     "port " + req.port() + " of VM '" + req.name() + "'", call);
             return Empty.INSTANCE;
         }), PeerPolicy.forCurrentUser(Optional.empty()));
@@ -108,6 +108,29 @@ class TcpSpliceTest {
         }).isInstanceOfSatisfying(BangerException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE))
                 .hasMessageContaining("cannot connect to port " + closedPort + " of VM 'demo'")
                 .hasMessageContaining("refused");
+    }
+
+    @Test
+    void aServerThatStartsListeningLateIsWaitedFor() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        CompletableFuture<byte[]> got = CompletableFuture.supplyAsync(() -> {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try (RpcClient.OpenCall<Empty> call = client.open(Api.VM_CONNECT, new VmConnectRequest("demo", port))) {
+                ProxyPump.run(call, InputStream.nullInputStream(), out);
+            }
+            return out.toByteArray();
+        });
+        Thread.sleep(600);
+
+        try (ServerSocket late = new ServerSocket(port, 1, InetAddress.getLoopbackAddress());
+             Socket s = late.accept()) {
+            s.getOutputStream().write("SSH-2.0-late\r\n".getBytes());
+        }
+
+        assertThat(new String(got.get(10, TimeUnit.SECONDS))).isEqualTo("SSH-2.0-late\r\n");
     }
 
     @Test
