@@ -301,7 +301,7 @@ final class VmCommands extends HelpOption {
     }
 
     @Command(name = "ssh-proxy", hidden = true,
-            description = "ssh's ProxyCommand for NAME.vm: stdin and stdout joined to the guest's port 22 through bangerd.")
+            description = "ssh's ProxyCommand for NAME.vm: stdin/stdout joined to the guest's port 22 via bangerd.")
     static final class SshProxy extends Base {
         @Parameters(paramLabel = "HOST", description = "NAME or NAME.vm (ssh's %h).")
         String host;

@@ -64,7 +64,8 @@ public final class DnsServer implements Closeable {
             udp.bind(requested);
         } catch (IOException e) {
             udp.close();
-            throw new IOException("cannot listen for DNS on UDP " + format(requested) + ": " + e.getMessage(), e);
+            throw new IOException("cannot listen for DNS on UDP " + ResolvedRoute.format(requested) + ": "
+                    + e.getMessage(), e);
         }
         bound = (InetSocketAddress) udp.getLocalAddress();
         try {
@@ -76,12 +77,14 @@ public final class DnsServer implements Closeable {
             tcpWorkers.allowCoreThreadTimeOut(true);
             daemonThread(this::acceptLoop, "dns-tcp-accept").start();
         } catch (IOException e) {
-            log.warn("DNS over TCP unavailable on {}: {}; serving UDP only", format(bound), e.getMessage());
+            log.warn("DNS over TCP unavailable on {}: {}; serving UDP only", ResolvedRoute.format(bound),
+                    e.getMessage());
             closeQuietly(tcp);
             tcp = null;
         }
         daemonThread(this::udpLoop, "dns-udp").start();
-        log.info("DNS for *.vm listening on {} ({})", format(bound), tcp != null ? "UDP and TCP" : "UDP");
+        log.info("DNS for *.vm listening on {} ({})", ResolvedRoute.format(bound),
+                tcp != null ? "UDP and TCP" : "UDP");
     }
 
     /** The bound address (with the real port when 0 was asked for). */
@@ -180,11 +183,6 @@ public final class DnsServer implements Closeable {
         if (tcpWorkers != null) {
             tcpWorkers.shutdownNow();
         }
-    }
-
-    static String format(InetSocketAddress address) {
-        String host = address.getAddress() != null ? address.getAddress().getHostAddress() : address.getHostString();
-        return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
     }
 
     private static Thread daemonThread(Runnable r, String name) {

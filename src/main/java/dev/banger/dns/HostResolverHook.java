@@ -61,22 +61,14 @@ public final class HostResolverHook {
                 Path.of("/sys/class/net"));
     }
 
-    /** The resolvectl commands that route {@code *.vm} on {@code link} to {@code dns}, for docs and doctor. */
-    public static List<List<String>> commands(String link, InetSocketAddress dns) {
-        String server = DnsServer.format(dns);
-        return List.of(
-                List.of("resolvectl", "dns", link, server),
-                List.of("resolvectl", "domain", link, "~vm"),
-                List.of("resolvectl", "default-route", link, "false"));
-    }
-
     /** Configures resolved for {@code *.vm} on {@code link}, when resolved runs; never throws. */
     public Outcome apply(String link, InetSocketAddress dns) {
         Optional<Path> resolvectl = executables.find("resolvectl");
         if (resolvectl.isEmpty() || !Files.isDirectory(resolvedRuntimeDir)) {
             return skipped("systemd-resolved is not running here (" + (resolvectl.isEmpty() ? "no resolvectl"
                     : "no " + resolvedRuntimeDir) + "); *.vm names resolve only by asking banger's DNS server "
-                    + DnsServer.format(dns) + " directly, and ssh NAME.vm works through 'banger ssh-config install'");
+                    + ResolvedRoute.format(dns) + " directly, and ssh NAME.vm works through "
+                    + "'banger ssh-config install'");
         }
         String ifindex;
         try {
@@ -84,16 +76,16 @@ public final class HostResolverHook {
         } catch (IOException e) {
             return skipped("link " + link + " does not exist yet; the resolver hook runs when a VM starts");
         }
-        String key = link + "#" + ifindex + "@" + DnsServer.format(dns);
+        String key = link + "#" + ifindex + "@" + ResolvedRoute.format(dns);
         if (key.equals(configuredFor)) {
-            return new Outcome(true, "already configured: *.vm on " + link + " → " + DnsServer.format(dns));
+            return new Outcome(true, "already configured: *.vm on " + link + " → " + ResolvedRoute.format(dns));
         }
         if (dns.getAddress() != null && dns.getAddress().isLoopbackAddress()
                 && !dns.getAddress().getHostAddress().equals("127.0.0.1")) {
             log.warn("systemd-resolved sends per-link queries through the link itself and exempts only 127.0.0.1; "
-                    + "{} is unlikely to work: set dnsListen to 127.0.0.1:PORT", DnsServer.format(dns));
+                    + "{} is unlikely to work: set dnsListen to 127.0.0.1:PORT", ResolvedRoute.format(dns));
         }
-        for (List<String> argv : commands(link, dns)) {
+        for (List<String> argv : ResolvedRoute.commands(link, dns)) {
             List<String> real = new java.util.ArrayList<>(argv);
             real.set(0, resolvectl.get().toString());
             try {
@@ -107,7 +99,7 @@ public final class HostResolverHook {
             }
         }
         configuredFor = key;
-        String detail = "systemd-resolved sends *.vm on " + link + " to " + DnsServer.format(dns);
+        String detail = "systemd-resolved sends *.vm on " + link + " to " + ResolvedRoute.format(dns);
         log.info(detail);
         return new Outcome(true, detail);
     }

@@ -7,7 +7,7 @@ import dev.banger.api.VmList;
 import dev.banger.api.VmView;
 import dev.banger.config.BangerPaths;
 import dev.banger.config.DaemonConfig;
-import dev.banger.dns.HostResolverHook;
+import dev.banger.dns.ResolvedRoute;
 import dev.banger.rpc.RpcClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -30,7 +30,7 @@ import org.xbill.DNS.Type;
  * The doctor's two DNS lines. {@code dns-server}: banger's own server answers (a running VM's {@code NAME.vm} with
  * its IP; with no VM running, an unknown name with NXDOMAIN). {@code dns-host}: the host's resolver (what ssh, curl
  * and browsers use) resolves a running VM's {@code NAME.vm} to its IP, which needs the resolver hook (see
- * {@link HostResolverHook}). Neither is required: {@code ssh NAME.vm} works without DNS through
+ * {@link dev.banger.dns.HostResolverHook}). Neither is required: {@code ssh NAME.vm} works without DNS through
  * {@code banger ssh-config install}.
  */
 final class DnsChecks {
@@ -60,7 +60,7 @@ final class DnsChecks {
                     "set dnsListen in " + paths.configFile() + " to e.g. " + DaemonConfig.DEFAULT_DNS_LISTEN),
                     CheckResult.warn("dns-host", "not checked: banger's DNS server is off", "see dns-server"));
         }
-        String address = format(server.get());
+        String address = ResolvedRoute.format(server.get());
         List<VmView> running;
         try {
             VmList vms = new RpcClient(paths.socket()).call(Api.VM_LIST, Empty.INSTANCE);
@@ -94,7 +94,7 @@ final class DnsChecks {
         if (fromHost.contains(vm.guestIp())) {
             hostCheck = CheckResult.pass("dns-host", name + " resolves to " + vm.guestIp() + " from the host");
         } else {
-            String hook = HostResolverHook.commands(bridge(), server.get()).stream()
+            String hook = ResolvedRoute.commands(bridge(), server.get()).stream()
                     .map(argv -> String.join(" ", argv)).collect(Collectors.joining("; "));
             hostCheck = CheckResult.warn("dns-host", name + " does not resolve from the host"
                     + (fromHost.isEmpty() ? "" : " (got " + String.join(", ", fromHost) + ")"),
@@ -132,8 +132,4 @@ final class DnsChecks {
         }
     }
 
-    private static String format(InetSocketAddress a) {
-        String h = a.getAddress().getHostAddress();
-        return (h.contains(":") ? "[" + h + "]" : h) + ":" + a.getPort();
-    }
 }

@@ -215,7 +215,8 @@ public final class UserSshConfig {
         try {
             Object uid = Files.getAttribute(original, "unix:uid", LinkOption.NOFOLLOW_LINKS);
             Object gid = Files.getAttribute(original, "unix:gid", LinkOption.NOFOLLOW_LINKS);
-            if (!uid.equals(Files.getAttribute(copy, "unix:uid")) || !gid.equals(Files.getAttribute(copy, "unix:gid"))) {
+            if (!uid.equals(Files.getAttribute(copy, "unix:uid"))
+                    || !gid.equals(Files.getAttribute(copy, "unix:gid"))) {
                 Files.setAttribute(copy, "unix:uid", uid);
                 Files.setAttribute(copy, "unix:gid", gid);
             }

@@ -35,7 +35,8 @@ class DoctorTest {
         assertThat(find(results, "qemu").detail()).contains("QEMU emulator version");
         assertThat(find(results, "daemon").status()).isEqualTo(Status.WARN);
         assertThat(results).extracting(CheckResult::check).containsExactly("kvm", "kvm-pvm", "qemu", "firecracker",
-                "qemu-img", "ip", "tun", "loop", "device-mapper", "e2fsprogs", "disk", "daemon", "dns-server", "dns-host");
+                "qemu-img", "ip", "tun", "loop", "device-mapper", "e2fsprogs", "disk", "daemon", "dns-server",
+                "dns-host");
     }
 
     @Test

@@ -58,7 +58,8 @@ class SshIT {
         assertThat(ok(banger.banger("ssh-config", "install", "--config", config.toString())).stdout())
                 .startsWith("installed: " + config);
         Path knownHosts = banger.home().resolve("config/ssh/known_hosts");
-        assertThat(Files.readAllLines(knownHosts)).singleElement().asString().startsWith("sshvm.vm," + ip + " ssh-ed25519 ");
+        assertThat(Files.readAllLines(knownHosts)).singleElement().asString()
+                .startsWith("sshvm.vm," + ip + " ssh-ed25519 ");
 
         Result hello = ssh(config, "-o", "BatchMode=yes", "sshvm.vm", "echo", "hello from", "$(hostname)");
         assertThat(hello.exitCode()).as(() -> hello.output() + "\nguest console:\n"
@@ -70,14 +71,16 @@ class SshIT {
         Result password = ssh(config, "-o", "BatchMode=yes", "-o", "PubkeyAuthentication=no",
                 "-o", "PreferredAuthentications=password,keyboard-interactive", "sshvm.vm", "true");
         assertThat(password.exitCode()).isEqualTo(255);
-        assertThat(password.stderr()).as("the server offers public keys only").contains("Permission denied (publickey)");
+        assertThat(password.stderr()).as("the server offers public keys only")
+                .contains("Permission denied (publickey)");
 
         String pinned = Files.readString(knownHosts);
         Files.writeString(knownHosts, pinned.replaceFirst("ssh-ed25519 \\S+",
                 "ssh-ed25519 " + SshKeyPair.keyData(SshKeyPair.generate("impostor").publicKey())));
         Result impostor = ssh(config, "-o", "BatchMode=yes", "sshvm.vm", "true");
         assertThat(impostor.exitCode()).isEqualTo(255);
-        assertThat(impostor.stderr()).as("StrictHostKeyChecking=yes with a pinned key").contains("REMOTE HOST IDENTIFICATION HAS CHANGED");
+        assertThat(impostor.stderr()).as("StrictHostKeyChecking=yes with a pinned key")
+                .contains("REMOTE HOST IDENTIFICATION HAS CHANGED");
         Files.writeString(knownHosts, pinned);
 
         Result viaVmSsh = ok(banger.banger("vm", "ssh", "sshvm", "--", "id", "-u"));

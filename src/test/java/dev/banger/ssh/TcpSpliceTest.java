@@ -102,7 +102,8 @@ class TcpSpliceTest {
         }
 
         assertThatThrownBy(() -> {
-            try (RpcClient.OpenCall<Empty> call = client.open(Api.VM_CONNECT, new VmConnectRequest("demo", closedPort))) {
+            try (RpcClient.OpenCall<Empty> call = client.open(Api.VM_CONNECT,
+                    new VmConnectRequest("demo", closedPort))) {
                 ProxyPump.run(call, InputStream.nullInputStream(), new ByteArrayOutputStream());
             }
         }).isInstanceOfSatisfying(BangerException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE))

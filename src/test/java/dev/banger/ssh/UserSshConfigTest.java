@@ -28,8 +28,9 @@ class UserSshConfigTest {
                 Arguments.of("no final newline", "Host box\n    User me"),
                 Arguments.of("CRLF", "Host box\r\n    User me\r\n"),
                 Arguments.of("starts with a blank line", "\nHost box\n  User me\n"),
-                Arguments.of("Host * and other Includes", "Include ~/.ssh/config.d/*\n\nHost *\n    ServerAliveInterval 30\n"
-                        + "    IdentityFile ~/.ssh/id_work\n\nHost *.vm\n    User someone-else\n"),
+                Arguments.of("Host * and other Includes", "Include ~/.ssh/config.d/*\n\nHost *\n"
+                        + "    ServerAliveInterval 30\n    IdentityFile ~/.ssh/id_work\n\nHost *.vm\n"
+                        + "    User someone-else\n"),
                 Arguments.of("only comments, tabs and trailing spaces", "# mine\n\t# indented  \n   \n"),
                 Arguments.of("UTF-8 and stray bytes", "# caf\u00e9 \u2603\nHost x\n  HostName h\n\u0000\u00ff\n"),
                 Arguments.of("a lone CR", "Host a\rHost b\n"));
@@ -80,9 +81,11 @@ class UserSshConfigTest {
         assertThat(UserSshConfig.install(file, Path.of("/my banger/ssh/config")))
                 .isEqualTo(UserSshConfig.Outcome.INSTALLED);
 
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file.getParent()))).isEqualTo("rwx------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file.getParent())))
+                .isEqualTo("rwx------");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
-        assertThat(Files.readString(file)).isEqualTo("# BEGIN banger\nInclude \"/my banger/ssh/config\"\n# END banger\n");
+        assertThat(Files.readString(file))
+                .isEqualTo("# BEGIN banger\nInclude \"/my banger/ssh/config\"\n# END banger\n");
     }
 
     @Test
@@ -109,7 +112,8 @@ class UserSshConfigTest {
 
         assertThat(UserSshConfig.install(file, banger)).isEqualTo(UserSshConfig.Outcome.UPDATED);
 
-        assertThat(Files.readString(file)).isEqualTo("Host a\n  User me\n# BEGIN banger\nInclude /etc/banger/ssh/config\n"
+        assertThat(Files.readString(file)).isEqualTo("Host a\n  User me\n# BEGIN banger\n"
+                + "Include /etc/banger/ssh/config\n"
                 + "# END banger\nHost b\n");
     }
 
