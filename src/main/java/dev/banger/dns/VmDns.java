@@ -10,6 +10,8 @@ import java.util.Optional;
  */
 public final class VmDns {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(VmDns.class);
+
     private final DnsRecords records;
     private final HostResolverHook hook;
     private final String bridge;
@@ -35,7 +37,11 @@ public final class VmDns {
         if (vm.guestIp() != null) {
             records.set(vm.name(), vm.guestIp());
         }
-        server.ifPresent(address -> hook.apply(bridge, address));
+        try {
+            server.ifPresent(address -> hook.apply(bridge, address));
+        } catch (RuntimeException e) {
+            log.warn("host resolver hook failed: {}", e.toString()); // Never a reason to fail a VM start.
+        }
     }
 
     /** The VM stopped, failed or is deleted: {@code NAME.vm} no longer resolves. */

@@ -12,6 +12,8 @@ import java.util.List;
  */
 public final class GuestSsh {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GuestSsh.class);
+
     private final BangerPaths paths;
 
     public GuestSsh(BangerPaths paths) {
@@ -31,10 +33,19 @@ public final class GuestSsh {
         knownHosts().pin(vm.id(), hostNames(vm), hostKey.publicKey());
     }
 
-    /** Removes the VM's pinned host key; a VM that never had one is fine. */
+    /**
+     * Removes the VM's pinned host key; a VM that never had one is fine. Never throws: a stale pin must not stop
+     * a delete, and the next VM to get the same IP replaces it anyway.
+     */
     public void forget(Vm vm) {
-        if (java.nio.file.Files.isDirectory(paths.sshDir())) {
+        if (!java.nio.file.Files.isDirectory(paths.sshDir())) {
+            return;
+        }
+        try {
             knownHosts().forget(vm.id());
+        } catch (RuntimeException e) {
+            log.warn("could not remove the host key of VM {} from {}: {}", vm.name(), paths.sshKnownHosts(),
+                    e.getMessage());
         }
     }
 
