@@ -32,6 +32,7 @@ public final class WorkDiskSeed {
     public static final String GUEST_HOST_KEY = "/root/" + HOST_KEY;
 
     private static final Set<PosixFilePermission> DIR_0755 = PosixFilePermissions.fromString("rwxr-xr-x");
+    private static final boolean RUNNING_AS_ROOT = "root".equals(System.getProperty("user.name"));
 
     private final Path dir;
 
@@ -118,6 +119,4 @@ public final class WorkDiskSeed {
         view.setOwner(root);
         view.setGroup(rootGroup);
     }
-
-    private static final boolean RUNNING_AS_ROOT = "root".equals(System.getProperty("user.name"));
 }
