@@ -344,19 +344,27 @@ static int has_host_keys(void)
     return found;
 }
 
+/*
+ * The host key banger generated for this VM (on the work disk, so it is there from the first boot and its public
+ * half is already pinned in banger's known_hosts). When present, sshd uses it alone (-h replaces the default keys).
+ */
+#define BANGER_HOST_KEY "/root/.banger/ssh/ssh_host_ed25519_key"
+
 static void start_sshd(void)
 {
     if (access("/usr/sbin/sshd", X_OK) < 0) {
         log_msg("sshd not started: /usr/sbin/sshd is not in this image");
         return;
     }
-    if (!has_host_keys()) {
-        log_msg("sshd not started: no host keys (/etc/ssh/ssh_host_*_key)");
+    int banger_key = access(BANGER_HOST_KEY, R_OK) == 0;
+    if (!banger_key && !has_host_keys()) {
+        log_msg("sshd not started: no host keys (" BANGER_HOST_KEY " or /etc/ssh/ssh_host_*_key)");
         return;
     }
     mkdir("/run/sshd", 0755); /* its privilege-separation directory */
-    char *const argv[] = { "/usr/sbin/sshd", NULL };
-    pid_t pid = spawn_daemon(argv);
+    char *const with_banger_key[] = { "/usr/sbin/sshd", "-h", BANGER_HOST_KEY, NULL };
+    char *const with_image_keys[] = { "/usr/sbin/sshd", NULL };
+    pid_t pid = spawn_daemon(banger_key ? with_banger_key : with_image_keys);
     if (pid < 0)
         log_msg("sshd not started: fork: %s", strerror(errno));
     else

@@ -33,6 +33,8 @@ public final class Api {
     public static final Method<VmRef, VmStats> VM_STATS = new Method<>("vm.stats", VmRef.class, VmStats.class);
     public static final Method<VmLogsRequest, Empty> VM_LOGS =
             new Method<>("vm.logs", VmLogsRequest.class, Empty.class);
+    public static final Method<VmConnectRequest, Empty> VM_CONNECT =
+            new Method<>("vm.connect", VmConnectRequest.class, Empty.class);
 
     public static final Method<Empty, ImageList> IMAGE_LIST =
             new Method<>("image.list", Empty.class, ImageList.class);
@@ -62,7 +64,8 @@ public final class Api {
 
     /** All methods, for tests that round-trip every request type. */
     public static final List<Method<?, ?>> ALL = List.of(DAEMON_STATUS, DAEMON_SHUTDOWN, VM_CREATE, VM_ATTACH, VM_LIST,
-            VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_RUN, VM_SET, VM_STATS, VM_LOGS, IMAGE_LIST, IMAGE_SHOW,
+            VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_RUN, VM_SET, VM_STATS, VM_LOGS, VM_CONNECT,
+            IMAGE_LIST, IMAGE_SHOW,
             IMAGE_REGISTER, IMAGE_PULL, IMAGE_PROMOTE, IMAGE_DELETE, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL, KERNEL_DELETE,
             KERNEL_DEFAULT);
 

@@ -5,6 +5,7 @@ import dev.banger.api.Empty;
 import dev.banger.api.Event;
 import dev.banger.api.OperationRef;
 import dev.banger.api.ExecResult;
+import dev.banger.api.VmConnectRequest;
 import dev.banger.api.VmCreateRequest;
 import dev.banger.api.VmDeleteRequest;
 import dev.banger.api.VmDeleteResult;
@@ -19,6 +20,10 @@ import dev.banger.api.VmStats;
 import dev.banger.api.VmStopRequest;
 import dev.banger.api.VmView;
 import dev.banger.model.Sizes;
+import dev.banger.rpc.RpcClient;
+import dev.banger.ssh.ProxyPump;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -29,7 +34,7 @@ final class VmCommands extends HelpOption {
 
     static final CommandGroup GROUP = CommandGroup.of(VmCommands.class, Run.class, Create.class, Start.class,
             Stop.class, Restart.class, Delete.class, ListVms.class, Show.class, SetResources.class, Exec.class,
-            Ssh.class, Logs.class, Stats.class, Ports.class, Copy.class);
+            Ssh.class, SshProxy.class, Logs.class, Stats.class, Ports.class, Copy.class);
 
     @Command(name = "create", description = "Provision disks and network for a new VM and boot it.")
     static final class Create extends Base {
@@ -325,7 +330,29 @@ final class VmCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("vm ssh", 6);
+            return SshSession.run(context, name, command == null ? List.of() : command);
+        }
+    }
+
+    @Command(name = "ssh-proxy", hidden = true,
+            description = "ssh's ProxyCommand for NAME.vm: stdin/stdout joined to the guest's port 22 via bangerd.")
+    static final class SshProxy extends Base {
+        @Parameters(paramLabel = "HOST", description = "NAME or NAME.vm (ssh's %h).")
+        String host;
+        @Option(names = "--port", paramLabel = "PORT", description = "Guest TCP port (default 22).")
+        Integer port;
+
+        SshProxy(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            VmConnectRequest request = new VmConnectRequest(ProxyPump.vmNameOf(host), port);
+            try (RpcClient.OpenCall<Empty> call = context.open(Api.VM_CONNECT, request)) {
+                ProxyPump.run(call, System.in, new FileOutputStream(FileDescriptor.out));
+            }
+            return BangerCli.EXIT_OK;
         }
     }
 

@@ -12,6 +12,8 @@ import java.nio.file.Path;
 public final class BangerInstall {
 
     public static final String INIT_BINARY_PROPERTY = "banger.init.binary";
+    /** Set by {@code bin/banger} to its own resolved path, so banger can write commands that run itself. */
+    public static final String LAUNCHER_PROPERTY = "banger.launcher";
 
     private BangerInstall() {
     }
@@ -23,6 +25,18 @@ public final class BangerInstall {
             return Path.of(override);
         }
         return buildDir().resolve("guest").resolve("banger-init");
+    }
+
+    /**
+     * How to run this banger CLI from another program (ssh's ProxyCommand): the launcher that started this JVM,
+     * else {@code banger} found on PATH, else plain {@code banger}.
+     */
+    public static String cliLauncher() {
+        String launcher = System.getProperty(LAUNCHER_PROPERTY);
+        if (launcher != null && !launcher.isBlank()) {
+            return launcher;
+        }
+        return dev.banger.host.Executables.fromEnvironment().find("banger").map(Path::toString).orElse("banger");
     }
 
     /** The directory holding banger.jar or classes/: target/ in a checkout. */

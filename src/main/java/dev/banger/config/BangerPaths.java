@@ -115,9 +115,6 @@ public record BangerPaths(Path stateDir, Path configDir, Path runtimeDir) {
         return vmDir(vmId).resolve("console.log");
     }
 
-    public Path vmRootDisk(String vmId) {
-        return vmDir(vmId).resolve("root.qcow2");
-    }
 
     public Path vmWorkDisk(String vmId) {
         return vmDir(vmId).resolve("work.ext4");
@@ -125,6 +122,11 @@ public record BangerPaths(Path stateDir, Path configDir, Path runtimeDir) {
 
     public Path vmHandlesFile(String vmId) {
         return vmDir(vmId).resolve("handles.json");
+    }
+
+    /** Where the work disk's contents are laid out before {@code mkfs.ext4 -d}; removed once the disk exists. */
+    public Path vmWorkSeedDir(String vmId) {
+        return vmDir(vmId).resolve("work-seed");
     }
 
     public Path imagesDir() {
@@ -161,5 +163,34 @@ public record BangerPaths(Path stateDir, Path configDir, Path runtimeDir) {
 
     public Path configFile() {
         return configDir.resolve("config.json");
+    }
+
+    /** banger's SSH material (0700): the user key, known_hosts, the client config for {@code Host *.vm}. */
+    public Path sshDir() {
+        return configDir.resolve("ssh");
+    }
+
+    /** banger's user key (ed25519, OpenSSH format, 0600); its public half is {@link #sshPublicKey()}. */
+    public Path sshPrivateKey() {
+        return sshDir().resolve("id_ed25519");
+    }
+
+    public Path sshPublicKey() {
+        return sshDir().resolve("id_ed25519.pub");
+    }
+
+    /** The pinned host keys of banger's VMs, one line per VM naming {@code NAME.vm} and its IP. */
+    public Path sshKnownHosts() {
+        return sshDir().resolve("known_hosts");
+    }
+
+    /** The ssh client config with the {@code Host *.vm} stanza that {@code ssh-config install} includes. */
+    public Path sshClientConfig() {
+        return sshDir().resolve("config");
+    }
+
+    /** Serialises key creation and known_hosts edits between the daemon and CLIs. */
+    public Path sshLock() {
+        return sshDir().resolve(".lock");
     }
 }

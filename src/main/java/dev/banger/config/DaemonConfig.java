@@ -8,6 +8,9 @@ import java.nio.file.Path;
 import dev.banger.host.network.HostNetwork;
 import dev.banger.host.network.Ipv4Network;
 import dev.banger.host.network.NetworkConfig;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Optional;
 
@@ -22,11 +25,16 @@ import java.util.Optional;
  * @param defaultImage image of a VM created without {@code --image}
  * @param bootTimeoutSeconds how long a booting guest may take to answer its agent
  * @param network the guest network; absent fields take defaults
+ * @param dnsListen where the daemon's {@code NAME.vm} DNS server listens (UDP and TCP), {@code HOST:PORT} (an IPv6
+ *     host in brackets), or {@code off}; default {@value #DEFAULT_DNS_LISTEN}: loopback only, and not 5353
+ *     (mDNS, avahi) or 5355 (LLMNR, systemd-resolved)
  */
 public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defaultMemoryMib, Long defaultDiskMib,
-                           String defaultImage, Integer bootTimeoutSeconds, Network network) {
+                           String defaultImage, Integer bootTimeoutSeconds, Network network, String dnsListen) {
 
-    public static final DaemonConfig DEFAULTS = new DaemonConfig(null, 2, 1024, 4096L, null, 60, null);
+    public static final String DEFAULT_DNS_LISTEN = "127.0.0.1:5553";
+    public static final DaemonConfig DEFAULTS = new DaemonConfig(null, 2, 1024, 4096L, null, 60, null,
+            DEFAULT_DNS_LISTEN);
 
     /**
      * The {@code network} section.
@@ -46,6 +54,38 @@ public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defa
                 Ipv4Network.parse(n.subnet() != null ? n.subnet() : NetworkConfig.DEFAULT_SUBNET),
                 Boolean.TRUE.equals(n.nat()),
                 n.dns() != null ? n.dns() : HostNetwork.hostNameservers(Path.of("/etc/resolv.conf")));
+    }
+
+    /**
+     * The DNS server's address, or empty when {@code dnsListen} is {@code off}.
+     *
+     * @throws IllegalArgumentException for a value that is not HOST:PORT with an IP literal and a port 1..65535
+     */
+    public Optional<InetSocketAddress> dnsAddress() {
+        String value = dnsListen == null || dnsListen.isBlank() ? DEFAULT_DNS_LISTEN : dnsListen.strip();
+        if (value.equalsIgnoreCase("off")) {
+            return Optional.empty();
+        }
+        int colon = value.lastIndexOf(':');
+        String host = colon > 0 ? value.substring(0, colon) : "";
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(value.substring(colon + 1));
+        } catch (NumberFormatException | IndexOutOfBoundsException e) {
+            port = -1;
+        }
+        if (port < 1 || port > 65535 || !(host.matches("[0-9.]+") || host.contains(":"))) {
+            throw new IllegalArgumentException("dnsListen '" + value + "' is not HOST:PORT with an IP address "
+                    + "(e.g. " + DEFAULT_DNS_LISTEN + ") or 'off'");
+        }
+        try {
+            return Optional.of(new InetSocketAddress(InetAddress.getByName(host), port));
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("dnsListen '" + value + "': " + e.getMessage());
+        }
     }
 
     public Optional<String> defaultImageName() {

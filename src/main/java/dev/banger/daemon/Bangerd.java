@@ -3,6 +3,10 @@ package dev.banger.daemon;
 import dev.banger.config.BangerInstall;
 import dev.banger.config.BangerPaths;
 import dev.banger.config.DaemonConfig;
+import dev.banger.dns.DnsRecords;
+import dev.banger.dns.DnsServer;
+import dev.banger.dns.HostResolverHook;
+import dev.banger.dns.VmDns;
 import dev.banger.image.ImageService;
 import dev.banger.host.CommandRunner;
 import dev.banger.host.ProcessCommandRunner;
@@ -15,11 +19,13 @@ import dev.banger.kernel.KernelImporter;
 import dev.banger.kernel.KernelService;
 import dev.banger.rpc.PeerPolicy;
 import dev.banger.rpc.RpcServer;
+import dev.banger.ssh.GuestSsh;
 import dev.banger.store.Database;
 import dev.banger.store.ImageStore;
 import dev.banger.store.KernelStore;
 import dev.banger.store.VmStore;
 import dev.banger.model.VmmKind;
+import dev.banger.vm.VmConnect;
 import dev.banger.vm.VmExec;
 import dev.banger.vm.VmRun;
 import dev.banger.workspace.WorkspaceService;
@@ -29,6 +35,7 @@ import dev.banger.vmm.qemu.QemuDriver;
 import java.util.Map;
 import java.util.Optional;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -50,14 +57,16 @@ public final class Bangerd implements AutoCloseable {
     private final DaemonLock lock;
     private final Database db;
     private final RpcServer server;
+    private final DnsServer dnsServer;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private Bangerd(BangerPaths paths, DaemonLock lock, Database db, RpcServer server) {
+    private Bangerd(BangerPaths paths, DaemonLock lock, Database db, RpcServer server, DnsServer dnsServer) {
         this.paths = paths;
         this.lock = lock;
         this.db = db;
         this.server = server;
+        this.dnsServer = dnsServer;
     }
 
     /**
@@ -67,6 +76,7 @@ public final class Bangerd implements AutoCloseable {
      */
     public static Bangerd start(BangerPaths paths) throws IOException {
         DaemonConfig config = DaemonConfig.load(paths.configFile());
+        Optional<InetSocketAddress> dnsAddress = config.dnsAddress();
         createPrivateDir(paths.stateDir());
         createPrivateDir(paths.runtimeDir());
         DaemonLock lock = DaemonLock.acquire(paths.daemonLock());
@@ -84,20 +94,26 @@ public final class Bangerd implements AutoCloseable {
             ImageService images = new ImageService(paths, imageStore, vmStore, runner, clock,
                     config.defaultImageName(), puller);
             KernelService kernels = new KernelService(paths, kernelStore, vmStore, new KernelImporter(runner), clock);
+            HostNetwork network = new HostNetwork(runner, config.networkConfig());
+            DnsRecords dnsRecords = DnsRecords.inMemory();
+            VmDns vmDns = new VmDns(dnsRecords, HostResolverHook.forHost(runner), network.config().bridge(),
+                    dnsAddress);
             VmService vms = new VmService(paths, config, vmStore, images, kernels,
                     Map.of(VmmKind.QEMU, QemuDriver.forHost(runner, Optional.empty()),
                             VmmKind.FIRECRACKER, FirecrackerDriver.forHost()),
-                    new HostNetwork(runner, config.networkConfig()), runner, BangerInstall.initBinary(), clock);
+                    network, runner, BangerInstall.initBinary(), clock, new GuestSsh(paths), vmDns);
             VmExec exec = new VmExec(vms);
             VmRun run = new VmRun(vms, exec, new WorkspaceService(runner));
-            vms.reconcile();
+            VmConnect connect = new VmConnect(vms);
+            vms.reconcile(); // Also fills the DNS records with the VMs it finds running.
+            DnsServer dnsServer = startDns(dnsAddress, dnsRecords);
 
             Bangerd[] self = new Bangerd[1];
             DaemonControl control = new DaemonControl(paths, clock, () -> self[0].close());
             RpcServer server = new RpcServer(paths.socket(),
-                    Dispatcher.handlers(control, vms, exec, run, images, kernels),
+                    Dispatcher.handlers(control, vms, exec, run, connect, images, kernels),
                     PeerPolicy.forCurrentUser(config.socketGroupName()));
-            self[0] = new Bangerd(paths, lock, db, server);
+            self[0] = new Bangerd(paths, lock, db, server, dnsServer);
             server.start();
             log.info("bangerd {} ready (pid {}, state {})", dev.banger.config.BuildInfo.version(),
                     ProcessHandle.current().pid(), paths.stateDir());
@@ -108,6 +124,23 @@ public final class Bangerd implements AutoCloseable {
             }
             lock.close();
             throw e;
+        }
+    }
+
+    /** The *.vm DNS server, or null when it is off or its address is taken (banger works without it). */
+    private static DnsServer startDns(Optional<InetSocketAddress> address, DnsRecords records) {
+        if (address.isEmpty()) {
+            log.info("DNS for *.vm is off (dnsListen is 'off' in the config)");
+            return null;
+        }
+        DnsServer dns = new DnsServer(address.get(), records);
+        try {
+            dns.start();
+            return dns;
+        } catch (IOException e) {
+            log.warn("{}; NAME.vm will not resolve (ssh NAME.vm still works through banger ssh-config); "
+                    + "set dnsListen in {} to a free address", e.getMessage(), "config.json");
+            return null;
         }
     }
 
@@ -133,6 +166,9 @@ public final class Bangerd implements AutoCloseable {
         }
         log.info("shutting down");
         server.close();
+        if (dnsServer != null) {
+            dnsServer.close();
+        }
         db.close();
         try {
             lock.close();

@@ -5,6 +5,7 @@ import dev.banger.api.Empty;
 import dev.banger.image.ImageService;
 import dev.banger.kernel.KernelService;
 import dev.banger.rpc.HandlerRegistry;
+import dev.banger.vm.VmConnect;
 import dev.banger.vm.VmExec;
 import dev.banger.vm.VmRun;
 import dev.banger.vm.VmService;
@@ -15,7 +16,7 @@ final class Dispatcher {
     private Dispatcher() {
     }
 
-    static HandlerRegistry handlers(DaemonControl daemon, VmService vms, VmExec exec, VmRun run,
+    static HandlerRegistry handlers(DaemonControl daemon, VmService vms, VmExec exec, VmRun run, VmConnect connect,
                                     ImageService images, KernelService kernels) {
         return new HandlerRegistry()
                 .on(Api.DAEMON_STATUS, (req, call) -> daemon.status())
@@ -33,6 +34,7 @@ final class Dispatcher {
                 .on(Api.VM_SET, (req, call) -> vms.set(req))
                 .on(Api.VM_STATS, (req, call) -> vms.stats(req.name()))
                 .on(Api.VM_LOGS, exec::logs)
+                .on(Api.VM_CONNECT, connect::connect)
                 .on(Api.IMAGE_LIST, (req, call) -> images.list())
                 .on(Api.IMAGE_SHOW, (req, call) -> images.show(req.name()))
                 .on(Api.IMAGE_REGISTER, (req, call) -> images.register(req))

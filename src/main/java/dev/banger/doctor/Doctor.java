@@ -58,6 +58,7 @@ public final class Doctor {
         results.add(e2fsprogs());
         results.add(diskSpace());
         results.add(daemon());
+        results.addAll(new DnsChecks(host, paths).run());
         return results;
     }
 
@@ -201,6 +202,17 @@ public final class Doctor {
         Optional<Path> findProgram(String name);
 
         long usableSpace(Path dir);
+
+        /** The IPv4 addresses the host's resolver (getaddrinfo: /etc/hosts, systemd-resolved, DNS) gives a name. */
+        default List<String> resolve(String name) {
+            try {
+                return java.util.Arrays.stream(java.net.InetAddress.getAllByName(name))
+                        .filter(a -> a instanceof java.net.Inet4Address).map(java.net.InetAddress::getHostAddress)
+                        .toList();
+            } catch (java.net.UnknownHostException e) {
+                return List.of();
+            }
+        }
 
         static HostProbe real() {
             return new HostProbe() {

@@ -13,6 +13,7 @@ import dev.banger.api.VmStopRequest;
 import dev.banger.api.VmView;
 import dev.banger.config.BangerPaths;
 import dev.banger.config.DaemonConfig;
+import dev.banger.dns.VmDns;
 import dev.banger.guest.AgentClient;
 import dev.banger.guest.AgentException;
 import dev.banger.guest.ShutdownAction;
@@ -33,6 +34,8 @@ import dev.banger.model.Vm;
 import dev.banger.model.VmState;
 import dev.banger.model.VmmKind;
 import dev.banger.rpc.Call;
+import dev.banger.ssh.GuestSsh;
+import dev.banger.ssh.WorkDiskSeed;
 import dev.banger.store.ConstraintViolation;
 import dev.banger.store.VmStore;
 import dev.banger.util.Files2;
@@ -44,6 +47,7 @@ import dev.banger.vmm.VmmException;
 import dev.banger.vmm.VmmHandle;
 import dev.banger.vmm.VmmProcess;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -95,12 +99,14 @@ public final class VmService {
     private final GuestConnections guests = new GuestConnections();
     private final HostNetwork network;
     private final AddressAllocator addresses;
+    private final GuestSsh ssh;
+    private final VmDns dns;
     /** Serialises allocate-address-and-insert across VMs (lock order: VM lock, then this, then the store). */
     private final Object allocationLock = new Object();
 
     public VmService(BangerPaths paths, DaemonConfig config, VmStore vms, ImageService images, KernelService kernels,
                      Map<VmmKind, VmmDriver> drivers, HostNetwork network, dev.banger.host.CommandRunner runner,
-                     Path initBinary, Clock clock) {
+                     Path initBinary, Clock clock, GuestSsh ssh, VmDns dns) {
         this.paths = paths;
         this.config = config;
         this.vms = vms;
@@ -115,6 +121,8 @@ public final class VmService {
         this.operations = new CreateOperations(clock);
         this.network = network;
         this.addresses = new AddressAllocator(network.config());
+        this.ssh = ssh;
+        this.dns = dns;
     }
 
     // ---- create / start / stop / delete ----
@@ -220,6 +228,7 @@ public final class VmService {
                 provision(vm, image, workDiskSeed, call);
             } catch (RuntimeException e) {
                 removeFiles(vm);
+                ssh.forget(vm);
                 vms.delete(id);
                 throw e;
             }
@@ -281,6 +290,7 @@ public final class VmService {
                 }
                 tearDown(vm);
                 removeFiles(vm);
+                ssh.forget(vm);
                 vms.delete(vm.id());
                 deleted.add(name);
                 log.info("deleted VM {} ({})", name, vm.id());
@@ -430,6 +440,7 @@ public final class VmService {
                 if (h.isPresent() && vm.state() == VmState.RUNNING && h.get().vmm() != null
                         && driver(vm.vmm()).isAlive(h.get().vmm())) {
                     log.info("reconcile: VM {} is running (pid {}); adopted", vm.name(), h.get().vmm().pid());
+                    dns.running(vm);
                     continue;
                 }
                 String why = h.isEmpty() ? "its handles were missing or unreadable at daemon start"
@@ -467,26 +478,24 @@ public final class VmService {
     private void provision(Vm vm, Image image, Consumer<Path> workDiskSeed, Call call) {
         long t0 = System.nanoTime();
         call.emit(Event.Progress.started("provision-disks", "provisioning disks"));
-        Path seed = vm.vmDir().resolve("seed");
+        Path seedDir = paths.vmWorkSeedDir(vm.id());
         try {
             Files.createDirectories(vm.vmDir());
             disks.createRootDisk(vm, image.rootfsPath());
-            if (workDiskSeed == null) {
-                disks.createWorkDisk(vm, null);
-            } else {
-                Files.createDirectories(seed);
-                Files.setPosixFilePermissions(seed, PosixFilePermissions.fromString("rwxr-xr-x"));
-                workDiskSeed.accept(seed);
-                disks.createWorkDisk(vm, seed);
+            WorkDiskSeed seed = WorkDiskSeed.create(seedDir);
+            ssh.provision(vm, seed);
+            if (workDiskSeed != null) {
+                workDiskSeed.accept(seed.dir());
             }
-        } catch (IOException e) {
-            throw BangerException.failedPrecondition("cannot provision the disks of VM " + vm.name() + " in "
+            disks.createWorkDisk(vm, seed.dir());
+        } catch (IOException | UncheckedIOException | IllegalStateException e) {
+            throw BangerException.failedPrecondition("cannot provision the disks of VM '" + vm.name() + "' in "
                     + vm.vmDir() + ": " + e.getMessage());
         } finally {
             try {
-                Files2.deleteRecursively(seed);
+                Files2.deleteRecursively(seedDir); // It holds the VM's private host key; the disk has it now.
             } catch (IOException e) {
-                log.warn("could not remove the work-disk seed {}: {}", seed, e.toString());
+                log.warn("could not remove the work-disk seed {}: {}", seedDir, e.toString());
             }
         }
         call.emit(Event.Progress.done("provision-disks", "disks ready", millisSince(t0)));
@@ -534,7 +543,9 @@ public final class VmService {
             guests.adopt(vm, awaitAgent(vm, driver, handle));
             call.emit(Event.Progress.done("wait-agent", "guest ready", millisSince(t1)));
             log.info("VM {} running (pid {}), booted in {} ms", vm.name(), handle.pid(), millisSince(t0));
-            return update(starting, VmState.RUNNING, null);
+            Vm running = update(starting, VmState.RUNNING, null);
+            dns.running(running);
+            return running;
         } catch (BangerException | KernelException | VmmException | IllegalStateException | IOException e) {
             String message = e.getMessage();
             log.warn("VM {} failed to start: {}", vm.name(), message);
@@ -608,6 +619,7 @@ public final class VmService {
 
     /** Releases every host resource the VM's handles name; idempotent, also for half-built state. */
     private void tearDown(Vm vm) {
+        dns.stopped(vm);
         guests.drop(vm);
         Optional<VmHandles> h = handles.get(vm.id()).or(() -> handles.load(vm.id())).or(() -> rediscover(vm));
         h.ifPresent(value -> {

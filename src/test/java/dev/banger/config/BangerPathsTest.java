@@ -17,6 +17,9 @@ class BangerPathsTest {
         assertThat(p.runtimeDir()).isEqualTo(Path.of("/tmp/h/run"));
         assertThat(p.socket()).isEqualTo(Path.of("/tmp/h/run/bangerd.sock"));
         assertThat(p.database()).isEqualTo(Path.of("/tmp/h/state/banger.db"));
+        assertThat(p.sshPrivateKey()).isEqualTo(Path.of("/tmp/h/config/ssh/id_ed25519"));
+        assertThat(p.sshKnownHosts()).isEqualTo(Path.of("/tmp/h/config/ssh/known_hosts"));
+        assertThat(p.sshClientConfig()).isEqualTo(Path.of("/tmp/h/config/ssh/config"));
     }
 
     @Test

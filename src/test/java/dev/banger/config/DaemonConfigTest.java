@@ -1,0 +1,37 @@
+package dev.banger.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.banger.json.Json;
+import java.net.InetSocketAddress;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class DaemonConfigTest {
+
+    @Test
+    void dnsAddress_defaultsToLoopbackAwayFromMdnsAndLlmnr() {
+        assertThat(DaemonConfig.DEFAULTS.dnsAddress()).contains(new InetSocketAddress("127.0.0.1", 5553));
+        assertThat(Json.read("{}", DaemonConfig.class).dnsAddress()).contains(new InetSocketAddress("127.0.0.1", 5553));
+    }
+
+    @Test
+    void dnsAddress_takesHostPortIpv6OrOff() {
+        assertThat(config("127.0.0.1:5300").dnsAddress()).contains(new InetSocketAddress("127.0.0.1", 5300));
+        assertThat(config("[::1]:5300").dnsAddress()).contains(new InetSocketAddress("::1", 5300));
+        assertThat(config("off").dnsAddress()).isEqualTo(Optional.empty());
+    }
+
+    @Test
+    void dnsAddress_rejectsNamesAndBadPorts() {
+        for (String bad : new String[] {"localhost:53", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", ":53"}) {
+            assertThatThrownBy(() -> config(bad).dnsAddress()).as(bad).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("dnsListen");
+        }
+    }
+
+    private static DaemonConfig config(String dnsListen) {
+        return Json.read("{\"dnsListen\": \"" + dnsListen + "\"}", DaemonConfig.class);
+    }
+}
