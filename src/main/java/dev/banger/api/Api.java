@@ -31,6 +31,8 @@ public final class Api {
     public static final Method<VmSetRequest, VmView> VM_SET =
             new Method<>("vm.set", VmSetRequest.class, VmView.class);
     public static final Method<VmRef, VmStats> VM_STATS = new Method<>("vm.stats", VmRef.class, VmStats.class);
+    public static final Method<WorkspaceExportRequest, WorkspaceExportResult> WORKSPACE_EXPORT =
+            new Method<>("workspace.export", WorkspaceExportRequest.class, WorkspaceExportResult.class);
     public static final Method<VmLogsRequest, Empty> VM_LOGS =
             new Method<>("vm.logs", VmLogsRequest.class, Empty.class);
     public static final Method<VmConnectRequest, Empty> VM_CONNECT =
@@ -64,7 +66,7 @@ public final class Api {
 
     /** All methods, for tests that round-trip every request type. */
     public static final List<Method<?, ?>> ALL = List.of(DAEMON_STATUS, DAEMON_SHUTDOWN, VM_CREATE, VM_ATTACH, VM_LIST,
-            VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_RUN, VM_SET, VM_STATS, VM_LOGS, VM_CONNECT,
+            VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_RUN, VM_SET, VM_STATS, VM_LOGS, VM_CONNECT, WORKSPACE_EXPORT,
             IMAGE_LIST, IMAGE_SHOW,
             IMAGE_REGISTER, IMAGE_PULL, IMAGE_PROMOTE, IMAGE_DELETE, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL, KERNEL_DELETE,
             KERNEL_DEFAULT);

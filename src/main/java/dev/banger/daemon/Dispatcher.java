@@ -31,6 +31,7 @@ final class Dispatcher {
                 .on(Api.VM_RESTART, vms::restart)
                 .on(Api.VM_EXEC, exec::exec)
                 .on(Api.VM_RUN, run::run)
+                .on(Api.WORKSPACE_EXPORT, run::export)
                 .on(Api.VM_SET, (req, call) -> vms.set(req))
                 .on(Api.VM_STATS, (req, call) -> vms.stats(req.name()))
                 .on(Api.VM_LOGS, exec::logs)

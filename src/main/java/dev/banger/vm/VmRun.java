@@ -8,6 +8,9 @@ import dev.banger.api.VmDeleteRequest;
 import dev.banger.api.VmExecRequest;
 import dev.banger.api.VmRunRequest;
 import dev.banger.api.VmRunResult;
+import dev.banger.api.WorkspaceExportRequest;
+import dev.banger.api.WorkspaceExportResult;
+import java.io.IOException;
 import dev.banger.model.Vm;
 import dev.banger.rpc.Call;
 import dev.banger.workspace.Workspace;
@@ -71,6 +74,16 @@ public final class VmRun {
                 remove(vm.name());
             }
         }
+    }
+
+    /** {@code workspace export}: a bundle of the guest repository's work, streamed to the client. */
+    public WorkspaceExportResult export(WorkspaceExportRequest request, Call call)
+            throws IOException, InterruptedException {
+        if (request.guestPath() == null || !request.guestPath().startsWith("/")) {
+            throw BangerException.invalidArgument("the guest repository must be an absolute path");
+        }
+        Vm vm = vms.find(request.vm());
+        return workspaces.export(vms.guest(vm), request.guestPath(), request.uncommitted(), call);
     }
 
     private void remove(String name) {

@@ -1,6 +1,9 @@
 package dev.banger.workspace;
 
 import dev.banger.api.BangerException;
+import dev.banger.api.WorkspaceExportResult;
+import dev.banger.guest.AgentClient;
+import dev.banger.rpc.Call;
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandResult;
@@ -95,6 +98,15 @@ public final class WorkspaceService {
             throw BangerException.failedPrecondition("cannot copy the workspace " + workspace.root() + ": "
                     + e.getMessage());
         }
+    }
+
+    /**
+     * The guest half of {@code workspace export}: streams a git bundle of the guest repository's work to
+     * {@code call} (see {@link GuestExport}); the client fetches from it, as the repository's owner.
+     */
+    public WorkspaceExportResult export(AgentClient guest, String guestPath, boolean uncommitted, Call call)
+            throws IOException, InterruptedException {
+        return GuestExport.export(guest, guestPath, uncommitted, call);
     }
 
     /** Hard-links a file into the seed (no bytes copied), or copies it when linking is not possible. */

@@ -36,6 +36,18 @@ public final class SshdRootfs {
 
     /** Builds {@code <dir>/sshd-rootfs.ext4} (96 MiB) and returns it. */
     public static Path build(Path dir) {
+        return build(dir, false);
+    }
+
+    /**
+     * As {@link #build(Path)}, with the host's git too ({@code /usr/bin/git}, its libraries, and git's exec path
+     * holding only the git binary: the builtins are all a guest repository needs).
+     */
+    public static Path buildWithGit(Path dir) {
+        return build(dir, true);
+    }
+
+    private static Path build(Path dir, boolean withGit) {
         Path tree = dir.resolve("sshd-rootfs");
         Path image = dir.resolve("sshd-rootfs.ext4");
         try {
@@ -58,6 +70,15 @@ public final class SshdRootfs {
             copyWithParents(HOST_SSHD, tree);
             for (Path lib : libraries(HOST_SSHD)) {
                 copyWithParents(lib, tree);
+            }
+            if (withGit) {
+                Path git = Path.of("/usr/bin/git");
+                copyWithParents(git, tree);
+                for (Path lib : libraries(git)) {
+                    copyWithParents(lib, tree);
+                }
+                Files.createDirectories(tree.resolve("usr/lib/git-core"));
+                Files.createLink(tree.resolve("usr/lib/git-core/git"), tree.resolve("usr/bin/git"));
             }
             write(tree, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"
                     + "sshd:x:100:65534:privilege separation:/run/sshd:/usr/sbin/nologin\n");
