@@ -3,6 +3,7 @@
 #   (a) bare qemu-system-x86_64 (banger's command line, started by hand) to banger-init's "agent ready" marker
 #   (b) `banger vm create` to agent-ready (CLI start to exit)
 #   (c) `banger vm exec NAME -- true` on a running VM (CLI start to exit)
+#   (d) `banger vm run --rm --no-workspace -- true` end to end (CLI start to exit: create, boot, exec, delete)
 # Usage: bench/boot.sh [RUNS] [KERNEL.deb] [ROOTFS.ext4]
 # Defaults use the test cache (~/.cache/banger-test), which `mvn verify` fills.
 set -euo pipefail
@@ -60,10 +61,17 @@ banger_create() {   # prints ms for `banger vm create` (the VM is deleted afterw
     bin/banger vm delete --force "b$1" >/dev/null
 }
 
-a=(); b=()
+banger_run() {   # prints ms for `banger vm run --rm -- true` from a directory outside any git repository
+    local t0; t0=$(now_ms)
+    (cd "$work" && "$OLDPWD/bin/banger" vm run --rm --no-workspace --memory 256M --disk 64M -- true >/dev/null 2>&1)
+    echo $(( $(now_ms) - t0 ))
+}
+
+a=(); b=(); d=()
 for i in $(seq 1 "$runs"); do
     a+=("$(bare_boot)")
     b+=("$(banger_create "$i")")
+    d+=("$(banger_run)")
 done
 
 bin/banger vm create --memory 256M --disk 64M execbench >/dev/null 2>&1
@@ -84,14 +92,16 @@ for i in $(seq 1 $((runs * 4))); do
     t0=$(now_ms); bin/banger vm list >/dev/null; l+=("$(( $(now_ms) - t0 ))")
 done
 
-python3 - "${a[*]}" "${b[*]}" "${c[*]}" "${h[*]}" "${l[*]}" <<'PY'
+python3 - "${a[*]}" "${b[*]}" "${c[*]}" "${h[*]}" "${l[*]}" "${d[*]}" <<'PY'
 import statistics, sys
-a, b, c, h, l = ([int(x) for x in arg.split()] for arg in sys.argv[1:6])
-ma, mb, mc, mh, ml = (statistics.median(x) for x in (a, b, c, h, l))
+a, b, c, h, l, d = ([int(x) for x in arg.split()] for arg in sys.argv[1:7])
+ma, mb, mc, mh, ml, md = (statistics.median(x) for x in (a, b, c, h, l, d))
 print(f"(a) bare qemu to agent-ready marker : median {ma:6.0f} ms  runs {a}")
 print(f"(b) banger vm create to agent-ready  : median {mb:6.0f} ms  runs {b}")
 print(f"    ratio b/a                         : {mb/ma:.2f}")
 print(f"(c) banger vm exec -- true           : median {mc:6.0f} ms")
+print(f"(d) banger vm run --rm -- true        : median {md:6.0f} ms  runs {d}")
+print(f"    ratio d/a                         : {md/ma:.2f}")
 print(f"    banger vm list (CLI + one RPC)   : median {ml:6.0f} ms")
 print(f"    hello-world JVM (the floor)      : median {mh:6.0f} ms")
 print(f"    exec beyond CLI start-up (c - list): {mc-ml:.0f} ms")
