@@ -43,6 +43,8 @@ final class VmCommands extends HelpOption {
         @Option(names = "--attach", paramLabel = "OP", description = "Follow a create in progress (its id is the "
                 + "first line a create prints) instead of starting one.")
         String attach;
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
         @Option(names = "--image", paramLabel = "IMAGE", description = "Image to boot (default: the default image).")
         String image;
         @Option(names = "--kernel", paramLabel = "KERNEL", description = "Kernel to boot (default: the default kernel).")
@@ -70,12 +72,14 @@ final class VmCommands extends HelpOption {
             VmView vm;
             if (attach != null) {
                 if (name != null) {
-                    throw new IllegalArgumentException("give either NAME (a new VM) or --attach OP, not both");
+                    throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                            "give either NAME (a new VM) or --attach OP, not both");
                 }
                 vm = context.call(Api.VM_ATTACH, new OperationRef(attach), progress);
             } else {
                 if (name == null) {
-                    throw new IllegalArgumentException("name the VM to create (or --attach OP)");
+                    throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                            "Missing required parameter: 'NAME' (or --attach OP)");
                 }
                 VmCreateRequest request = new VmCreateRequest(name, image, kernel, cpus,
                         memory == null ? null : Math.toIntExact(Sizes.parseMib("--memory", memory)),

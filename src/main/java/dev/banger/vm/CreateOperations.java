@@ -79,11 +79,22 @@ final class CreateOperations {
             return "starting";
         }
 
-        /** A call whose events are recorded here and passed on to {@code client} (while it listens). */
+        /**
+         * A call whose events are recorded here and passed on to {@code client} (while it listens). The client
+         * hears the operation's id just before the first event, so a create refused up front (a bad name, a taken
+         * one) answers with its error alone.
+         */
         Call recording(Call client) {
             return new Call() {
+                private boolean announced;
+
                 @Override
                 public void emit(Event event) {
+                    if (!announced) {
+                        announced = true;
+                        client.emit(new Event.Progress("operation", "started", "operation " + id + " (follow it "
+                                + "with: banger vm create --attach " + id + ")", 0, -1, -1));
+                    }
                     publish(event);
                     client.emit(event);
                 }

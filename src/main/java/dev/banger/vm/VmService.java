@@ -134,8 +134,6 @@ public final class VmService {
     public VmView create(VmCreateRequest request, Call call) {
         String name = request.name() != null ? request.name() : generateName();
         CreateOperations.Operation op = operations.begin(name);
-        call.emit(new Event.Progress("operation", "started", "operation " + op.id + " (follow it with: banger vm "
-                + "create --attach " + op.id + ")", 0, -1, -1));
         try {
             VmCreateRequest named = new VmCreateRequest(name, request.image(), request.kernel(), request.cpus(),
                     request.memoryMib(), request.diskMib(), request.vmm(), request.noStart());
