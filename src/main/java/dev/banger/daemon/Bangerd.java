@@ -20,7 +20,10 @@ import dev.banger.store.ImageStore;
 import dev.banger.store.KernelStore;
 import dev.banger.store.VmStore;
 import dev.banger.model.VmmKind;
+import dev.banger.session.SessionService;
+import dev.banger.vm.VmCopy;
 import dev.banger.vm.VmExec;
+import dev.banger.vm.VmPorts;
 import dev.banger.vm.VmService;
 import dev.banger.vmm.qemu.QemuDriver;
 import java.util.Map;
@@ -85,12 +88,14 @@ public final class Bangerd implements AutoCloseable {
                     Map.of(VmmKind.QEMU, QemuDriver.forHost(runner, Optional.empty())),
                     new HostNetwork(runner, config.networkConfig()), runner, BangerInstall.initBinary(), clock);
             VmExec exec = new VmExec(vms);
+            SessionService sessions = new SessionService(vms);
             vms.reconcile();
 
             Bangerd[] self = new Bangerd[1];
             DaemonControl control = new DaemonControl(paths, clock, () -> self[0].close());
             RpcServer server = new RpcServer(paths.socket(),
-                    Dispatcher.handlers(control, vms, exec, images, kernels),
+                    Dispatcher.handlers(control, vms, exec, new VmPorts(vms), new VmCopy(vms), sessions, images,
+                            kernels),
                     PeerPolicy.forCurrentUser(config.socketGroupName()));
             self[0] = new Bangerd(paths, lock, db, server);
             server.start();
