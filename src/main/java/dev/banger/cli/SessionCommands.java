@@ -11,6 +11,7 @@ import dev.banger.api.SessionView;
 import dev.banger.api.VmRef;
 import dev.banger.model.Signals;
 import java.util.List;
+import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -90,9 +91,9 @@ final class SessionCommands extends HelpOption {
                 return s + "s";
             }
             if (s < 3600) {
-                return String.format("%dm%02ds", s / 60, s % 60);
+                return String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
             }
-            return String.format("%dh%02dm", s / 3600, s % 3600 / 60);
+            return String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60);
         }
 
         static String bytes(long n) {
@@ -100,9 +101,9 @@ final class SessionCommands extends HelpOption {
                 return n + "B";
             }
             if (n < 1024 * 1024) {
-                return String.format("%.1fKiB", n / 1024.0);
+                return String.format(Locale.ROOT, "%.1fKiB", n / 1024.0);
             }
-            return String.format("%.1fMiB", n / (1024.0 * 1024));
+            return String.format(Locale.ROOT, "%.1fMiB", n / (1024.0 * 1024));
         }
     }
 
