@@ -12,11 +12,12 @@
 
 static uint8_t feed_buf[DATA_MAX_PAYLOAD];
 
+/* A session reads as ended only once its output is drained too: then its status and output are both final. */
 static void jw_session_status(struct json_writer *w, const struct session *se)
 {
     jw_key(w, "running");
-    jw_bool(w, !se->exited);
-    if (se->exited)
+    jw_bool(w, !se->ended);
+    if (se->ended)
         jw_exit_status(w, se->wstatus);
 }
 
