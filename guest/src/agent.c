@@ -13,9 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent_internal.h"
 #include "exec.h"
 #include "json.h"
 #include "proto.h"
+#include "session.h"
 #include "util.h"
 
 /* Stop reading a stream while this much output is queued for it (bounds what garbage input can make us queue). */
@@ -23,43 +25,14 @@
 /* The host may not send more stdin than the window; anything past twice that is dropped. */
 #define STDIN_QUEUE_MAX (2 * INITIAL_WINDOW)
 #define MAX_STREAMS 64
-#define MAX_CHANNELS 1024
 /* While the host side of a virtio-serial port is away, look again this often (SIGIO usually comes first). */
 #define SERIAL_RECHECK_MS 250
 #define SHUTDOWN_FLUSH_MS 1000
 
-struct stream {
-    int fd;
-    int serial;
-    int host_present; /* serial: the host side is connected */
-    int dead;
-    struct frame_decoder dec;
-    struct buf out;
-    size_t out_written; /* bytes of the frame(s) at the head of `out` already written */
-};
-
-struct channel {
-    struct stream *st;
-    uint32_t id;
-    int dead;
-    pid_t pid;
-    int exited;
-    int wstatus;
-    int tty;
-    int in_fd, out_fd, err_fd;
-    struct buf inq;     /* stdin bytes received but not yet written to the process */
-    int stdin_eof;      /* the host sent EOF on stdin */
-    int stdin_gone;     /* the process's stdin is closed: STDIN is acknowledged and dropped */
-    uint64_t credit;    /* STDOUT+STDERR bytes the host will still accept */
-    uint32_t ack;       /* stdin bytes consumed and not yet returned with WINDOW */
-    int cancelled;      /* CLOSE received: nothing more but the final RESULT */
-    int pty_drain;      /* the PTY's process has exited: read what is left, then end */
-};
-
 static struct stream *streams[MAX_STREAMS];
 static int n_streams;
-static struct channel *channels[MAX_CHANNELS];
-static int n_channels;
+struct channel *channels[MAX_CHANNELS];
+int n_channels;
 static enum agent_exit exit_action;
 static int exit_requested;
 static uint8_t io_buf[DATA_MAX_PAYLOAD];
@@ -75,7 +48,7 @@ void agent_signal_mask(sigset_t *set)
 
 /* --- output --- */
 
-static void queue_frame(struct stream *s, uint8_t type, uint32_t ch, const void *payload, uint32_t len)
+void queue_frame(struct stream *s, uint8_t type, uint32_t ch, const void *payload, uint32_t len)
 {
     if (s->dead)
         return;
@@ -83,16 +56,13 @@ static void queue_frame(struct stream *s, uint8_t type, uint32_t ch, const void 
         log_msg("out of memory queueing a frame for the host; frame dropped");
 }
 
-static void queue_json(struct stream *s, uint8_t type, uint32_t ch, struct buf *json)
+void queue_json(struct stream *s, uint8_t type, uint32_t ch, struct buf *json)
 {
     queue_frame(s, type, ch, buf_head(json), (uint32_t)buf_avail(json));
     buf_free(json);
 }
 
-static void queue_error(struct stream *s, uint32_t ch, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void queue_error(struct stream *s, uint32_t ch, const char *code, const char *fmt, ...)
+void queue_error(struct stream *s, uint32_t ch, const char *code, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -175,16 +145,42 @@ static void close_fd(int *fd)
     }
 }
 
-static void channel_release(struct channel *ch)
+struct channel *channel_open(struct stream *s, uint32_t id, enum channel_kind kind)
+{
+    if (n_channels >= MAX_CHANNELS) {
+        queue_error(s, id, ERR_INTERNAL, "too many open channels (%d)", MAX_CHANNELS);
+        return NULL;
+    }
+    struct channel *ch = calloc(1, sizeof *ch);
+    if (!ch) {
+        queue_error(s, id, ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    ch->st = s;
+    ch->id = id;
+    ch->kind = kind;
+    ch->in_fd = ch->out_fd = ch->err_fd = ch->verdict_fd = -1;
+    ch->credit = INITIAL_WINDOW;
+    ch->stop_at = UINT64_MAX;
+    channels[n_channels++] = ch;
+    return ch;
+}
+
+void channel_release(struct channel *ch)
 {
     close_fd(&ch->in_fd);
     close_fd(&ch->out_fd);
     close_fd(&ch->err_fd);
+    close_fd(&ch->verdict_fd);
     buf_free(&ch->inq);
+    ch->sess = NULL;
     ch->dead = 1;
 }
 
-/* Ends a channel without a word to the host: its process group is killed and reaped later as a stranger. */
+/*
+ * Ends a channel without a word to the host: its process group (exec, helper) is killed and reaped later as a
+ * stranger. A session an attach channel was showing goes on.
+ */
 static void channel_detach(struct channel *ch)
 {
     if (ch->dead)
@@ -217,7 +213,7 @@ static void reset_stream_channels(struct stream *s)
             channel_detach(channels[i]);
 }
 
-static void send_window(struct channel *ch)
+void send_window(struct channel *ch)
 {
     if (ch->ack > 0 && !ch->cancelled && !ch->dead) {
         queue_u32(ch->st, FRAME_WINDOW, ch->id, ch->ack);
@@ -290,6 +286,18 @@ static void channel_read_output(struct channel *ch, int err_stream)
     }
 }
 
+void jw_exit_status(struct json_writer *w, int wstatus)
+{
+    jw_key(w, "exit_code");
+    if (WIFSIGNALED(wstatus)) {
+        jw_int(w, 128 + WTERMSIG(wstatus));
+        jw_key(w, "signal");
+        jw_int(w, WTERMSIG(wstatus));
+    } else {
+        jw_int(w, WEXITSTATUS(wstatus));
+    }
+}
+
 static void channel_maybe_finish(struct channel *ch)
 {
     if (ch->dead || !ch->exited)
@@ -297,18 +305,15 @@ static void channel_maybe_finish(struct channel *ch)
     if (!ch->cancelled && (ch->out_fd >= 0 || ch->err_fd >= 0))
         return;
     send_window(ch);
+    if (ch->kind == CH_HELPER) {
+        helper_channel_finish(ch);
+        return;
+    }
     struct buf b = { 0 };
     struct json_writer w;
     jw_init(&w, &b);
     jw_object_begin(&w);
-    jw_key(&w, "exit_code");
-    if (WIFSIGNALED(ch->wstatus)) {
-        jw_int(&w, 128 + WTERMSIG(ch->wstatus));
-        jw_key(&w, "signal");
-        jw_int(&w, WTERMSIG(ch->wstatus));
-    } else {
-        jw_int(&w, WEXITSTATUS(ch->wstatus));
-    }
+    jw_exit_status(&w, ch->wstatus);
     jw_object_end(&w);
     log_debug("channel %u: pid %d finished: %.*s", ch->id, (int)ch->pid, (int)buf_avail(&b), (char *)buf_head(&b));
     queue_json(ch->st, FRAME_RESULT, ch->id, &b);
@@ -325,7 +330,11 @@ static void reap_children(void)
             if (!channels[i]->dead && channels[i]->pid == pid)
                 owner = channels[i];
         if (!owner) {
-            log_debug("reaped pid %d (no channel)", (int)pid);
+            struct session *se = session_by_pid(pid);
+            if (se)
+                session_exited(se, status);
+            else
+                log_debug("reaped pid %d (no channel)", (int)pid);
             continue;
         }
         owner->exited = 1;
@@ -372,7 +381,7 @@ static int env_set(char ***envp, size_t *n, const char *key, size_t klen, const 
     return 0;
 }
 
-static void free_strv(char **v)
+void free_strv(char **v)
 {
     if (!v)
         return;
@@ -381,8 +390,8 @@ static void free_strv(char **v)
     free(v);
 }
 
-static int optional_bool(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req,
-                         const char *key, int dflt, int *out)
+int optional_bool(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req,
+                  const char *key, int dflt, int *out)
 {
     const struct json_node *n = json_get(doc, req, key);
     if (!n) {
@@ -397,8 +406,8 @@ static int optional_bool(struct stream *s, uint32_t id, const struct json_doc *d
     return 0;
 }
 
-static int optional_u16(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req,
-                        const char *key, int dflt, uint16_t *out)
+int optional_u16(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req,
+                 const char *key, int dflt, uint16_t *out)
 {
     const struct json_node *n = json_get(doc, req, key);
     if (!n) {
@@ -413,111 +422,125 @@ static int optional_u16(struct stream *s, uint32_t id, const struct json_doc *do
     return 0;
 }
 
-static void op_exec(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req)
+int required_string(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req,
+                    const char *key, const char **out)
 {
+    const struct json_node *n = json_get(doc, req, key);
+    if (!n) {
+        queue_error(s, id, ERR_BAD_REQUEST, "missing field %s", key);
+        return -1;
+    }
+    if (n->type != JSON_STRING || n->str_len == 0 || strlen(n->str) != n->str_len) {
+        queue_error(s, id, ERR_BAD_REQUEST, "field %s must be a non-empty string (without NUL)", key);
+        return -1;
+    }
+    *out = n->str;
+    return 0;
+}
+
+int parse_spawn_args(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req,
+                     struct spawn_args *a)
+{
+    memset(a, 0, sizeof *a);
     const struct json_node *argv_n = json_get(doc, req, "argv");
     if (!argv_n) {
         queue_error(s, id, ERR_BAD_REQUEST, "missing field argv");
-        return;
+        return -1;
     }
     if (argv_n->type != JSON_ARRAY || argv_n->count == 0) {
         queue_error(s, id, ERR_BAD_REQUEST, "field argv must be a non-empty array of strings");
-        return;
+        return -1;
     }
-    for (const struct json_node *a = json_first(doc, argv_n); a; a = json_next(doc, a)) {
-        if (a->type != JSON_STRING || strlen(a->str) != a->str_len) {
+    for (const struct json_node *n = json_first(doc, argv_n); n; n = json_next(doc, n)) {
+        if (n->type != JSON_STRING || strlen(n->str) != n->str_len) {
             queue_error(s, id, ERR_BAD_REQUEST, "field argv must be a non-empty array of strings (without NUL)");
-            return;
+            return -1;
         }
     }
     if (strlen(json_first(doc, argv_n)->str) == 0) {
         queue_error(s, id, ERR_BAD_REQUEST, "field argv: the program name is empty");
-        return;
+        return -1;
     }
     const struct json_node *env_n = json_get(doc, req, "env");
     if (env_n && env_n->type != JSON_OBJECT) {
         queue_error(s, id, ERR_BAD_REQUEST, "field env must be an object of strings, not %s",
                     json_type_name(env_n->type));
-        return;
+        return -1;
     }
     for (const struct json_node *e = env_n ? json_first(doc, env_n) : NULL; e; e = json_next(doc, e)) {
         if (e->type != JSON_STRING || strlen(e->str) != e->str_len || e->key_len == 0
             || strlen(e->key) != e->key_len || strchr(e->key, '=')) {
             queue_error(s, id, ERR_BAD_REQUEST, "field env: entry \"%.64s\" must be a string with a name "
                         "without '=' (and no NUL)", e->key);
-            return;
+            return -1;
         }
     }
     const struct json_node *cwd_n = json_get(doc, req, "cwd");
     if (cwd_n && (cwd_n->type != JSON_STRING || strlen(cwd_n->str) != cwd_n->str_len || cwd_n->str_len == 0)) {
         queue_error(s, id, ERR_BAD_REQUEST, "field cwd must be a non-empty string");
-        return;
+        return -1;
     }
-    int tty, with_stdin;
-    uint16_t rows, cols;
-    if (optional_bool(s, id, doc, req, "tty", 0, &tty) < 0 || optional_bool(s, id, doc, req, "stdin", 1, &with_stdin) < 0
-        || optional_u16(s, id, doc, req, "rows", 24, &rows) < 0 || optional_u16(s, id, doc, req, "cols", 80, &cols) < 0)
-        return;
-    if (n_channels >= MAX_CHANNELS) {
-        queue_error(s, id, ERR_INTERNAL, "too many open channels (%d)", MAX_CHANNELS);
-        return;
-    }
+    if (optional_bool(s, id, doc, req, "tty", 0, &a->tty) < 0
+        || optional_bool(s, id, doc, req, "stdin", 1, &a->with_stdin) < 0
+        || optional_u16(s, id, doc, req, "rows", 24, &a->rows) < 0
+        || optional_u16(s, id, doc, req, "cols", 80, &a->cols) < 0)
+        return -1;
 
-    char **argv = calloc((size_t)argv_n->count + 1, sizeof *argv);
-    char **envp = calloc(1, sizeof *envp);
+    a->argv = calloc((size_t)argv_n->count + 1, sizeof *a->argv);
+    a->envp = calloc(1, sizeof *a->envp);
     size_t n_env = 0;
-    int oom = !argv || !envp;
+    int oom = !a->argv || !a->envp;
     int i = 0;
-    for (const struct json_node *a = json_first(doc, argv_n); a && !oom; a = json_next(doc, a))
-        oom = (argv[i++] = strdup(a->str)) == NULL;
+    for (const struct json_node *n = json_first(doc, argv_n); n && !oom; n = json_next(doc, n))
+        oom = (a->argv[i++] = strdup(n->str)) == NULL;
     for (size_t k = 0; k < sizeof base_env / sizeof base_env[0] && !oom; k++) {
         const char *eq = strchr(base_env[k], '=');
-        oom = env_set(&envp, &n_env, base_env[k], (size_t)(eq - base_env[k]), eq + 1) < 0;
+        oom = env_set(&a->envp, &n_env, base_env[k], (size_t)(eq - base_env[k]), eq + 1) < 0;
     }
-    if (tty && !oom)
-        oom = env_set(&envp, &n_env, "TERM", 4, "xterm-256color") < 0;
+    if (a->tty && !oom)
+        oom = env_set(&a->envp, &n_env, "TERM", 4, "xterm-256color") < 0;
     for (const struct json_node *e = env_n ? json_first(doc, env_n) : NULL; e && !oom; e = json_next(doc, e))
-        oom = env_set(&envp, &n_env, e->key, e->key_len, e->str) < 0;
+        oom = env_set(&a->envp, &n_env, e->key, e->key_len, e->str) < 0;
     if (oom) {
         queue_error(s, id, ERR_INTERNAL, "out of memory");
-        free_strv(argv);
-        free_strv(envp);
-        return;
+        free_strv(a->argv);
+        free_strv(a->envp);
+        a->argv = a->envp = NULL;
+        return -1;
     }
-
-    const char *cwd = cwd_n ? cwd_n->str : NULL;
     struct stat st;
-    if (!cwd)
-        cwd = stat("/root", &st) == 0 && S_ISDIR(st.st_mode) ? "/root" : "/";
+    a->cwd = cwd_n ? cwd_n->str : stat("/root", &st) == 0 && S_ISDIR(st.st_mode) ? "/root" : "/";
+    return 0;
+}
+
+static void op_exec(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req)
+{
+    struct spawn_args a;
+    if (parse_spawn_args(s, id, doc, req, &a) < 0)
+        return;
     struct spawn_request sr = {
-        .argv = argv, .envp = envp, .cwd = cwd, .tty = tty, .rows = rows, .cols = cols, .with_stdin = with_stdin,
+        .argv = a.argv, .envp = a.envp, .cwd = a.cwd, .tty = a.tty, .rows = a.rows, .cols = a.cols,
+        .with_stdin = a.with_stdin,
     };
     struct spawned sp;
     char err[512];
-    int rc = spawn_process(&sr, &sp, err, sizeof err);
-    free_strv(argv);
-    free_strv(envp);
-    if (rc < 0) {
+    struct channel *ch = channel_open(s, id, CH_EXEC);
+    int rc = ch ? spawn_process(&sr, &sp, err, sizeof err) : -1;
+    if (ch && rc < 0) {
         queue_error(s, id, ERR_EXEC_FAILED, "%s", err);
-        return;
+        channel_release(ch);
     }
-    struct channel *ch = calloc(1, sizeof *ch);
-    if (!ch) {
-        kill(-sp.pid, SIGKILL);
-        queue_error(s, id, ERR_INTERNAL, "out of memory");
-        return;
+    if (rc == 0) {
+        ch->pid = sp.pid;
+        ch->tty = a.tty;
+        ch->in_fd = sp.stdin_fd;
+        ch->out_fd = sp.stdout_fd;
+        ch->err_fd = sp.stderr_fd;
+        ch->stdin_gone = sp.stdin_fd < 0;
+        log_debug("channel %u: started pid %d (%s%s)", id, (int)sp.pid, a.argv[0], a.tty ? ", tty" : "");
     }
-    ch->st = s;
-    ch->id = id;
-    ch->pid = sp.pid;
-    ch->tty = tty;
-    ch->in_fd = sp.stdin_fd;
-    ch->out_fd = sp.stdout_fd;
-    ch->err_fd = sp.stderr_fd;
-    ch->stdin_gone = sp.stdin_fd < 0;
-    ch->credit = INITIAL_WINDOW;
-    channels[n_channels++] = ch;
-    log_debug("channel %u: started pid %d (%s%s)", id, (int)sp.pid, json_first(doc, argv_n)->str, tty ? ", tty" : "");
+    free_strv(a.argv);
+    free_strv(a.envp);
 }
 
 static void op_ping(struct stream *s, uint32_t id)
@@ -588,6 +611,24 @@ static void handle_open(struct stream *s, const struct frame *f)
         op_exec(s, f->channel, &doc, req);
     else if (strcmp(op->str, "shutdown") == 0)
         op_shutdown(s, f->channel, &doc, req);
+    else if (strcmp(op->str, "session.start") == 0)
+        op_session_start(s, f->channel, &doc, req);
+    else if (strcmp(op->str, "session.list") == 0)
+        op_session_list(s, f->channel);
+    else if (strcmp(op->str, "session.attach") == 0)
+        op_session_attach(s, f->channel, &doc, req, 0);
+    else if (strcmp(op->str, "session.logs") == 0)
+        op_session_attach(s, f->channel, &doc, req, 1);
+    else if (strcmp(op->str, "session.kill") == 0)
+        op_session_kill(s, f->channel, &doc, req);
+    else if (strcmp(op->str, "session.remove") == 0)
+        op_session_remove(s, f->channel, &doc, req);
+    else if (strcmp(op->str, "file.read") == 0)
+        op_file_read(s, f->channel, &doc, req);
+    else if (strcmp(op->str, "file.write") == 0)
+        op_file_write(s, f->channel, &doc, req);
+    else if (strcmp(op->str, "ports") == 0)
+        op_ports(s, f->channel);
     else
         queue_error(s, f->channel, ERR_BAD_REQUEST, "unknown op \"%.64s\"", op->str);
     json_free(&doc);
@@ -656,7 +697,9 @@ static void handle_channel_frame(struct stream *s, const struct frame *f)
             channel_fail(ch, ERR_BAD_FRAME, "SIGNAL must carry one byte, a signal number from 1 to %d", NSIG - 1);
             return;
         }
-        if (!ch->exited && kill(-ch->pid, f->payload[0]) < 0)
+        if (ch->kind == CH_ATTACH || ch->kind == CH_LOGS)
+            session_channel_signal(ch, f->payload[0]);
+        else if (ch->pid > 0 && !ch->exited && kill(-ch->pid, f->payload[0]) < 0)
             log_debug("channel %u: kill(-%d, %d): %s", ch->id, (int)ch->pid, f->payload[0], strerror(errno));
         return;
     case FRAME_RESIZE:
@@ -664,7 +707,9 @@ static void handle_channel_frame(struct stream *s, const struct frame *f)
             channel_fail(ch, ERR_BAD_FRAME, "RESIZE must carry 4 bytes (rows, cols)");
             return;
         }
-        if (ch->tty && ch->out_fd >= 0)
+        if (ch->kind == CH_ATTACH)
+            session_channel_resize(ch, get_u16(f->payload), get_u16(f->payload + 2));
+        else if (ch->tty && ch->out_fd >= 0)
             pty_resize(ch->out_fd, get_u16(f->payload), get_u16(f->payload + 2));
         return;
     case FRAME_WINDOW:
@@ -677,6 +722,10 @@ static void handle_channel_frame(struct stream *s, const struct frame *f)
             ch->credit = 1ull << 32;
         return;
     case FRAME_CLOSE:
+        if (ch->kind == CH_ATTACH || ch->kind == CH_LOGS) {
+            session_channel_close(ch);
+            return;
+        }
         if (ch->cancelled)
             return;
         ch->cancelled = 1;
@@ -828,14 +877,14 @@ static void sweep(void)
 
 /* --- the loop --- */
 
-enum poll_kind { PK_SIGNAL, PK_LISTEN, PK_STREAM, PK_CH_IN, PK_CH_OUT, PK_CH_ERR };
+enum poll_kind { PK_SIGNAL, PK_LISTEN, PK_STREAM, PK_CH_IN, PK_CH_OUT, PK_CH_ERR, PK_SESSION };
 
 struct poll_owner {
     enum poll_kind kind;
     void *ptr;
 };
 
-#define MAX_POLL (1 + 8 + MAX_STREAMS + 3 * MAX_CHANNELS)
+#define MAX_POLL (1 + 8 + MAX_STREAMS + 3 * MAX_CHANNELS + SESSION_MAX)
 
 static struct pollfd pfds[MAX_POLL];
 static struct poll_owner owners[MAX_POLL];
@@ -955,6 +1004,14 @@ enum agent_exit agent_run(const struct agent_options *opt)
             if (ch->pty_drain && can_read)
                 timeout = 0;
         }
+        /* Sessions are read whether or not anyone is attached: their output goes to the ring buffer. */
+        for (int i = 0; i < n_sessions; i++) {
+            struct session *se = sessions[i];
+            if (se->out_fd >= 0)
+                add_poll(&n, se->out_fd, POLLIN, PK_SESSION, se);
+            if (se->exited && !se->ended && (timeout < 0 || timeout > SESSION_DRAIN_MS / 4))
+                timeout = SESSION_DRAIN_MS / 4;
+        }
         if (exit_requested)
             timeout = 50;
 
@@ -998,10 +1055,21 @@ enum agent_exit agent_run(const struct agent_options *opt)
                 if (!ch->dead && ch->err_fd == pfds[i].fd)
                     channel_read_output(ch, 1);
                 break;
+            case PK_SESSION: {
+                struct session *se = owners[i].ptr;
+                if (se->out_fd == pfds[i].fd)
+                    session_read_output(se, io_buf, sizeof io_buf);
+                break;
+            }
             }
         }
+        session_check_ended(now_ms());
         for (int i = 0; i < n_channels; i++) {
             struct channel *ch = channels[i];
+            if (ch->kind == CH_ATTACH || ch->kind == CH_LOGS) {
+                session_channel_feed(ch);
+                continue;
+            }
             if (!ch->dead && ch->pty_drain && ch->out_fd >= 0 && (ch->cancelled || ch->credit > 0))
                 channel_read_output(ch, 0);
             channel_maybe_finish(ch);
@@ -1019,6 +1087,7 @@ enum agent_exit agent_run(const struct agent_options *opt)
         if (!streams[i]->serial)
             stream_kill(streams[i], "agent exiting");
     }
+    session_kill_all();
     sweep();
     close(sfd);
     return exit_action;

@@ -23,9 +23,9 @@ struct agent_options {
 void agent_signal_mask(sigset_t *set);
 
 /*
- * Serves until a shutdown op or SIGTERM/SIGINT. On return every channel's process group has been sent SIGKILL
- * (processes not started by the agent are the caller's business) and the answer to a shutdown op has been
- * flushed (for at most about a second).
+ * Serves until a shutdown op or SIGTERM/SIGINT. On return every channel's and every session's process group has
+ * been sent SIGKILL (processes not started by the agent are the caller's business) and the answer to a shutdown
+ * op has been flushed (for at most about a second).
  */
 enum agent_exit agent_run(const struct agent_options *opt);
 

@@ -119,6 +119,8 @@ static void run_child(const struct spawn_request *req, int in_fd, int out_fd, in
         out_fd = err_fd = slave_fd;
     } else if (setpgid(0, 0) < 0) {
         child_fail(errfd, STAGE_SETUP, errno);
+    } else if (req->merge_stderr) {
+        err_fd = out_fd;
     }
     /* The sources are all >= 3 (banger-init keeps 0-2 open), so these dup2s cannot clobber each other. */
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
@@ -161,7 +163,7 @@ int spawn_process(const struct spawn_request *req, struct spawned *out, char *er
         if (req->with_stdin && (stdin_dup = fcntl(master, F_DUPFD_CLOEXEC, 3)) < 0)
             goto sys_fail;
     } else {
-        if (pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0)
+        if (pipe2(out_p, O_CLOEXEC) < 0 || (!req->merge_stderr && pipe2(err_p, O_CLOEXEC) < 0))
             goto sys_fail;
         if (req->with_stdin && pipe2(in_p, O_CLOEXEC) < 0)
             goto sys_fail;
@@ -238,6 +240,63 @@ sys_fail:
     close_if(out_p[1]);
     close_if(err_p[0]);
     close_if(err_p[1]);
+    return -1;
+}
+
+int spawn_helper(helper_main fn, const char *arg, int with_stdin, int with_stdout, struct spawned *out,
+                 int *verdict_fd, char *err, size_t err_len)
+{
+    int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 }, vp[2] = { -1, -1 };
+    out->pid = -1;
+    out->stdin_fd = out->stdout_fd = out->stderr_fd = -1;
+    *verdict_fd = -1;
+    if (pipe2(vp, O_CLOEXEC) < 0 || (with_stdin && pipe2(in_p, O_CLOEXEC) < 0)
+        || (with_stdout && pipe2(out_p, O_CLOEXEC) < 0)) {
+        snprintf(err, err_len, "cannot start a helper: %s", strerror(errno));
+        goto fail;
+    }
+    pid_t agent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, err_len, "cannot start a helper: %s", strerror(errno));
+        goto fail;
+    }
+    if (pid == 0) {
+        child_reset_signals();
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != agent || setpgid(0, 0) < 0)
+            _exit(127);
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        /* Sources are all >= 3 (fds 0-2 stay open in banger-init), so 0 and 1 cannot clobber them. */
+        if (dup2(with_stdin ? in_p[0] : devnull, 0) < 0 || dup2(with_stdout ? out_p[1] : devnull, 1) < 0)
+            _exit(127);
+        if (vp[1] == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(vp[1], 3) < 0)
+            _exit(127);
+        close_fds_from(4);
+        if (chdir("/") < 0)
+            _exit(127);
+        _exit(fn(arg));
+    }
+    close(vp[1]);
+    close_if(in_p[0]);
+    close_if(out_p[1]);
+    out->pid = pid;
+    out->stdin_fd = in_p[1];
+    out->stdout_fd = out_p[0];
+    *verdict_fd = vp[0];
+    set_nonblock(vp[0]);
+    if (out->stdin_fd >= 0)
+        set_nonblock(out->stdin_fd);
+    if (out->stdout_fd >= 0)
+        set_nonblock(out->stdout_fd);
+    return 0;
+fail:
+    close_if(vp[0]);
+    close_if(vp[1]);
+    close_if(in_p[0]);
+    close_if(in_p[1]);
+    close_if(out_p[0]);
+    close_if(out_p[1]);
     return -1;
 }
 

@@ -12,6 +12,7 @@ struct spawn_request {
     int tty;
     uint16_t rows, cols;
     int with_stdin; /* 0: stdin is /dev/null */
+    int merge_stderr; /* without a PTY: stderr goes into the stdout pipe (stderr_fd is then -1) */
 };
 
 struct spawned {
@@ -26,6 +27,17 @@ struct spawned {
  * not be started; then no process is left behind. All returned fds are non-blocking and close-on-exec.
  */
 int spawn_process(const struct spawn_request *req, struct spawned *out, char *err, size_t err_len);
+
+/* The body of a helper process: runs in the child, returns its exit code. */
+typedef int (*helper_main)(const char *arg);
+
+/*
+ * Forks a helper process running fn(arg) in its own process group, with working directory /: stdin and stdout
+ * are pipes to the agent when asked for (else /dev/null), fd 3 the write end of a pipe whose read end comes back
+ * in *verdict_fd. Returns 0, or -1 with a message in err. All returned fds are non-blocking and close-on-exec.
+ */
+int spawn_helper(helper_main fn, const char *arg, int with_stdin, int with_stdout, struct spawned *out,
+                 int *verdict_fd, char *err, size_t err_len);
 
 /* Sets a PTY's window size. */
 int pty_resize(int master_fd, uint16_t rows, uint16_t cols);

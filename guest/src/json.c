@@ -500,3 +500,31 @@ void jw_int(struct json_writer *w, long long v)
     jw_before_value(w);
     jw_raw(w, tmp, (size_t)n);
 }
+
+void jw_bool(struct json_writer *w, int v)
+{
+    jw_before_value(w);
+    jw_raw(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void jw_null(struct json_writer *w)
+{
+    jw_before_value(w);
+    jw_raw(w, "null", 4);
+}
+
+void jw_array_begin(struct json_writer *w)
+{
+    jw_before_value(w);
+    jw_raw(w, "[", 1);
+    if (w->depth + 1 < (int)sizeof w->need_comma)
+        w->depth++;
+    w->need_comma[w->depth] = 0;
+}
+
+void jw_array_end(struct json_writer *w)
+{
+    jw_raw(w, "]", 1);
+    if (w->depth > 0)
+        w->depth--;
+}

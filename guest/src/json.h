@@ -63,5 +63,9 @@ void jw_key(struct json_writer *w, const char *key);
 void jw_string(struct json_writer *w, const char *s);
 void jw_string_n(struct json_writer *w, const char *s, size_t n);
 void jw_int(struct json_writer *w, long long v);
+void jw_bool(struct json_writer *w, int v);
+void jw_null(struct json_writer *w);
+void jw_array_begin(struct json_writer *w);
+void jw_array_end(struct json_writer *w);
 
 #endif

@@ -40,6 +40,14 @@ enum frame_type {
 #define ERR_CHANNEL_IN_USE "channel_in_use"
 #define ERR_EXEC_FAILED "exec_failed"
 #define ERR_INTERNAL "internal"
+#define ERR_NOT_FOUND "not_found"
+#define ERR_ALREADY_EXISTS "already_exists"
+#define ERR_NOT_RUNNING "not_running"
+#define ERR_STILL_RUNNING "still_running"
+#define ERR_LIMIT "limit_reached"
+#define ERR_UNSAFE_PATH "unsafe_path"
+#define ERR_BAD_ARCHIVE "bad_archive"
+#define ERR_IO "io_error"
 
 struct frame {
     uint8_t type;

@@ -38,6 +38,25 @@ public final class Api {
     public static final Method<VmConnectRequest, Empty> VM_CONNECT =
             new Method<>("vm.connect", VmConnectRequest.class, Empty.class);
 
+    public static final Method<VmRef, PortList> VM_PORTS = new Method<>("vm.ports", VmRef.class, PortList.class);
+    public static final Method<VmCopyRequest, CopyResult> VM_COPY_IN =
+            new Method<>("vm.copy-in", VmCopyRequest.class, CopyResult.class);
+    public static final Method<VmCopyRequest, CopyResult> VM_COPY_OUT =
+            new Method<>("vm.copy-out", VmCopyRequest.class, CopyResult.class);
+
+    public static final Method<SessionStartRequest, SessionView> SESSION_START =
+            new Method<>("session.start", SessionStartRequest.class, SessionView.class);
+    public static final Method<VmRef, SessionList> SESSION_LIST =
+            new Method<>("session.list", VmRef.class, SessionList.class);
+    public static final Method<SessionAttachRequest, SessionEnd> SESSION_ATTACH =
+            new Method<>("session.attach", SessionAttachRequest.class, SessionEnd.class);
+    public static final Method<SessionLogsRequest, SessionEnd> SESSION_LOGS =
+            new Method<>("session.logs", SessionLogsRequest.class, SessionEnd.class);
+    public static final Method<SessionKillRequest, Empty> SESSION_KILL =
+            new Method<>("session.kill", SessionKillRequest.class, Empty.class);
+    public static final Method<SessionRef, Empty> SESSION_REMOVE =
+            new Method<>("session.remove", SessionRef.class, Empty.class);
+
     public static final Method<Empty, ImageList> IMAGE_LIST =
             new Method<>("image.list", Empty.class, ImageList.class);
     public static final Method<ImageRef, ImageView> IMAGE_SHOW =
@@ -66,8 +85,9 @@ public final class Api {
 
     /** All methods, for tests that round-trip every request type. */
     public static final List<Method<?, ?>> ALL = List.of(DAEMON_STATUS, DAEMON_SHUTDOWN, VM_CREATE, VM_ATTACH, VM_LIST,
-            VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_RUN, VM_SET, VM_STATS, VM_LOGS, VM_CONNECT, WORKSPACE_EXPORT,
-            IMAGE_LIST, IMAGE_SHOW,
+            VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_RUN, VM_SET, VM_STATS, VM_LOGS, VM_CONNECT,
+            WORKSPACE_EXPORT, VM_PORTS, VM_COPY_IN, VM_COPY_OUT, SESSION_START, SESSION_LIST, SESSION_ATTACH,
+            SESSION_LOGS, SESSION_KILL, SESSION_REMOVE, IMAGE_LIST, IMAGE_SHOW,
             IMAGE_REGISTER, IMAGE_PULL, IMAGE_PROMOTE, IMAGE_DELETE, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL, KERNEL_DELETE,
             KERNEL_DEFAULT);
 

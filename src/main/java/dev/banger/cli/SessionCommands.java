@@ -1,6 +1,17 @@
 package dev.banger.cli;
 
+import dev.banger.api.Api;
+import dev.banger.api.Event;
+import dev.banger.api.SessionKillRequest;
+import dev.banger.api.SessionList;
+import dev.banger.api.SessionLogsRequest;
+import dev.banger.api.SessionRef;
+import dev.banger.api.SessionStartRequest;
+import dev.banger.api.SessionView;
+import dev.banger.api.VmRef;
+import dev.banger.model.Signals;
 import java.util.List;
+import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -9,15 +20,19 @@ import picocli.CommandLine.Parameters;
 final class SessionCommands extends HelpOption {
 
     static final CommandGroup GROUP = CommandGroup.of(SessionCommands.class, Start.class, ListSessions.class,
-            Attach.class, Logs.class, Kill.class);
+            Attach.class, Logs.class, Kill.class, Remove.class);
 
-    @Command(name = "start", description = "Start a detached session in a VM.")
+    @Command(name = "start", description = "Start a detached session in a VM; prints its name.")
     static final class Start extends Base {
         @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
         String vm;
-        @Option(names = "--name", paramLabel = "S", description = "Session name (default: generated).")
+        @Option(names = "--name", paramLabel = "S", description = "Session name (default: from the command).")
         String session;
-        @Parameters(index = "1..*", arity = "1..*", paramLabel = "CMD")
+        @Option(names = {"-t", "--tty"}, description = "Run on a terminal (attach then gets a raw terminal).")
+        boolean tty;
+        @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "Directory to run in.")
+        String workdir;
+        @Parameters(index = "1..*", arity = "1..*", paramLabel = "CMD", description = "Command (after --).")
         List<String> command;
 
         Start(CliContext context) {
@@ -26,11 +41,17 @@ final class SessionCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("session start", 6);
+            int[] size = tty ? Terminal.size().orElse(new int[] {24, 80}) : new int[] {0, 0};
+            SessionView s = context.call(Api.SESSION_START, new SessionStartRequest(vm, session, command, null,
+                    workdir, tty, size[0], size[1]));
+            context.out().println(s.name());
+            context.err().println("started session " + s.name() + " (pid " + s.pid() + "); attach with: banger "
+                    + "session attach " + vm + " " + s.name());
+            return BangerCli.EXIT_OK;
         }
     }
 
-    @Command(name = "list", aliases = "ls", description = "List a VM's sessions.")
+    @Command(name = "list", aliases = "ls", description = "List a VM's sessions, running and ended.")
     static final class ListSessions extends Base {
         @Parameters(paramLabel = "NAME")
         String vm;
@@ -43,7 +64,46 @@ final class SessionCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("session list", 6);
+            SessionList list = context.call(Api.SESSION_LIST, new VmRef(vm));
+            if (json) {
+                Output.json(context.out(), list);
+                return BangerCli.EXIT_OK;
+            }
+            Output.Table table = new Output.Table("NAME", "STATE", "PID", "RUNTIME", "OUTPUT", "ATTACHED", "COMMAND");
+            for (SessionView s : list.sessions()) {
+                table.row(s.name(), state(s), s.pid(), duration(s.runtimeMs()), bytes(s.outputBytes()),
+                        s.attached(), String.join(" ", s.argv()));
+            }
+            table.print(context.out());
+            return BangerCli.EXIT_OK;
+        }
+
+        static String state(SessionView s) {
+            if ("running".equals(s.state())) {
+                return "running";
+            }
+            return s.signal() != null ? "killed (" + Signals.name(s.signal()) + ")" : "exited " + s.exitCode();
+        }
+
+        static String duration(long ms) {
+            long s = ms / 1000;
+            if (s < 60) {
+                return s + "s";
+            }
+            if (s < 3600) {
+                return String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+            }
+            return String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60);
+        }
+
+        static String bytes(long n) {
+            if (n < 1024) {
+                return n + "B";
+            }
+            if (n < 1024 * 1024) {
+                return String.format(Locale.ROOT, "%.1fKiB", n / 1024.0);
+            }
+            return String.format(Locale.ROOT, "%.1fMiB", n / (1024.0 * 1024));
         }
     }
 
@@ -60,17 +120,17 @@ final class SessionCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("session attach", 6);
+            return AttachSession.run(context, vm, session);
         }
     }
 
-    @Command(name = "logs", description = "Print a session's output.")
+    @Command(name = "logs", description = "Print a session's output (the guest keeps its last MiB).")
     static final class Logs extends Base {
         @Parameters(index = "0", paramLabel = "NAME")
         String vm;
         @Parameters(index = "1", paramLabel = "S")
         String session;
-        @Option(names = {"-f", "--follow"}, description = "Keep printing new output.")
+        @Option(names = {"-f", "--follow"}, description = "Keep printing new output until the session ends.")
         boolean follow;
 
         Logs(CliContext context) {
@@ -79,17 +139,24 @@ final class SessionCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("session logs", 6);
+            context.call(Api.SESSION_LOGS, new SessionLogsRequest(vm, session, follow), event -> {
+                if (event instanceof Event.Output o) {
+                    System.out.write(o.data(), 0, o.data().length);
+                    System.out.flush();
+                }
+            });
+            return BangerCli.EXIT_OK;
         }
     }
 
-    @Command(name = "kill", description = "Signal a session's process.")
+    @Command(name = "kill", description = "Signal a session's processes (default TERM).")
     static final class Kill extends Base {
         @Parameters(index = "0", paramLabel = "NAME")
         String vm;
         @Parameters(index = "1", paramLabel = "S")
         String session;
-        @Option(names = "--signal", paramLabel = "SIG", defaultValue = "TERM", description = "Signal (default: TERM).")
+        @Option(names = {"-s", "--signal"}, paramLabel = "SIG", defaultValue = "TERM",
+                description = "Signal name or number (default: TERM).")
         String signal;
 
         Kill(CliContext context) {
@@ -98,7 +165,29 @@ final class SessionCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("session kill", 6);
+            context.call(Api.SESSION_KILL, new SessionKillRequest(vm, session, signal));
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "rm", aliases = "remove", description = "Forget ended sessions and their output.")
+    static final class Remove extends Base {
+        @Parameters(index = "0", paramLabel = "NAME")
+        String vm;
+        @Parameters(index = "1..*", arity = "1..*", paramLabel = "S")
+        List<String> sessions;
+
+        Remove(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            for (String s : sessions) {
+                context.call(Api.SESSION_REMOVE, new SessionRef(vm, s));
+                context.out().println("removed " + s);
+            }
+            return BangerCli.EXIT_OK;
         }
     }
 }

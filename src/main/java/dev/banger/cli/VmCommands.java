@@ -6,6 +6,8 @@ import dev.banger.api.Event;
 import dev.banger.api.OperationRef;
 import dev.banger.api.ExecResult;
 import dev.banger.api.VmConnectRequest;
+import dev.banger.api.PortList;
+import dev.banger.api.PortView;
 import dev.banger.api.VmCreateRequest;
 import dev.banger.api.VmDeleteRequest;
 import dev.banger.api.VmDeleteResult;
@@ -440,16 +442,31 @@ final class VmCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("vm ports", 4);
+            PortList list = context.call(Api.VM_PORTS, new VmRef(name));
+            if (json) {
+                Output.json(context.out(), list);
+                return BangerCli.EXIT_OK;
+            }
+            Output.Table table = new Output.Table("PROTO", "ADDRESS", "PORT", "PID", "COMMAND");
+            for (PortView p : list.ports()) {
+                table.row(p.protocol(), p.address(), p.port(), p.pid(), p.command());
+            }
+            table.print(context.out());
+            return BangerCli.EXIT_OK;
         }
     }
 
-    @Command(name = "cp", description = "Copy files into or out of a VM; name the VM side NAME:/path.")
+    @Command(name = "cp", description = {"Copy files into or out of a VM; name the VM side NAME:/path.",
+        "Directories are copied recursively with modes, times and symlinks. Into an existing directory the source "
+            + "lands inside it; otherwise it is created as DST. SRC ending in /. copies a directory's contents."})
     static final class Copy extends Base {
-        @Parameters(index = "0", paramLabel = "SRC")
+        @Parameters(index = "0", paramLabel = "SRC", description = "A local path or NAME:/path.")
         String source;
-        @Parameters(index = "1", paramLabel = "DST")
+        @Parameters(index = "1", paramLabel = "DST", description = "A local path or NAME:/path.")
         String destination;
+        @Option(names = {"-a", "--archive"},
+                description = "Keep numeric owners too (default: files in the VM are root's, local ones yours).")
+        boolean archive;
 
         Copy(CliContext context) {
             super(context);
@@ -457,7 +474,7 @@ final class VmCommands extends HelpOption {
 
         @Override
         public Integer call() {
-            throw NotImplementedYet.command("vm cp", 6);
+            return CopySession.run(context, source, destination, archive);
         }
     }
 }

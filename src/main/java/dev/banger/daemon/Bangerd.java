@@ -25,8 +25,11 @@ import dev.banger.store.ImageStore;
 import dev.banger.store.KernelStore;
 import dev.banger.store.VmStore;
 import dev.banger.model.VmmKind;
+import dev.banger.session.SessionService;
 import dev.banger.vm.VmConnect;
+import dev.banger.vm.VmCopy;
 import dev.banger.vm.VmExec;
+import dev.banger.vm.VmPorts;
 import dev.banger.vm.VmRun;
 import dev.banger.workspace.WorkspaceService;
 import dev.banger.vm.VmService;
@@ -105,13 +108,15 @@ public final class Bangerd implements AutoCloseable {
             VmExec exec = new VmExec(vms);
             VmRun run = new VmRun(vms, exec, new WorkspaceService(runner));
             VmConnect connect = new VmConnect(vms);
+            SessionService sessions = new SessionService(vms);
             vms.reconcile(); // Also fills the DNS records with the VMs it finds running.
             DnsServer dnsServer = startDns(dnsAddress, dnsRecords);
 
             Bangerd[] self = new Bangerd[1];
             DaemonControl control = new DaemonControl(paths, clock, () -> self[0].close());
             RpcServer server = new RpcServer(paths.socket(),
-                    Dispatcher.handlers(control, vms, exec, run, connect, images, kernels),
+                    Dispatcher.handlers(control, vms, exec, run, connect, new VmPorts(vms), new VmCopy(vms), sessions,
+                            images, kernels),
                     PeerPolicy.forCurrentUser(config.socketGroupName()));
             self[0] = new Bangerd(paths, lock, db, server, dnsServer);
             server.start();

@@ -5,8 +5,11 @@ import dev.banger.api.Empty;
 import dev.banger.image.ImageService;
 import dev.banger.kernel.KernelService;
 import dev.banger.rpc.HandlerRegistry;
+import dev.banger.session.SessionService;
 import dev.banger.vm.VmConnect;
+import dev.banger.vm.VmCopy;
 import dev.banger.vm.VmExec;
+import dev.banger.vm.VmPorts;
 import dev.banger.vm.VmRun;
 import dev.banger.vm.VmService;
 
@@ -17,7 +20,8 @@ final class Dispatcher {
     }
 
     static HandlerRegistry handlers(DaemonControl daemon, VmService vms, VmExec exec, VmRun run, VmConnect connect,
-                                    ImageService images, KernelService kernels) {
+                                    VmPorts ports, VmCopy copy, SessionService sessions, ImageService images,
+                                    KernelService kernels) {
         return new HandlerRegistry()
                 .on(Api.DAEMON_STATUS, (req, call) -> daemon.status())
                 .on(Api.DAEMON_SHUTDOWN, (req, call) -> { daemon.requestShutdown(); return Empty.INSTANCE; })
@@ -36,6 +40,15 @@ final class Dispatcher {
                 .on(Api.VM_STATS, (req, call) -> vms.stats(req.name()))
                 .on(Api.VM_LOGS, exec::logs)
                 .on(Api.VM_CONNECT, connect::connect)
+                .on(Api.VM_PORTS, (req, call) -> ports.ports(req.name()))
+                .on(Api.VM_COPY_IN, copy::copyIn)
+                .on(Api.VM_COPY_OUT, copy::copyOut)
+                .on(Api.SESSION_START, (req, call) -> sessions.start(req))
+                .on(Api.SESSION_LIST, (req, call) -> sessions.list(req.name()))
+                .on(Api.SESSION_ATTACH, sessions::attach)
+                .on(Api.SESSION_LOGS, sessions::logs)
+                .on(Api.SESSION_KILL, (req, call) -> sessions.kill(req))
+                .on(Api.SESSION_REMOVE, (req, call) -> sessions.remove(req))
                 .on(Api.IMAGE_LIST, (req, call) -> images.list())
                 .on(Api.IMAGE_SHOW, (req, call) -> images.show(req.name()))
                 .on(Api.IMAGE_REGISTER, (req, call) -> images.register(req))

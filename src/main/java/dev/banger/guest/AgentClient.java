@@ -179,6 +179,106 @@ public final class AgentClient implements Closeable {
     }
 
     /**
+     * Starts a session: a named process that belongs to the agent and outlives this connection (see
+     * docs/agent-protocol.md, "Sessions"). {@code spec}'s argv, env, cwd, tty and stdin apply as for exec; with
+     * stdin the session's stdin stays open for attachers.
+     *
+     * @return the session's pid in the guest
+     * @throws AgentException {@code already_exists} (one of that name runs), {@code limit_reached},
+     *     {@code exec_failed}, {@code bad_request} (a bad name)
+     */
+    public int startSession(String name, ExecSpec spec) throws IOException {
+        Objects.requireNonNull(name, "name");
+        Map<String, Object> req = spec.toRequest();
+        req.put("op", "session.start");
+        req.put("name", name);
+        return (int) Json.number(request(req, REQUEST_TIMEOUT), "pid", 0);
+    }
+
+    /** The guest's sessions, running and ended (until removed), in the order they were started. */
+    public List<SessionInfo> listSessions() throws IOException {
+        Map<?, ?> r = request(Map.of("op", "session.list"), REQUEST_TIMEOUT);
+        if (!(r.get("sessions") instanceof List<?> list)) {
+            throw new AgentException("guest agent at " + peer + " answered session.list without sessions: " + r);
+        }
+        return list.stream().filter(Map.class::isInstance).map(e -> SessionInfo.of((Map<?, ?>) e)).toList();
+    }
+
+    /**
+     * Attaches to a session: with {@code replay} its buffered output first, then live output and input. An
+     * unknown session shows up as {@code not_found} from {@link SessionAttachment#waitFor()} and on its streams.
+     */
+    public SessionAttachment attachSession(String name, boolean replay) throws IOException {
+        int id = allocateChannel();
+        SessionAttachment view = new SessionAttachment(this, id, name, false);
+        Map<String, Object> req = new LinkedHashMap<>();
+        req.put("op", "session.attach");
+        req.put("name", name);
+        req.put("replay", replay);
+        return openChannel(id, view.handler(), req, view);
+    }
+
+    /** A session's buffered output; with {@code follow}, then its live output until it ends. No input. */
+    public SessionAttachment sessionLogs(String name, boolean follow) throws IOException {
+        int id = allocateChannel();
+        SessionAttachment view = new SessionAttachment(this, id, name, true);
+        Map<String, Object> req = new LinkedHashMap<>();
+        req.put("op", "session.logs");
+        req.put("name", name);
+        req.put("follow", follow);
+        return openChannel(id, view.handler(), req, view);
+    }
+
+    /** @throws AgentException {@code not_found}, {@code not_running} (it has ended) */
+    public void killSession(String name, int signal) throws IOException {
+        if (signal < 1 || signal > 64) {
+            throw new IllegalArgumentException("not a signal number: " + signal);
+        }
+        Map<String, Object> req = new LinkedHashMap<>();
+        req.put("op", "session.kill");
+        req.put("name", name);
+        req.put("signal", signal);
+        request(req, REQUEST_TIMEOUT);
+    }
+
+    /** Forgets an ended session. @throws AgentException {@code not_found}, {@code still_running} */
+    public void removeSession(String name) throws IOException {
+        Map<String, Object> req = new LinkedHashMap<>();
+        req.put("op", "session.remove");
+        req.put("name", name);
+        request(req, REQUEST_TIMEOUT);
+    }
+
+    /** Streams a tar archive of {@code path} (absolute; a file or a directory tree) out of the guest. */
+    public FileCopyOut readFile(String path) throws IOException {
+        int id = allocateChannel();
+        FileCopyOut copy = new FileCopyOut(this, id, path);
+        Map<String, Object> req = new LinkedHashMap<>();
+        req.put("op", "file.read");
+        req.put("path", path);
+        return openChannel(id, copy.handler(), req, copy);
+    }
+
+    /** Extracts the tar archive written to the returned handle at {@code path} (absolute) in the guest. */
+    public FileCopyIn writeFile(String path) throws IOException {
+        int id = allocateChannel();
+        FileCopyIn copy = new FileCopyIn(this, id, path);
+        Map<String, Object> req = new LinkedHashMap<>();
+        req.put("op", "file.write");
+        req.put("path", path);
+        return openChannel(id, copy.handler(), req, copy);
+    }
+
+    /** Listening TCP and bound UDP sockets in the guest, by port. */
+    public List<ListeningPort> ports() throws IOException {
+        Map<?, ?> r = request(Map.of("op", "ports"), REQUEST_TIMEOUT);
+        if (!(r.get("ports") instanceof List<?> list)) {
+            throw new AgentException("guest agent at " + peer + " answered ports without ports: " + r);
+        }
+        return list.stream().filter(Map.class::isInstance).map(e -> ListeningPort.of((Map<?, ?>) e)).toList();
+    }
+
+    /**
      * Asks the guest to stop all processes, unmount and power off or reboot. Returns when the agent has accepted;
      * the connection then ends as the guest goes down.
      */
@@ -340,6 +440,18 @@ public final class AgentClient implements Closeable {
         } finally {
             handlers.remove(id);
         }
+    }
+
+    /** Registers a channel's handler under the id its handle was made with, and sends the OPEN. */
+    private <T> T openChannel(int id, ChannelHandler handler, Map<String, Object> req, T handle) throws IOException {
+        handlers.put(id, handler);
+        try {
+            send(FrameType.OPEN, id, Json.bytes(req));
+        } catch (IOException e) {
+            handlers.remove(id);
+            throw e;
+        }
+        return handle;
     }
 
     private static IOException unwrap(ExecutionException e) {

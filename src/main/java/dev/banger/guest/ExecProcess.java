@@ -1,17 +1,11 @@
 package dev.banger.guest;
 
-
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Map;
-import java.util.ArrayDeque;
-import java.util.Objects;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A program running in the guest on one agent channel, shaped like {@link Process}.
@@ -27,49 +21,27 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class ExecProcess {
 
-    private static final int CREDIT_BATCH = 32 * 1024;
-
-    private final AgentClient client;
-    private final int channel;
+    private final AgentChannel channel;
     private final ExecSpec spec;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
-    private final OutputQueue stdoutQueue = new OutputQueue("stdout");
-    private final OutputQueue stderrQueue = new OutputQueue("stderr");
-    private final InputStream stdout = new ChannelInputStream(stdoutQueue);
-    private final InputStream stderr = new ChannelInputStream(stderrQueue);
-    private final OutputStream stdin;
-    private int buffered;
-    private int maxBuffered;
-    private int creditToReturn;
-    private long stdinCredit = FrameType.INITIAL_WINDOW;
-    private boolean stdinClosed;
-    private boolean cancelled;
-    private boolean finished;
-    private boolean connectionLost;
-    private ExitStatus status;
-    private AgentException failure;
 
     ExecProcess(AgentClient client, int channel, ExecSpec spec) {
-        this.client = client;
-        this.channel = channel;
+        this.channel = new AgentChannel(client, channel, spec.toString(), spec.stdin());
         this.spec = spec;
-        this.stdin = spec.stdin() ? new ChannelOutputStream() : new DisconnectedStdin();
     }
 
     /** The program's stdin; see the class comment for what closing it does. Never null. */
     public OutputStream stdin() {
-        return stdin;
+        return channel.stdin();
     }
 
     /** The program's stdout (with a PTY: everything the terminal shows). Never null. */
     public InputStream stdout() {
-        return stdout;
+        return channel.stdout();
     }
 
     /** The program's stderr (empty with a PTY). Never null. */
     public InputStream stderr() {
-        return stderr;
+        return channel.stderr();
     }
 
     public ExecSpec spec() {
@@ -78,23 +50,12 @@ public final class ExecProcess {
 
     /** Sends {@code signal} (a Linux signal number) to the program's process group; ignored once it ended. */
     public void signal(int signal) throws IOException {
-        if (signal < 1 || signal > 64) {
-            throw new IllegalArgumentException("not a signal number: " + signal);
-        }
-        if (!isFinished()) {
-            client.send(FrameType.SIGNAL, channel, new byte[] {(byte) signal});
-        }
+        channel.signal(signal);
     }
 
     /** Sets the PTY's size (the program gets SIGWINCH); ignored without a PTY or once the program ended. */
     public void resize(int rows, int cols) throws IOException {
-        if (rows < 0 || rows > 0xFFFF || cols < 0 || cols > 0xFFFF) {
-            throw new IllegalArgumentException("terminal size out of range: " + rows + "x" + cols);
-        }
-        if (!isFinished()) {
-            byte[] size = {(byte) (rows >> 8), (byte) rows, (byte) (cols >> 8), (byte) cols};
-            client.send(FrameType.RESIZE, channel, size);
-        }
+        channel.resize(rows, cols);
     }
 
     /**
@@ -102,20 +63,7 @@ public final class ExecProcess {
      * {@link #waitFor()} still returns. Output not yet read is discarded. Idempotent.
      */
     public void cancel() throws IOException {
-        lock.lock();
-        try {
-            if (finished || cancelled) {
-                return;
-            }
-            cancelled = true;
-            stdinClosed = true;
-            stdoutQueue.clear();
-            stderrQueue.clear();
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        client.send(FrameType.CLOSE, channel, new byte[0]);
+        channel.cancel();
     }
 
     /**
@@ -125,15 +73,7 @@ public final class ExecProcess {
      *     or the connection was lost
      */
     public ExitStatus waitFor() throws IOException, InterruptedException {
-        lock.lock();
-        try {
-            while (!finished) {
-                changed.await();
-            }
-            return outcome();
-        } finally {
-            lock.unlock();
-        }
+        return ExitStatus.of(channel.waitFor());
     }
 
     /**
@@ -142,379 +82,19 @@ public final class ExecProcess {
      * @throws TimeoutException when the program is still running then (it is left running)
      */
     public ExitStatus waitFor(Duration timeout) throws IOException, InterruptedException, TimeoutException {
-        long nanos = timeout.toNanos();
-        lock.lock();
-        try {
-            while (!finished) {
-                if (nanos <= 0) {
-                    throw new TimeoutException(spec + " still running after " + AgentClient.humanDuration(timeout));
-                }
-                nanos = changed.awaitNanos(nanos);
-            }
-            return outcome();
-        } finally {
-            lock.unlock();
-        }
+        return ExitStatus.of(channel.waitFor(timeout));
     }
 
     public boolean isFinished() {
-        lock.lock();
-        try {
-            return finished;
-        } finally {
-            lock.unlock();
-        }
+        return channel.isFinished();
     }
 
     /** The most output bytes ever held here unread (bounded by the flow-control window). */
     int maxBufferedBytes() {
-        lock.lock();
-        try {
-            return maxBuffered;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private ExitStatus outcome() throws AgentException {
-        if (failure != null) {
-            throw new AgentException(failure.code(), failure.getMessage(), failure);
-        }
-        return status;
+        return channel.maxBufferedBytes();
     }
 
     AgentClient.ChannelHandler handler() {
-        return new AgentClient.ChannelHandler() {
-            @Override
-            public void onFrame(Frame frame) {
-                receive(frame);
-            }
-
-            @Override
-            public void onConnectionLost(AgentException cause) {
-                lock.lock();
-                try {
-                    if (!finished) {
-                        failure = cause;
-                        connectionLost = true;
-                        finished = true;
-                        changed.signalAll();
-                    }
-                } finally {
-                    lock.unlock();
-                }
-            }
-        };
-    }
-
-    private void receive(Frame frame) {
-        switch (frame.type()) {
-            case FrameType.STDOUT, FrameType.STDERR -> {
-                boolean returnNow = false;
-                lock.lock();
-                try {
-                    OutputQueue q = frame.type() == FrameType.STDOUT ? stdoutQueue : stderrQueue;
-                    if (q.discarding || cancelled) {
-                        creditToReturn += frame.payload().length;
-                        returnNow = true;
-                    } else if (frame.payload().length > 0) {
-                        q.add(frame.payload());
-                        buffered += frame.payload().length;
-                        maxBuffered = Math.max(maxBuffered, buffered);
-                        changed.signalAll();
-                    }
-                } finally {
-                    lock.unlock();
-                }
-                if (returnNow) {
-                    returnCredit(true);
-                }
-            }
-            case FrameType.EOF -> {
-                if (frame.payload().length != 1) {
-                    return;
-                }
-                lock.lock();
-                try {
-                    if (frame.payload()[0] == FrameType.STREAM_STDOUT) {
-                        stdoutQueue.eof = true;
-                    } else if (frame.payload()[0] == FrameType.STREAM_STDERR) {
-                        stderrQueue.eof = true;
-                    }
-                    changed.signalAll();
-                } finally {
-                    lock.unlock();
-                }
-            }
-            case FrameType.WINDOW -> {
-                if (frame.payload().length != 4) {
-                    return;
-                }
-                lock.lock();
-                try {
-                    stdinCredit += Integer.toUnsignedLong(frame.u32());
-                    changed.signalAll();
-                } finally {
-                    lock.unlock();
-                }
-            }
-            case FrameType.RESULT -> {
-                ExitStatus result;
-                AgentException error = null;
-                try {
-                    Map<?, ?> r = Json.parse(frame);
-                    result = r.containsKey("signal") ? ExitStatus.killed((int) Json.number(r, "signal", 0))
-                            : ExitStatus.exited((int) Json.number(r, "exit_code", 0));
-                } catch (AgentException e) {
-                    result = null;
-                    error = e;
-                }
-                finish(result, error);
-            }
-            case FrameType.ERROR -> finish(null, Json.error(frame, spec + " on " + client.peer()));
-            default -> {
-                // Frame types a later agent may add: not ours to interpret.
-            }
-        }
-    }
-
-    private void finish(ExitStatus result, AgentException error) {
-        client.release(channel);
-        lock.lock();
-        try {
-            if (finished) {
-                return;
-            }
-            status = result;
-            failure = error;
-            finished = true;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Returns consumed output to the agent as credit, in batches, from the client's control thread. */
-    private void returnCredit(boolean force) {
-        int amount;
-        lock.lock();
-        try {
-            if (creditToReturn == 0 || finished || (!force && creditToReturn < CREDIT_BATCH && buffered > 0)) {
-                return;
-            }
-            amount = creditToReturn;
-            creditToReturn = 0;
-        } finally {
-            lock.unlock();
-        }
-        client.sendAsync(FrameType.WINDOW, channel, AgentClient.u32(amount));
-    }
-
-    /** Output of one stream received and not yet read. Guarded by the process's lock. */
-    private final class OutputQueue {
-        final String name;
-        final ArrayDeque<byte[]> chunks = new ArrayDeque<>();
-        int headOffset;
-        int size;
-        boolean eof;
-        boolean discarding;
-
-        OutputQueue(String name) {
-            this.name = name;
-        }
-
-        void add(byte[] chunk) {
-            chunks.addLast(chunk);
-            size += chunk.length;
-        }
-
-        int take(byte[] b, int off, int len) {
-            int n = 0;
-            while (n < len && !chunks.isEmpty()) {
-                byte[] head = chunks.peekFirst();
-                int k = Math.min(len - n, head.length - headOffset);
-                System.arraycopy(head, headOffset, b, off + n, k);
-                n += k;
-                headOffset += k;
-                if (headOffset == head.length) {
-                    chunks.removeFirst();
-                    headOffset = 0;
-                }
-            }
-            size -= n;
-            buffered -= n;
-            creditToReturn += n;
-            return n;
-        }
-
-        /** Drops what is buffered, crediting it back. */
-        void clear() {
-            buffered -= size;
-            creditToReturn += size;
-            chunks.clear();
-            headOffset = 0;
-            size = 0;
-        }
-    }
-
-    private final class ChannelInputStream extends InputStream {
-        private final OutputQueue queue;
-        private boolean closed;
-
-        ChannelInputStream(OutputQueue queue) {
-            this.queue = queue;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xFF;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            Objects.checkFromIndexSize(off, len, b.length);
-            if (len == 0) {
-                return 0;
-            }
-            int n;
-            lock.lock();
-            try {
-                while (true) {
-                    if (closed) {
-                        throw new IOException(queue.name + " of " + spec + " is closed");
-                    }
-                    if (cancelled) {
-                        return -1;
-                    }
-                    if (queue.size > 0) {
-                        n = queue.take(b, off, len);
-                        break;
-                    }
-                    if (queue.eof || (finished && !connectionLost)) {
-                        return -1;
-                    }
-                    if (connectionLost) {
-                        throw new AgentException(failure.getMessage(), failure);
-                    }
-                    try {
-                        changed.await();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new InterruptedIOException("interrupted reading " + queue.name + " of " + spec);
-                    }
-                }
-            } finally {
-                lock.unlock();
-            }
-            returnCredit(false);
-            return n;
-        }
-
-        @Override
-        public int available() {
-            lock.lock();
-            try {
-                return queue.size;
-            } finally {
-                lock.unlock();
-            }
-        }
-
-        @Override
-        public void close() {
-            lock.lock();
-            try {
-                if (closed) {
-                    return;
-                }
-                closed = true;
-                queue.discarding = true;
-                queue.clear();
-                changed.signalAll();
-            } finally {
-                lock.unlock();
-            }
-            returnCredit(true);
-        }
-    }
-
-    private final class ChannelOutputStream extends OutputStream {
-
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            Objects.checkFromIndexSize(off, len, b.length);
-            while (len > 0) {
-                int n;
-                lock.lock();
-                try {
-                    while (true) {
-                        if (stdinClosed && !cancelled) {
-                            throw new IOException("stdin of " + spec + " is closed");
-                        }
-                        if (connectionLost) {
-                            throw new AgentException(failure.getMessage(), failure);
-                        }
-                        if (finished || cancelled) {
-                            throw new IOException(spec + " has ended; its stdin is closed");
-                        }
-                        if (stdinCredit > 0) {
-                            break;
-                        }
-                        try {
-                            changed.await();
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                            throw new InterruptedIOException("interrupted writing stdin of " + spec);
-                        }
-                    }
-                    n = (int) Math.min(Math.min(len, stdinCredit), FrameType.MAX_DATA_PAYLOAD);
-                    stdinCredit -= n;
-                } finally {
-                    lock.unlock();
-                }
-                client.send(FrameType.STDIN, channel, b, off, n);
-                off += n;
-                len -= n;
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            boolean sendEof;
-            lock.lock();
-            try {
-                if (stdinClosed) {
-                    return;
-                }
-                stdinClosed = true;
-                sendEof = !finished && !cancelled;
-                changed.signalAll();
-            } finally {
-                lock.unlock();
-            }
-            if (sendEof) {
-                client.send(FrameType.EOF, channel, new byte[] {FrameType.STREAM_STDIN});
-            }
-        }
-    }
-
-    /** stdin of a program started with {@link ExecSpec#withoutStdin()}: it reads /dev/null. */
-    private final class DisconnectedStdin extends OutputStream {
-        @Override
-        public void write(int b) throws IOException {
-            throw new IOException("stdin of " + spec + " is /dev/null (started without stdin)");
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            write(0);
-        }
+        return channel.handler();
     }
 }

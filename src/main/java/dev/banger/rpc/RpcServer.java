@@ -41,6 +41,11 @@ public final class RpcServer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(RpcServer.class);
     /** A connection that sends no request within this time is closed. */
     static final long REQUEST_TIMEOUT_MS = 30_000;
+    /**
+     * Inputs queued for a handler before the connection is no longer read: a client streaming data (vm cp) faster
+     * than the handler passes it on is held back by its socket instead of filling the daemon's memory.
+     */
+    static final int INPUT_QUEUE = 64;
 
     private final Path socketPath;
     private final HandlerRegistry handlers;
@@ -247,7 +252,7 @@ public final class RpcServer implements Closeable {
     /** One call in flight: events out, input in, cancellation when the client goes away. */
     private final class ServerCall implements Call {
         private final FrameChannel frames;
-        private final LinkedBlockingQueue<Input> inputs = new LinkedBlockingQueue<>();
+        private final LinkedBlockingQueue<Input> inputs = new LinkedBlockingQueue<>(INPUT_QUEUE);
         private final AtomicBoolean cancelled = new AtomicBoolean();
         private final AtomicBoolean finished = new AtomicBoolean();
         private final List<Runnable> cancelActions = new ArrayList<>();
@@ -261,19 +266,34 @@ public final class RpcServer implements Closeable {
             try {
                 while (!finished.get()) {
                     byte[] frame = frames.read();
-                    if (frame == null) {
+                    if (frame == null || !enqueue(Json.read(frame, Input.class))) {
                         break;
                     }
-                    inputs.add(Json.read(frame, Input.class));
                 }
             } catch (IOException | JsonException e) {
                 log.debug("input stream ended: {}", e.toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
             clientGone = true;
-            inputs.add(END_OF_INPUT);
+            try {
+                enqueue(END_OF_INPUT);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             if (!finished.get()) {
                 cancel();
             }
+        }
+
+        /** Waits for room in the queue; false when the call finished meanwhile (nobody will take it). */
+        private boolean enqueue(Input input) throws InterruptedException {
+            while (!inputs.offer(input, 100, TimeUnit.MILLISECONDS)) {
+                if (finished.get()) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         private void cancel() {
@@ -307,7 +327,7 @@ public final class RpcServer implements Closeable {
         public Input nextInput(long timeout, TimeUnit unit) throws InterruptedException {
             Input input = inputs.poll(timeout, unit);
             if (input == END_OF_INPUT) {
-                inputs.add(END_OF_INPUT);
+                inputs.offer(END_OF_INPUT); // room: the reader has stopped adding
                 return null;
             }
             return input;

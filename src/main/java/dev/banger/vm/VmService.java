@@ -383,8 +383,8 @@ public final class VmService {
                 net[0], net[1]);
     }
 
-    /** The image a VM was created from: exec and vm run take its Env and WorkingDir. */
-    Image imageOf(Vm vm) {
+    /** The image a VM was created from: exec, sessions and vm run take its Env and WorkingDir. */
+    public Image imageOf(Vm vm) {
         return images.get(vm.imageName());
     }
 
@@ -406,7 +406,7 @@ public final class VmService {
     }
 
     /** The agent connection of a running VM. @throws BangerException conflict when it is not running */
-    AgentClient guest(Vm vm) {
+    public AgentClient guest(Vm vm) {
         if (!vmAlive(vm)) {
             throw BangerException.conflict("VM '" + vm.name() + "' is not running (state " + vm.state().wireName()
                     + "); start it with: banger vm start " + vm.name());
@@ -414,7 +414,8 @@ public final class VmService {
         return guests.client(vm, driver(vm.vmm()).agentTransport(handles.get(vm.id()).orElseThrow().vmm()));
     }
 
-    Vm find(String name) {
+    /** @throws BangerException not found, with a hint, when there is no such VM */
+    public Vm find(String name) {
         if (name == null) {
             throw BangerException.invalidArgument("a VM name is required");
         }

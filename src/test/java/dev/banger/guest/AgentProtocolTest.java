@@ -181,6 +181,40 @@ class AgentProtocolTest {
     }
 
     @Test
+    void helloReset_dropsAttachChannelsButSessionsGoOn() throws Exception {
+        conn.send(FrameType.OPEN, 5, "{\"op\":\"session.start\",\"name\":\"keeper\",\"argv\":[\"sleep\",\"60\"]}");
+        assertThat(conn.nextOn(5).type()).isEqualTo(FrameType.RESULT);
+        conn.send(FrameType.OPEN, 6, "{\"op\":\"session.attach\",\"name\":\"keeper\"}");
+
+        conn.hello();
+
+        assertThat(conn.poll(Duration.ofMillis(300))).as("no frames for the dropped attach channel").isNull();
+        conn.send(FrameType.OPEN, 6, "{\"op\":\"session.list\"}");
+        Frame list = conn.nextOn(6);
+        assertThat(list.type()).isEqualTo(FrameType.RESULT);
+        assertThat(list.text()).contains("\"name\":\"keeper\"", "\"running\":true", "\"attached\":0");
+    }
+
+    @Test
+    void closeOnAnAttachChannel_detachesWithAResult() throws Exception {
+        conn.send(FrameType.OPEN, 5, "{\"op\":\"session.start\",\"name\":\"keeper\",\"argv\":[\"sleep\",\"60\"]}");
+        assertThat(conn.nextOn(5).type()).isEqualTo(FrameType.RESULT);
+        conn.send(FrameType.OPEN, 6, "{\"op\":\"session.attach\",\"name\":\"keeper\"}");
+        conn.send(FrameType.SIGNAL, 6, new byte[] {0});
+
+        Frame bad = conn.nextOn(6);
+
+        assertError(bad, 6, "bad_frame");
+        conn.send(FrameType.OPEN, 7, "{\"op\":\"session.attach\",\"name\":\"keeper\"}");
+        conn.send(FrameType.CLOSE, 7, new byte[0]);
+        Frame detached = conn.nextOn(7);
+        assertThat(detached.type()).isEqualTo(FrameType.RESULT);
+        assertThat(detached.text()).isEqualTo("{\"detached\":true,\"lost\":0}");
+        conn.send(FrameType.OPEN, 8, "{\"op\":\"session.list\"}");
+        assertThat(conn.nextOn(8).text()).contains("\"running\":true");
+    }
+
+    @Test
     void closeFromAnotherClientVanishing_killsOnlyThatClientsProcesses() throws Exception {
         RawConnection other = new RawConnection(agent.rawSocket());
         other.hello();

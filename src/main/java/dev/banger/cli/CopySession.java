@@ -1,0 +1,356 @@
+package dev.banger.cli;
+
+import dev.banger.api.Api;
+import dev.banger.api.BangerException;
+import dev.banger.api.CopyResult;
+import dev.banger.api.ErrorCode;
+import dev.banger.api.Event;
+import dev.banger.api.VmCopyRequest;
+import dev.banger.model.Names;
+import dev.banger.rpc.Input;
+import dev.banger.rpc.RpcClient;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code vm cp SRC DST}: one side is {@code NAME:/path} in a VM, the other a local path. The CLI packs or unpacks
+ * the local side itself ({@link LocalArchive}) and streams the tar archive through the daemon, which relays it to
+ * the guest agent. Placement is {@code cp -r}'s: into an existing directory, else as the named path.
+ */
+final class CopySession {
+
+    private static final Pattern REMOTE = Pattern.compile("([a-z0-9][a-z0-9-]{0,62}):(.*)", Pattern.DOTALL);
+    private static final int CHUNK = 64 * 1024;
+    /** Transfers at least this large get a progress line on stderr. */
+    static final long PROGRESS_THRESHOLD = 8L << 20;
+
+    /** One side of the copy: a VM path (vm non-null) or a local one. */
+    record Location(String vm, String path) {
+        boolean remote() {
+            return vm != null;
+        }
+
+        static Location parse(String arg) {
+            Matcher m = REMOTE.matcher(arg);
+            if (!m.matches() || !Names.isValid(m.group(1))) {
+                return new Location(null, arg);
+            }
+            if (!m.group(2).startsWith("/")) {
+                throw new IllegalArgumentException("the path in VM '" + m.group(1) + "' must be absolute: "
+                        + m.group(1) + ":/path (for a local file with ':' in its name, write ./" + arg + ")");
+            }
+            return new Location(m.group(1), m.group(2));
+        }
+    }
+
+    private CopySession() {
+    }
+
+    static int run(CliContext context, String source, String destination, boolean archive) {
+        Location from = Location.parse(source);
+        Location to = Location.parse(destination);
+        if (from.remote() == to.remote()) {
+            throw new IllegalArgumentException(from.remote()
+                    ? "copying between two VM paths is not supported; copy to the host first"
+                    : "name the VM side as NAME:/path (e.g. banger vm cp ./dir demo:/root/)");
+        }
+        Progress progress = new Progress(context.err());
+        CopyResult result = to.remote() ? copyIn(context, from.path(), to, archive, progress)
+                : copyOut(context, from, Path.of(to.path()), archive, progress);
+        progress.finish(result.files(), result.bytes());
+        for (String w : result.warnings()) {
+            context.err().println("banger: warning: " + w);
+        }
+        return BangerCli.EXIT_OK;
+    }
+
+    private static CopyResult copyIn(CliContext context, String localArg, Location to, boolean archive,
+                                     Progress progress) {
+        String root = LocalArchive.rootName(localArg);
+        Path local = Path.of(root.equals(".") && !localArg.equals("/") && !localArg.equals(".")
+                ? localArg.replaceAll("/+\\.?/*$", "") : localArg);
+        if (!Files.exists(local, LinkOption.NOFOLLOW_LINKS)) {
+            throw BangerException.notFound("no such file or directory: " + localArg);
+        }
+        List<String> warnings = new ArrayList<>();
+        try {
+            progress.total(LocalArchive.measure(local));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read " + localArg + ": " + e.getMessage());
+        }
+        try (RpcClient.OpenCall<CopyResult> call = context.open(Api.VM_COPY_IN,
+                new VmCopyRequest(to.vm(), to.path()))) {
+            try (InputSender sender = new InputSender(call, progress)) {
+                LocalArchive.pack(local, root, sender, archive, warnings::add);
+            } catch (BangerException sendFailed) {
+                // The daemon stopped reading: its answer, read below, says why.
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read " + localArg + ": " + e.getMessage());
+            }
+            CopyResult r = call.awaitResult(event -> { });
+            List<String> all = new ArrayList<>(warnings);
+            all.addAll(r.warnings());
+            return new CopyResult(r.files(), r.dirs(), r.symlinks(), r.others(), r.bytes(), r.skipped(), all);
+        }
+    }
+
+    private static CopyResult copyOut(CliContext context, Location from, Path local, boolean archive,
+                                      Progress progress) {
+        ChunkPipe pipe = new ChunkPipe();
+        LocalArchive.Stats[] stats = new LocalArchive.Stats[1];
+        IOException[] failure = new IOException[1];
+        Thread unpacker = new Thread(() -> {
+            try {
+                stats[0] = LocalArchive.unpack(pipe, local, archive);
+                pipe.transferTo(OutputStream.nullOutputStream()); // the end-of-archive padding
+            } catch (IOException e) {
+                failure[0] = e;
+            } finally {
+                pipe.abandon();
+            }
+        }, "unpack");
+        unpacker.setDaemon(true);
+        unpacker.start();
+        CopyResult result = null;
+        BangerException remote = null;
+        try (RpcClient.OpenCall<CopyResult> call = context.open(Api.VM_COPY_OUT,
+                new VmCopyRequest(from.vm(), from.path()))) {
+            result = call.awaitResult(event -> {
+                if (event instanceof Event.Output o) {
+                    if (!pipe.put(o.data())) {
+                        throw new CopyAborted();
+                    }
+                    progress.add(o.data().length);
+                }
+            });
+        } catch (CopyAborted e) {
+            // The unpacker gave up; its reason follows. Closing the call stopped the guest's side.
+        } catch (BangerException e) {
+            remote = e;
+        } finally {
+            pipe.end();
+        }
+        try {
+            unpacker.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BangerException(ErrorCode.CANCELLED, "interrupted");
+        }
+        if (remote != null) {
+            throw remote;
+        }
+        if (failure[0] != null || result == null) {
+            String reason = failure[0] == null ? "the copy from VM '" + from.vm() + "' stopped"
+                    : failure[0] instanceof LocalArchive.UnsafeEntryException
+                    ? "the archive from VM '" + from.vm() + "' was refused: " + failure[0].getMessage()
+                    : "cannot write " + local + ": " + failure[0].getMessage();
+            throw new IllegalArgumentException(reason);
+        }
+        List<String> warnings = new ArrayList<>(result.warnings());
+        warnings.addAll(stats[0].warnings());
+        return new CopyResult(result.files(), result.dirs(), result.symlinks(), result.others(), result.bytes(),
+                result.skipped() + stats[0].skipped(), warnings);
+    }
+
+    /** Thrown out of the event loop when the local side gave up: closing the call stops the copy in the guest. */
+    private static final class CopyAborted extends RuntimeException {
+        CopyAborted() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** An OutputStream whose bytes go to the daemon as input frames; closing sends end-of-input. */
+    private static final class InputSender extends OutputStream {
+        private final RpcClient.OpenCall<CopyResult> call;
+        private final Progress progress;
+        private final byte[] buf = new byte[CHUNK];
+        private int used;
+        private boolean closed;
+
+        InputSender(RpcClient.OpenCall<CopyResult> call, Progress progress) {
+            this.call = call;
+            this.progress = progress;
+        }
+
+        @Override
+        public void write(int b) {
+            if (used == buf.length) {
+                flush();
+            }
+            buf[used++] = (byte) b;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            while (len > 0) {
+                if (used == buf.length) {
+                    flush();
+                }
+                int n = Math.min(len, buf.length - used);
+                System.arraycopy(b, off, buf, used, n);
+                used += n;
+                off += n;
+                len -= n;
+            }
+        }
+
+        @Override
+        public void flush() {
+            if (used > 0) {
+                call.send(Input.data(Arrays.copyOf(buf, used)));
+                progress.add(used);
+                used = 0;
+            }
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                flush();
+                call.send(Input.eof());
+            }
+        }
+    }
+
+    /** Chunks from the event loop to the unpacking thread, a bounded number at a time (the rest waits upstream). */
+    private static final class ChunkPipe extends InputStream {
+        private static final byte[] END = new byte[0];
+        private final BlockingQueue<byte[]> chunks = new ArrayBlockingQueue<>(64);
+        private byte[] head;
+        private int offset;
+        private volatile boolean abandoned;
+
+        /** False once the reader has given up (the data is then dropped). */
+        boolean put(byte[] chunk) {
+            try {
+                while (!abandoned) {
+                    if (chunks.offer(chunk, 100, TimeUnit.MILLISECONDS)) {
+                        return true;
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return false;
+        }
+
+        void end() {
+            put(END);
+        }
+
+        void abandon() {
+            abandoned = true;
+            chunks.clear();
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            while (head == null || offset == head.length) {
+                if (head == END) {
+                    return -1;
+                }
+                try {
+                    head = chunks.take();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new InterruptedIOException("interrupted while unpacking");
+                }
+                offset = 0;
+                if (head == END) {
+                    return -1;
+                }
+            }
+            int n = Math.min(len, head.length - offset);
+            System.arraycopy(head, offset, b, off, n);
+            offset += n;
+            return n;
+        }
+    }
+
+    /**
+     * A progress line on stderr for transfers of {@link #PROGRESS_THRESHOLD} and more: redrawn in place on a
+     * terminal, a closing summary either way.
+     */
+    static final class Progress {
+        private final PrintWriter err;
+        private final boolean terminal;
+        private final long start = System.nanoTime();
+        private long total = -1;
+        private long done;
+        private long lastDraw;
+        private boolean drawn;
+
+        Progress(PrintWriter err) {
+            this(err, System.console() != null);
+        }
+
+        Progress(PrintWriter err, boolean terminal) {
+            this.err = err;
+            this.terminal = terminal;
+        }
+
+        void total(long bytes) {
+            total = bytes;
+        }
+
+        synchronized void add(long bytes) {
+            done += bytes;
+            long now = System.nanoTime();
+            if (terminal && done >= PROGRESS_THRESHOLD && now - lastDraw > TimeUnit.MILLISECONDS.toNanos(200)) {
+                lastDraw = now;
+                err.print("\r" + line() + "   ");
+                err.flush();
+                drawn = true;
+            }
+        }
+
+        synchronized void finish(long files, long contentBytes) {
+            if (done < PROGRESS_THRESHOLD && contentBytes < PROGRESS_THRESHOLD) {
+                return;
+            }
+            double seconds = Math.max(1e-3, (System.nanoTime() - start) / 1e9);
+            err.println((drawn ? "\r" : "") + String.format(Locale.ROOT, "copied %d files, %s in %.1fs (%s/s)",
+                    files, mib(contentBytes), seconds, mib((long) (done / seconds))));
+            err.flush();
+        }
+
+        String line() {
+            double seconds = Math.max(1e-3, (System.nanoTime() - start) / 1e9);
+            String rate = mib((long) (done / seconds)) + "/s";
+            if (total > 0) {
+                long pct = Math.min(100, done * 100 / total);
+                return String.format(Locale.ROOT, "copying %s / %s (%d%%) %s", mib(done), mib(total), pct, rate);
+            }
+            return "copying " + mib(done) + " " + rate;
+        }
+
+        private static String mib(long bytes) {
+            return String.format(Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024));
+        }
+    }
+}

@@ -1,0 +1,401 @@
+package dev.banger.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.FileVisitOption;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+
+/**
+ * The host side of {@code vm cp}, in the CLI process (the files are the user's; the daemon runs as root): packs
+ * local files into the tar archive the guest agent reads, and unpacks the one it writes. Unpacking follows the
+ * agent's own rules (docs/agent-protocol.md, "File copy") because the archive comes from the guest, which is not
+ * trusted: absolute names, {@code ..} and paths through symlinks are refused, an existing file or symlink at an
+ * entry's name is replaced, never written through. Only this class uses commons-compress, so only {@code vm cp}
+ * loads it.
+ */
+final class LocalArchive {
+
+    private static final int S_IFREG = 0100000;
+    private static final int S_IFDIR = 0040000;
+    private static final int S_IFLNK = 0120000;
+    private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+
+    /** What an unpack created. */
+    record Stats(long files, long dirs, long symlinks, long bytes, long skipped, List<String> warnings) {
+    }
+
+    /** An archive entry refused for where it would land. */
+    static final class UnsafeEntryException extends IOException {
+        UnsafeEntryException(String message) {
+            super(message);
+        }
+    }
+
+    private LocalArchive() {
+    }
+
+    /** The archive's top-level name for a source path: its last component, or "." for "DIR/." and "/". */
+    static String rootName(String source) {
+        String s = source;
+        while (s.length() > 1 && s.endsWith("/")) {
+            s = s.substring(0, s.length() - 1);
+        }
+        if (s.equals("/") || s.equals(".") || s.endsWith("/.")) {
+            return ".";
+        }
+        int slash = s.lastIndexOf('/');
+        return slash < 0 ? s : s.substring(slash + 1);
+    }
+
+    /** File content bytes under {@code source} (for the progress line). */
+    static long measure(Path source) throws IOException {
+        long[] total = {0};
+        Files.walkFileTree(source, EnumSet.noneOf(FileVisitOption.class), Integer.MAX_VALUE,
+                new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                        if (attrs.isRegularFile()) {
+                            total[0] += attrs.size();
+                        }
+                        return FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public FileVisitResult visitFileFailed(Path file, IOException exc) {
+                        return FileVisitResult.CONTINUE;
+                    }
+                });
+        return total[0];
+    }
+
+    /**
+     * Writes a tar archive of {@code source} (a file, a symlink or a directory tree; symlinks are never followed)
+     * to {@code out}, names starting with {@code root}. Closes {@code out}.
+     *
+     * @param owners record files' uid/gid; otherwise they are recorded as root's (0), what the guest should own
+     * @param warnings told about what was left out (sockets, devices, unreadable files)
+     */
+    static void pack(Path source, String root, OutputStream out, boolean owners, Consumer<String> warnings)
+            throws IOException {
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+            tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_GNU);
+            tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_STAR);
+            Files.walkFileTree(source, EnumSet.noneOf(FileVisitOption.class), Integer.MAX_VALUE,
+                    new SimpleFileVisitor<>() {
+                        @Override
+                        public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs)
+                                throws IOException {
+                            String name = nameOf(dir);
+                            put(tar, dir, name.endsWith("/") ? name : name + "/", TarConstants.LF_DIR, owners);
+                            tar.closeArchiveEntry();
+                            return FileVisitResult.CONTINUE;
+                        }
+
+                        @Override
+                        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                            if (attrs.isSymbolicLink()) {
+                                put(tar, file, nameOf(file), TarConstants.LF_SYMLINK, owners);
+                            } else if (attrs.isRegularFile()) {
+                                InputStream in;
+                                try {
+                                    in = Files.newInputStream(file, NOFOLLOW);
+                                } catch (IOException e) {
+                                    warnings.accept(file + ": " + e.getMessage() + "; skipped");
+                                    return FileVisitResult.CONTINUE;
+                                }
+                                try (in) {
+                                    put(tar, file, nameOf(file), TarConstants.LF_NORMAL, owners);
+                                    copyExactly(in, tar, attrs.size(), file, warnings);
+                                }
+                            } else {
+                                warnings.accept(file + ": not a file, directory or symlink; skipped");
+                                return FileVisitResult.CONTINUE;
+                            }
+                            tar.closeArchiveEntry();
+                            return FileVisitResult.CONTINUE;
+                        }
+
+                        @Override
+                        public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
+                            if (file.equals(source)) {
+                                throw exc;
+                            }
+                            warnings.accept(file + ": " + exc.getMessage() + "; skipped");
+                            return FileVisitResult.CONTINUE;
+                        }
+
+                        private String nameOf(Path p) {
+                            String rel = source.relativize(p).toString();
+                            return rel.isEmpty() ? root : root + "/" + rel;
+                        }
+                    });
+            tar.finish();
+        }
+    }
+
+    private static void put(TarArchiveOutputStream tar, Path p, String name, byte type, boolean owners)
+            throws IOException {
+        Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid,lastModifiedTime,size", NOFOLLOW);
+        int perms = (Integer) a.get("mode") & 07777;
+        TarArchiveEntry e = new TarArchiveEntry(name, type);
+        switch (type) {
+            case TarConstants.LF_DIR -> e.setMode(S_IFDIR | perms);
+            case TarConstants.LF_SYMLINK -> {
+                e.setMode(S_IFLNK | perms);
+                e.setLinkName(Files.readSymbolicLink(p).toString());
+            }
+            default -> {
+                e.setMode(S_IFREG | perms);
+                e.setSize((Long) a.get("size"));
+            }
+        }
+        e.setLastModifiedTime((FileTime) a.get("lastModifiedTime"));
+        e.setUserId(owners ? ((Number) a.get("uid")).longValue() : 0);
+        e.setGroupId(owners ? ((Number) a.get("gid")).longValue() : 0);
+        tar.putArchiveEntry(e);
+    }
+
+    /** Exactly {@code size} bytes, as the header said: a file that shrank meanwhile is padded with zeros. */
+    private static void copyExactly(InputStream in, OutputStream out, long size, Path file, Consumer<String> warnings)
+            throws IOException {
+        byte[] buf = new byte[64 * 1024];
+        long left = size;
+        while (left > 0) {
+            int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+            if (n < 0) {
+                warnings.accept(file + ": shrank while it was copied; padded with zeros");
+                java.util.Arrays.fill(buf, (byte) 0);
+                while (left > 0) {
+                    int k = (int) Math.min(buf.length, left);
+                    out.write(buf, 0, k);
+                    left -= k;
+                }
+                return;
+            }
+            out.write(buf, 0, n);
+            left -= n;
+        }
+    }
+
+    /**
+     * Unpacks the archive on {@code in} at {@code destination}: into it when it is an existing directory, else as
+     * it (its parent must exist), the archive's single top-level entry taking its name.
+     *
+     * @param owners apply the archive's uid/gid (as root only; otherwise the files are the caller's)
+     * @throws UnsafeEntryException for an entry that would land outside the destination; entries before it stay
+     */
+    static Stats unpack(InputStream in, Path destination, boolean owners) throws IOException {
+        Unpacker u = new Unpacker(destination, owners);
+        TarArchiveInputStream tar = new TarArchiveInputStream(in);
+        TarArchiveEntry e;
+        while ((e = tar.getNextEntry()) != null) {
+            u.entry(e, tar);
+        }
+        u.finishDirectories();
+        return new Stats(u.files, u.dirs, u.symlinks, u.bytes, u.skipped, List.copyOf(u.warnings));
+    }
+
+    private static final class Unpacker {
+        private final Path base;
+        private final String leaf;
+        private final boolean owners;
+        private final List<Object[]> directories = new ArrayList<>();
+        private final List<String> warnings = new ArrayList<>();
+        private String root;
+        private long files;
+        private long dirs;
+        private long symlinks;
+        private long bytes;
+        private long skipped;
+
+        Unpacker(Path destination, boolean owners) throws IOException {
+            this.owners = owners;
+            Path dest = destination.toAbsolutePath().normalize();
+            if (Files.isDirectory(dest)) {
+                base = dest; // the user's own choice, symlink or not
+                leaf = null;
+            } else {
+                Path parent = dest.getParent();
+                if (parent == null || dest.getFileName() == null || !Files.isDirectory(parent)) {
+                    throw new NoSuchFileException(String.valueOf(parent), null, "no such directory");
+                }
+                base = parent;
+                leaf = dest.getFileName().toString();
+            }
+        }
+
+        /** The entry's path relative to base, as components; empty for the destination directory itself. */
+        private List<String> map(String name) throws IOException {
+            if (name.startsWith("/")) {
+                throw new UnsafeEntryException("refusing the absolute path " + name + " in the archive");
+            }
+            List<String> out = new ArrayList<>();
+            boolean first = true;
+            for (String c : name.split("/")) {
+                if (c.isEmpty()) {
+                    continue;
+                }
+                if (c.equals("..")) {
+                    throw new UnsafeEntryException("refusing " + name + ": it climbs out of the destination with ..");
+                }
+                String comp = c;
+                if (first) {
+                    first = false;
+                    if (leaf != null) {
+                        if (root == null) {
+                            root = c;
+                        } else if (!root.equals(c)) {
+                            throw new UnsafeEntryException("the archive has more than one top-level entry (" + root
+                                    + " and " + c + "); copy into an existing directory instead");
+                        }
+                        comp = leaf;
+                    }
+                }
+                if (!comp.equals(".")) {
+                    out.add(comp);
+                }
+            }
+            return out;
+        }
+
+        /** Walks to the entry's parent without following a symlink, creating missing directories. */
+        private Path place(List<String> rel, String entry) throws IOException {
+            Path cur = base;
+            for (int i = 0; i < rel.size() - 1; i++) {
+                cur = cur.resolve(rel.get(i));
+                try {
+                    BasicFileAttributes a = Files.readAttributes(cur, BasicFileAttributes.class, NOFOLLOW);
+                    if (a.isSymbolicLink() || !a.isDirectory()) {
+                        throw new UnsafeEntryException("refusing " + entry + ": " + base.relativize(cur)
+                                + " is a symlink or not a directory");
+                    }
+                } catch (NoSuchFileException e) {
+                    Files.createDirectory(cur);
+                }
+            }
+            return cur.resolve(rel.get(rel.size() - 1));
+        }
+
+        /** Removes a file or symlink where a non-directory goes; a directory there is an error. */
+        private void clear(Path target, String entry) throws IOException {
+            if (Files.isDirectory(target, NOFOLLOW)) {
+                throw new IOException(entry + ": cannot replace the directory " + target + " with a non-directory");
+            }
+            Files.deleteIfExists(target);
+        }
+
+        void entry(TarArchiveEntry e, InputStream data) throws IOException {
+            List<String> rel = map(e.getName());
+            if (rel.isEmpty()) {
+                return; // the destination directory itself keeps its own mode and times
+            }
+            Path target = place(rel, e.getName());
+            if (e.isDirectory()) {
+                if (!Files.isDirectory(target, NOFOLLOW)) {
+                    Files.deleteIfExists(target);
+                    Files.createDirectory(target);
+                }
+                directories.add(new Object[] {target, e});
+                dirs++;
+            } else if (e.isSymbolicLink()) {
+                clear(target, e.getName());
+                Files.createSymbolicLink(target, Path.of(e.getLinkName()));
+                setTimes(target, e, true);
+                symlinks++;
+            } else if (e.isLink()) {
+                List<String> to = map(e.getLinkName());
+                if (to.isEmpty()) {
+                    throw new UnsafeEntryException("refusing " + e.getName() + ": a hard link to the destination");
+                }
+                Path existing = place(to, e.getName());
+                clear(target, e.getName());
+                Files.createLink(target, existing);
+                files++;
+            } else if (e.isFile()) {
+                clear(target, e.getName());
+                try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                    bytes += data.transferTo(out);
+                } catch (FileAlreadyExistsException ex) {
+                    throw new UnsafeEntryException("refusing " + e.getName() + ": " + target + " appeared meanwhile");
+                }
+                applyOwner(target, e);
+                Files.setPosixFilePermissions(target, permissions(e.getMode()));
+                setTimes(target, e, false);
+                files++;
+            } else {
+                warnings.add(e.getName() + ": not a file, directory or link; skipped");
+                skipped++;
+            }
+        }
+
+        void finishDirectories() throws IOException {
+            for (int i = directories.size() - 1; i >= 0; i--) {
+                Path dir = (Path) directories.get(i)[0];
+                TarArchiveEntry e = (TarArchiveEntry) directories.get(i)[1];
+                applyOwner(dir, e);
+                Files.setPosixFilePermissions(dir, permissions(e.getMode()));
+                setTimes(dir, e, false);
+            }
+        }
+
+        private void applyOwner(Path p, TarArchiveEntry e) {
+            if (!owners) {
+                return;
+            }
+            try {
+                Files.setAttribute(p, "unix:uid", (int) e.getLongUserId(), NOFOLLOW);
+                Files.setAttribute(p, "unix:gid", (int) e.getLongGroupId(), NOFOLLOW);
+            } catch (IOException | UnsupportedOperationException ex) {
+                if (warnings.size() < 5) {
+                    warnings.add(p + ": cannot set the owner: " + ex.getMessage());
+                }
+            }
+        }
+
+        private static void setTimes(Path p, TarArchiveEntry e, boolean link) {
+            try {
+                Files.getFileAttributeView(p, BasicFileAttributeView.class, link ? NOFOLLOW : new LinkOption[0])
+                        .setTimes(e.getLastModifiedTime(), null, null);
+            } catch (IOException ex) {
+                // Times are a courtesy: a link whose times cannot be set is still the right link.
+            }
+        }
+    }
+
+    static Set<PosixFilePermission> permissions(int mode) {
+        Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
+        PosixFilePermission[] bits = {PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
+            PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE,
+            PosixFilePermission.GROUP_READ, PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE,
+            PosixFilePermission.OWNER_READ};
+        for (int i = 0; i < bits.length; i++) {
+            if ((mode & (1 << i)) != 0) {
+                set.add(bits[i]);
+            }
+        }
+        return set;
+    }
+}

@@ -1,0 +1,59 @@
+package dev.banger.guest;
+
+import java.io.IOException;
+import java.io.OutputStream;
+
+/**
+ * A {@code file.write} in progress: write a tar archive to {@link #archive()}, then {@link #finish()}. Where it
+ * lands and what is refused is in docs/agent-protocol.md ("File copy"). The guest may refuse an entry before the
+ * archive is complete: writes then fail and {@link #finish()} throws the agent's reason.
+ */
+public final class FileCopyIn {
+
+    private final AgentChannel channel;
+
+    FileCopyIn(AgentClient client, int id, String path) {
+        this.channel = new AgentChannel(client, id, "copy into the guest at " + path, true);
+    }
+
+    /** Where the archive goes; flow-controlled (writes block while the guest catches up). */
+    public OutputStream archive() {
+        return channel.stdin();
+    }
+
+    /**
+     * Ends the archive and waits for the guest to have extracted it.
+     *
+     * @throws AgentException {@code unsafe_path}, {@code bad_archive}, {@code not_found}, {@code io_error}
+     */
+    public CopyStats finish() throws IOException, InterruptedException {
+        try {
+            channel.stdin().close();
+        } catch (IOException e) {
+            // The guest ended the channel first; its verdict says why.
+        }
+        return CopyStats.of(channel.waitFor());
+    }
+
+    /**
+     * The guest's verdict, when the channel has ended early (a refused entry): writes fail after it.
+     *
+     * @throws AgentException the agent's reason
+     */
+    public CopyStats result() throws IOException, InterruptedException {
+        return CopyStats.of(channel.waitFor());
+    }
+
+    public boolean isFinished() {
+        return channel.isFinished();
+    }
+
+    /** Stops the copy in the guest. */
+    public void cancel() throws IOException {
+        channel.cancel();
+    }
+
+    AgentClient.ChannelHandler handler() {
+        return channel.handler();
+    }
+}

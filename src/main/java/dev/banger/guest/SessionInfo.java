@@ -1,0 +1,43 @@
+package dev.banger.guest;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A guest session as {@code session.list} reports it.
+ *
+ * @param name the session's name
+ * @param pid its process (and process group) in the guest
+ * @param argv what it runs
+ * @param tty whether it runs on a PTY
+ * @param exitStatus how it ended; null while it runs
+ * @param startedAt when it started, by the guest's clock
+ * @param runtime how long it has run (or ran)
+ * @param outputBytes all output it ever wrote
+ * @param droppedBytes how much of that left the agent's ring buffer (the oldest output)
+ * @param attached attach channels open on it now
+ */
+public record SessionInfo(String name, int pid, List<String> argv, boolean tty, ExitStatus exitStatus,
+                          Instant startedAt, Duration runtime, long outputBytes, long droppedBytes, int attached) {
+
+    public SessionInfo {
+        argv = List.copyOf(argv);
+    }
+
+    public boolean running() {
+        return exitStatus == null;
+    }
+
+    static SessionInfo of(Map<?, ?> entry) {
+        List<String> argv = entry.get("argv") instanceof List<?> list
+                ? list.stream().map(String::valueOf).toList() : List.of();
+        boolean running = !Boolean.FALSE.equals(entry.get("running"));
+        return new SessionInfo(Json.text(entry, "name", ""), (int) Json.number(entry, "pid", 0), argv,
+                Boolean.TRUE.equals(entry.get("tty")), running ? null : ExitStatus.of(entry),
+                Instant.ofEpochMilli(Json.number(entry, "started_at", 0)),
+                Duration.ofMillis(Json.number(entry, "runtime_ms", 0)), Json.number(entry, "bytes", 0),
+                Json.number(entry, "dropped", 0), (int) Json.number(entry, "attached", 0));
+    }
+}

@@ -1,0 +1,19 @@
+package dev.banger.guest;
+
+import java.util.Map;
+
+/**
+ * How an attach or logs channel ended.
+ *
+ * @param detached true when this side detached ({@link SessionAttachment#detach()}); the session goes on
+ * @param exitStatus the session's exit status when it had ended, else null
+ * @param lostBytes output that left the ring buffer before this reader could take it
+ */
+public record SessionOutcome(boolean detached, ExitStatus exitStatus, long lostBytes) {
+
+    static SessionOutcome of(Map<?, ?> result) {
+        boolean ended = Boolean.FALSE.equals(result.get("running"));
+        return new SessionOutcome(Boolean.TRUE.equals(result.get("detached")), ended ? ExitStatus.of(result) : null,
+                Json.number(result, "lost", 0));
+    }
+}

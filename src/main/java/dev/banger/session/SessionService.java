@@ -1,0 +1,300 @@
+package dev.banger.session;
+
+import dev.banger.api.BangerException;
+import dev.banger.api.Empty;
+import dev.banger.api.ErrorCode;
+import dev.banger.api.Event;
+import dev.banger.api.SessionAttachRequest;
+import dev.banger.api.SessionEnd;
+import dev.banger.api.SessionKillRequest;
+import dev.banger.api.SessionList;
+import dev.banger.api.SessionLogsRequest;
+import dev.banger.api.SessionRef;
+import dev.banger.api.SessionStartRequest;
+import dev.banger.api.SessionView;
+import dev.banger.guest.AgentClient;
+import dev.banger.guest.AgentException;
+import dev.banger.guest.ExecSpec;
+import dev.banger.guest.ExitStatus;
+import dev.banger.guest.SessionAttachment;
+import dev.banger.guest.SessionInfo;
+import dev.banger.guest.SessionOutcome;
+import dev.banger.model.Image;
+import dev.banger.model.Names;
+import dev.banger.model.Signals;
+import dev.banger.model.Vm;
+import dev.banger.rpc.Call;
+import dev.banger.rpc.Input;
+import dev.banger.vm.VmService;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Guest sessions (SPEC §2, {@code banger session ...}): long-running commands that live in the guest's agent, so
+ * they survive the client going away and the daemon restarting. The daemon keeps no state of its own for them:
+ * every call asks the VM's agent. No VM lock is held: an attach may last for days.
+ */
+public final class SessionService {
+
+    private static final Logger log = LoggerFactory.getLogger(SessionService.class);
+    private static final int CHUNK = 32 * 1024;
+
+    private final VmService vms;
+
+    public SessionService(VmService vms) {
+        this.vms = vms;
+    }
+
+    public SessionView start(SessionStartRequest request) {
+        if (request.argv() == null || request.argv().isEmpty()) {
+            throw BangerException.invalidArgument("name a command to run after --");
+        }
+        if (request.session() != null) {
+            Names.requireValid("session", request.session());
+        }
+        Vm vm = vms.find(request.vm());
+        Image image = vms.imageOf(vm);
+        Map<String, String> env = new LinkedHashMap<>(image.env());
+        if (request.env() != null) {
+            env.putAll(request.env());
+        }
+        ExecSpec spec = ExecSpec.of(request.argv()).withEnv(env);
+        String cwd = request.cwd() != null ? request.cwd() : image.workingDir();
+        if (cwd != null) {
+            spec = spec.withCwd(cwd);
+        }
+        if (request.tty()) {
+            spec = spec.withTty(request.rows() > 0 ? request.rows() : 24, request.cols() > 0 ? request.cols() : 80);
+        }
+        AgentClient agent = vms.guest(vm);
+        String name = request.session();
+        try {
+            if (name == null) {
+                name = freeName(agent, request.argv().get(0));
+            }
+            agent.startSession(name, spec);
+            String started = name;
+            return agent.listSessions().stream().filter(s -> s.name().equals(started)).findFirst()
+                    .map(SessionService::view)
+                    .orElseThrow(() -> BangerException.unavailable("session '" + started + "' in VM '" + vm.name()
+                            + "' ended and was removed at once"));
+        } catch (AgentException e) {
+            throw failure(vm, name, e);
+        } catch (IOException e) {
+            throw lost(vm, e);
+        }
+    }
+
+    public SessionList list(String vmName) {
+        Vm vm = vms.find(vmName);
+        try {
+            return new SessionList(vms.guest(vm).listSessions().stream().map(SessionService::view).toList());
+        } catch (IOException e) {
+            throw lost(vm, e);
+        }
+    }
+
+    public SessionEnd attach(SessionAttachRequest request, Call call) throws InterruptedException {
+        Vm vm = vms.find(request.vm());
+        String name = requireSession(request.session());
+        SessionAttachment view;
+        try {
+            view = vms.guest(vm).attachSession(name, request.replay());
+            if (request.rows() > 0 && request.cols() > 0) {
+                view.resize(request.rows(), request.cols());
+            }
+        } catch (IOException e) {
+            throw lost(vm, e);
+        }
+        return follow(vm, name, view, call, true);
+    }
+
+    public SessionEnd logs(SessionLogsRequest request, Call call) throws InterruptedException {
+        Vm vm = vms.find(request.vm());
+        String name = requireSession(request.session());
+        SessionAttachment view;
+        try {
+            view = vms.guest(vm).sessionLogs(name, request.follow());
+        } catch (IOException e) {
+            throw lost(vm, e);
+        }
+        return follow(vm, name, view, call, false);
+    }
+
+    public Empty kill(SessionKillRequest request) {
+        Vm vm = vms.find(request.vm());
+        String name = requireSession(request.session());
+        int signal = Signals.parse(request.signal() == null ? "TERM" : request.signal());
+        try {
+            vms.guest(vm).killSession(name, signal);
+            return Empty.INSTANCE;
+        } catch (AgentException e) {
+            throw failure(vm, name, e);
+        } catch (IOException e) {
+            throw lost(vm, e);
+        }
+    }
+
+    public Empty remove(SessionRef request) {
+        Vm vm = vms.find(request.vm());
+        String name = requireSession(request.session());
+        try {
+            vms.guest(vm).removeSession(name);
+            return Empty.INSTANCE;
+        } catch (AgentException e) {
+            throw failure(vm, name, e);
+        } catch (IOException e) {
+            throw lost(vm, e);
+        }
+    }
+
+    /** Streams a view's output to the client (and, for attach, the client's input to the session). */
+    private SessionEnd follow(Vm vm, String name, SessionAttachment view, Call call, boolean input)
+            throws InterruptedException {
+        call.onCancel(() -> detachQuietly(view));
+        Thread out = pump(view.output(), call);
+        Thread in = input ? forwardInput(view, call) : null;
+        try {
+            SessionOutcome outcome = view.waitFor();
+            out.join();
+            ExitStatus status = outcome.exitStatus();
+            return new SessionEnd(outcome.detached(), status == null ? null : status.exitCode(),
+                    status == null || status.signal().isEmpty() ? null : status.signal().getAsInt(),
+                    outcome.lostBytes());
+        } catch (AgentException e) {
+            throw failure(vm, name, e);
+        } catch (IOException e) {
+            throw lost(vm, e);
+        } finally {
+            if (in != null) {
+                in.interrupt();
+            }
+        }
+    }
+
+    private static Thread pump(InputStream from, Call call) {
+        Thread t = new Thread(() -> {
+            byte[] buf = new byte[CHUNK];
+            try (from) {
+                int n;
+                while ((n = from.read(buf)) > 0) {
+                    call.emit(new Event.Output("stdout", Arrays.copyOf(buf, n)));
+                }
+            } catch (IOException e) {
+                log.debug("session output ended: {}", e.toString());
+            }
+        }, "session-output");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static Thread forwardInput(SessionAttachment view, Call call) {
+        Thread t = new Thread(() -> {
+            OutputStream stdin = view.input();
+            try {
+                while (!view.isFinished()) {
+                    Input input = call.nextInput(200, TimeUnit.MILLISECONDS);
+                    if (input == null) {
+                        if (call.cancelled()) {
+                            return;
+                        }
+                        continue;
+                    }
+                    if (input.stdin() != null) {
+                        stdin.write(input.stdin());
+                        stdin.flush();
+                    } else if (Boolean.TRUE.equals(input.stdinEof())) {
+                        stdin.close();
+                    } else if (input.signal() != null) {
+                        view.signal(input.signal());
+                    } else if (input.resize() != null && input.resize().length == 2) {
+                        view.resize(input.resize()[0], input.resize()[1]);
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (IOException e) {
+                log.debug("session input ended: {}", e.toString());
+            }
+        }, "session-input");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static void detachQuietly(SessionAttachment view) {
+        try {
+            view.detach();
+        } catch (IOException e) {
+            log.debug("detach failed: {}", e.toString());
+        }
+    }
+
+    /** The command's name as a session name, made unique with -2, -3, ... among the VM's sessions. */
+    private static String freeName(AgentClient agent, String program) throws IOException {
+        String base = program.substring(program.lastIndexOf('/') + 1).toLowerCase(Locale.ROOT)
+                .replaceAll("[^a-z0-9-]+", "-").replaceAll("^-+|-+$", "");
+        if (base.length() > 50) {
+            base = base.substring(0, 50).replaceAll("-+$", "");
+        }
+        if (base.isEmpty()) {
+            base = "session";
+        }
+        Set<String> taken = agent.listSessions().stream().map(SessionInfo::name).collect(Collectors.toSet());
+        String name = base;
+        for (int i = 2; taken.contains(name); i++) {
+            name = base + "-" + i;
+        }
+        return name;
+    }
+
+    private static String requireSession(String name) {
+        if (name == null || name.isEmpty()) {
+            throw BangerException.invalidArgument("a session name is required; see: banger session list VM");
+        }
+        return name;
+    }
+
+    static SessionView view(SessionInfo s) {
+        ExitStatus status = s.exitStatus();
+        String state = status == null ? "running" : status.signal().isPresent() ? "killed" : "exited";
+        return new SessionView(s.name(), s.pid(), s.argv(), s.tty(), state, status == null ? null : status.exitCode(),
+                status == null || status.signal().isEmpty() ? null : status.signal().getAsInt(),
+                s.startedAt().toString(), s.runtime().toMillis(), s.outputBytes(), s.droppedBytes(), s.attached());
+    }
+
+    /** The agent's answer, in the user's words, with what to do next. */
+    private static BangerException failure(Vm vm, String session, AgentException e) {
+        String code = e.code() == null ? "" : e.code();
+        String detail = e.getMessage().replaceFirst("^.*?" + java.util.regex.Pattern.quote(code) + ": ", "");
+        String where = "session '" + session + "' in VM '" + vm.name() + "'";
+        return switch (code) {
+            case "not_found" -> BangerException.notFound("no " + where + "; see: banger session list " + vm.name());
+            case "already_exists" -> BangerException.alreadyExists(where + " is already running; attach with: "
+                    + "banger session attach " + vm.name() + " " + session);
+            case "not_running" -> BangerException.conflict(where + " has already ended; see: banger session list "
+                    + vm.name());
+            case "still_running" -> BangerException.conflict(where + " is still running; stop it first: "
+                    + "banger session kill " + vm.name() + " " + session);
+            case "limit_reached" -> BangerException.failedPrecondition(detail + " (VM '" + vm.name() + "')");
+            case "exec_failed", "bad_request" -> BangerException.invalidArgument(detail + " (VM '" + vm.name() + "')");
+            default -> new BangerException(ErrorCode.UNAVAILABLE, "guest agent of VM '" + vm.name() + "': "
+                    + e.getMessage());
+        };
+    }
+
+    private static BangerException lost(Vm vm, IOException e) {
+        return BangerException.unavailable("lost the guest agent of VM '" + vm.name() + "': " + e.getMessage());
+    }
+}

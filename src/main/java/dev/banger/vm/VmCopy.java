@@ -1,0 +1,152 @@
+package dev.banger.vm;
+
+import dev.banger.api.BangerException;
+import dev.banger.api.CopyResult;
+import dev.banger.api.ErrorCode;
+import dev.banger.api.Event;
+import dev.banger.api.VmCopyRequest;
+import dev.banger.guest.AgentException;
+import dev.banger.guest.CopyStats;
+import dev.banger.guest.FileCopyIn;
+import dev.banger.guest.FileCopyOut;
+import dev.banger.model.Vm;
+import dev.banger.rpc.Call;
+import dev.banger.rpc.Input;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code vm cp}: tar archives between the client and a running guest. The daemon only relays bytes: the client
+ * packs and unpacks its own files (they are the user's, and the daemon runs as root), the guest agent does the
+ * same on its side with its own safety checks. Flow control runs end to end: a slow guest slows the client's
+ * input, a slow client slows the guest's reads.
+ */
+public final class VmCopy {
+
+    private static final Logger log = LoggerFactory.getLogger(VmCopy.class);
+    private static final int CHUNK = 64 * 1024;
+
+    private final VmService vms;
+
+    public VmCopy(VmService vms) {
+        this.vms = vms;
+    }
+
+    /** Extracts the archive the client sends as input at {@code path} in the guest. */
+    public CopyResult copyIn(VmCopyRequest request, Call call) throws InterruptedException {
+        Vm vm = vms.find(request.name());
+        String path = guestPath(request.path());
+        FileCopyIn copy;
+        try {
+            copy = vms.guest(vm).writeFile(path);
+        } catch (IOException e) {
+            throw lost(vm, e);
+        }
+        call.onCancel(() -> cancelQuietly(copy::cancel));
+        OutputStream archive = copy.archive();
+        try {
+            while (true) {
+                Input input = call.nextInput(500, TimeUnit.MILLISECONDS);
+                if (input == null) {
+                    if (call.cancelled()) {
+                        throw new BangerException(ErrorCode.CANCELLED, "the client went away during the copy");
+                    }
+                    if (copy.isFinished()) {
+                        break; // refused early: the result says why
+                    }
+                    continue;
+                }
+                if (input.stdin() != null) {
+                    try {
+                        archive.write(input.stdin());
+                    } catch (AgentException e) {
+                        throw e;
+                    } catch (IOException e) {
+                        break; // the guest ended the copy early; its verdict follows
+                    }
+                } else if (Boolean.TRUE.equals(input.stdinEof())) {
+                    break;
+                }
+            }
+            return result(copy.finish());
+        } catch (AgentException e) {
+            throw failure(vm, path, e);
+        } catch (IOException e) {
+            throw lost(vm, e);
+        }
+    }
+
+    /** Sends an archive of {@code path} in the guest to the client as output events. */
+    public CopyResult copyOut(VmCopyRequest request, Call call) throws InterruptedException {
+        Vm vm = vms.find(request.name());
+        String path = guestPath(request.path());
+        FileCopyOut copy;
+        try {
+            copy = vms.guest(vm).readFile(path);
+        } catch (IOException e) {
+            throw lost(vm, e);
+        }
+        call.onCancel(() -> cancelQuietly(copy::cancel));
+        byte[] buf = new byte[CHUNK];
+        try (InputStream archive = copy.archive()) {
+            int n;
+            while ((n = archive.read(buf)) > 0) {
+                call.emit(new Event.Output("stdout", Arrays.copyOf(buf, n)));
+            }
+            if (call.cancelled()) {
+                throw new BangerException(ErrorCode.CANCELLED, "the client went away during the copy");
+            }
+            return result(copy.finish());
+        } catch (AgentException e) {
+            throw failure(vm, path, e);
+        } catch (IOException e) {
+            throw lost(vm, e);
+        }
+    }
+
+    private static String guestPath(String path) {
+        if (path == null || !path.startsWith("/")) {
+            throw BangerException.invalidArgument("the path in the VM must be absolute (NAME:/path), not '"
+                    + path + "'");
+        }
+        return path;
+    }
+
+    private static CopyResult result(CopyStats s) {
+        return new CopyResult(s.files(), s.dirs(), s.symlinks(), s.others(), s.bytes(), s.skipped(), s.warnings());
+    }
+
+    private static BangerException failure(Vm vm, String path, AgentException e) {
+        String code = e.code() == null ? "" : e.code();
+        String detail = e.getMessage().replaceFirst("^.*?" + Pattern.quote(code) + ": ", "");
+        String where = " (VM '" + vm.name() + "', " + path + ")";
+        return switch (code) {
+            case "not_found" -> BangerException.notFound(detail + where);
+            case "unsafe_path", "bad_archive", "bad_request" -> BangerException.invalidArgument(detail + where);
+            case "io_error" -> BangerException.failedPrecondition(detail + where);
+            default -> lost(vm, e);
+        };
+    }
+
+    private static BangerException lost(Vm vm, IOException e) {
+        return BangerException.unavailable("copy with VM '" + vm.name() + "' failed: " + e.getMessage());
+    }
+
+    private interface IoAction {
+        void run() throws IOException;
+    }
+
+    private static void cancelQuietly(IoAction cancel) {
+        try {
+            cancel.run();
+        } catch (IOException e) {
+            log.debug("cancelling a copy: {}", e.toString());
+        }
+    }
+}
