@@ -311,8 +311,16 @@ public final class VmService {
                 throw BangerException.failedPrecondition("VM '" + vmName + "' has no root disk at "
                         + vm.rootDiskPath());
             }
-            return images.publishConverted(imageName, vm.rootDiskPath(), "qcow2", "promote:" + vmName,
-                    images.get(vm.imageName()));
+            Image base = images.get(vm.imageName());
+            // Whatever the copy-on-write strategy (qcow2 overlay, device-mapper snapshot, copy), attach the disk
+            // as a boot would and convert what the guest sees; then release what the attach took.
+            RootDisk root = disks.attachRootDisk(vm, base.rootfsPath(), acquired -> { });
+            try {
+                return images.publishConverted(imageName, root.attachPath(),
+                        root.format() == DiskSpec.Format.QCOW2 ? "qcow2" : "raw", "promote:" + vmName, base);
+            } finally {
+                disks.releaseRootDisk(root.handles());
+            }
         }
     }
 
@@ -510,6 +518,7 @@ public final class VmService {
         VmmHandle handle = null;
         try {
             Kernel kernel = kernels.resolve(vm.kernelName());
+            preflight(vm, kernel, imageOf(vm));
             long t0 = System.nanoTime();
             call.emit(Event.Progress.started("launch-vmm", "starting " + vm.vmm().wireName()));
             Path initrd = initrds.initrdFor(kernel.artifacts(), initBinary);
@@ -558,6 +567,37 @@ public final class VmService {
             tearDown(vm);
             update(starting, VmState.ERROR, "internal error: " + e);
             throw e;
+        }
+    }
+
+    /** Free space a boot wants in the state dir: the overlay's first writes, logs, a fresh initrd. */
+    static final long MIN_FREE_BYTES = 256L << 20;
+
+    /** What a boot needs from the host, checked up front so each missing piece gets its own clear message. */
+    private void preflight(Vm vm, Kernel kernel, Image image) {
+        Path kernelFile = kernel.artifacts().kernel();
+        if (!Files.isRegularFile(kernelFile)) {
+            throw BangerException.failedPrecondition("the kernel file " + kernelFile + " of kernel '" + kernel.name()
+                    + "' is missing; import the kernel again (banger kernel delete " + kernel.name() + ", then "
+                    + "banger kernel pull or import)");
+        }
+        if (!Files.isRegularFile(image.rootfsPath())) {
+            throw BangerException.failedPrecondition("the root filesystem " + image.rootfsPath() + " of image '"
+                    + image.name() + "' is missing; pull or register the image again");
+        }
+        if (!Files.exists(Path.of("/dev/net/tun"))) {
+            throw BangerException.failedPrecondition("/dev/net/tun is missing, so VMs get no network device; load "
+                    + "the tun module (modprobe tun)");
+        }
+        try {
+            long free = Files.getFileStore(vm.vmDir()).getUsableSpace();
+            if (free < MIN_FREE_BYTES) {
+                throw BangerException.failedPrecondition("only " + (free >> 20) + " MiB free for " + vm.vmDir()
+                        + "; a boot needs at least " + (MIN_FREE_BYTES >> 20) + " MiB (free space or delete VMs)");
+            }
+        } catch (IOException e) {
+            throw BangerException.failedPrecondition("cannot read the free space of " + vm.vmDir() + ": "
+                    + e.getMessage());
         }
     }
 

@@ -1,0 +1,128 @@
+package dev.banger.host.network;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.banger.testkit.RecordingCommandRunner;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The exact ip/iptables sequences, recorded: what a fresh host, a configured host and NAT each cost. */
+class HostNetworkTest {
+
+    private static final NetworkConfig PLAIN = new NetworkConfig("banger0", Ipv4Network.parse("172.30.77.0/24"),
+            false, List.of("9.9.9.9"));
+    private static final NetworkConfig NAT = new NetworkConfig("banger0", Ipv4Network.parse("172.30.77.0/24"),
+            true, List.of());
+
+    @Test
+    void aFreshHostGetsABridgeWithTheFirstAddress() {
+        RecordingCommandRunner ip = new RecordingCommandRunner();
+        ip.when("ip", "-j", "link", "show", "dev", "banger0").thenFail(1, "Device \"banger0\" does not exist.");
+        ip.when("ip", "-j", "-4", "addr", "show").thenReturn("[]");
+
+        new HostNetwork(ip, PLAIN).ensureBridge();
+
+        assertThat(ip.commandLines()).containsExactly(
+                "ip -j link show dev banger0",
+                "ip link add banger0 type bridge",
+                "ip -j -4 addr show dev banger0",
+                "ip addr add 172.30.77.1/24 dev banger0",
+                "ip link set banger0 up");
+    }
+
+    @Test
+    void aConfiguredBridgeIsLeftAsItIs() {
+        RecordingCommandRunner ip = new RecordingCommandRunner();
+        ip.when("ip", "-j", "link", "show", "dev", "banger0").thenReturn("[{\"ifname\":\"banger0\"}]");
+        ip.when("ip", "-j", "-4", "addr", "show").thenReturn(
+                "[{\"addr_info\":[{\"local\":\"172.30.77.1\",\"prefixlen\":24}]}]");
+
+        new HostNetwork(ip, PLAIN).ensureBridge();
+
+        assertThat(ip.commandLines()).containsExactly("ip -j link show dev banger0",
+                "ip -j -4 addr show dev banger0", "ip link set banger0 up");
+    }
+
+    @Test
+    void natIsAddedOnceWithForwarding() {
+        RecordingCommandRunner host = new RecordingCommandRunner();
+        host.when("ip", "-j", "link", "show").thenReturn("[{\"ifname\":\"banger0\"}]");
+        host.when("ip", "-j", "-4", "addr", "show").thenReturn("[{\"addr_info\":[{\"local\":\"172.30.77.1\"}]}]");
+        host.when("iptables", "-t", "nat", "-C").thenFail(1, "Bad rule (does a matching rule exist in that chain?)")
+                .times(1);
+
+        HostNetwork network = new HostNetwork(host, NAT);
+        network.ensureBridge();
+        network.ensureBridge();
+
+        assertThat(host.commandLines()).filteredOn(l -> !l.startsWith("ip ")).containsExactly(
+                "sysctl -q -w net.ipv4.ip_forward=1",
+                "iptables -t nat -C POSTROUTING -s 172.30.77.0/24 ! -o banger0 -j MASQUERADE",
+                "iptables -t nat -A POSTROUTING -s 172.30.77.0/24 ! -o banger0 -j MASQUERADE",
+                "sysctl -q -w net.ipv4.ip_forward=1",
+                "iptables -t nat -C POSTROUTING -s 172.30.77.0/24 ! -o banger0 -j MASQUERADE");
+    }
+
+    @Test
+    void tapsAreReplacedAndAFailedAttachLeavesNoTap() {
+        RecordingCommandRunner ip = new RecordingCommandRunner();
+        ip.when("ip", "-j", "link", "show", "dev", "bt0123456789ab").thenFail(1, "does not exist");
+        ip.when("ip", "link", "set", "bt0123456789ab", "master").thenFail(2, "RTNETLINK answers: No such device");
+
+        HostNetwork network = new HostNetwork(ip, PLAIN);
+        try {
+            network.createTap(HostNetwork.tapName("0123456789ab"));
+        } catch (IllegalStateException expected) {
+            assertThat(expected).hasMessageContaining("attach tap bt0123456789ab to banger0");
+        }
+
+        assertThat(ip.commandLines()).startsWith("ip -j link show dev bt0123456789ab",
+                "ip tuntap add dev bt0123456789ab mode tap",
+                "ip link set bt0123456789ab master banger0");
+        assertThat(ip.commandLines().get(ip.commandLines().size() - 1))
+                .as("the half-made tap is looked up for removal").isEqualTo("ip -j link show dev bt0123456789ab");
+    }
+
+    @Test
+    void guestsLearnAddressGatewayAndNameservers() {
+        assertThat(new HostNetwork(new RecordingCommandRunner(), PLAIN).guestKernelArgs("172.30.77.9"))
+                .isEqualTo("banger.ip=172.30.77.9/24 banger.gw=172.30.77.1 banger.dns=9.9.9.9");
+    }
+
+    @Test
+    void allocationTakesTheLowestFreeAddressAndCid() {
+        AddressAllocator allocator = new AddressAllocator(PLAIN);
+
+        GuestAddress first = allocator.allocate(Set.of(), Set.of());
+        GuestAddress next = allocator.allocate(Set.of("172.30.77.2", "172.30.77.4"), Set.of(3L, 4L));
+
+        assertThat(first).isEqualTo(new GuestAddress("172.30.77.2", "02:b4:6e:1e:4d:02", 3));
+        assertThat(next.ip()).isEqualTo("172.30.77.3");
+        assertThat(next.cid()).isEqualTo(5);
+    }
+
+    @Test
+    void aFullSubnetSaysWhatToDo() {
+        NetworkConfig tiny = new NetworkConfig("banger0", Ipv4Network.parse("10.9.9.0/29"), false, List.of());
+        Set<String> used = Set.of("10.9.9.2", "10.9.9.3", "10.9.9.4", "10.9.9.5", "10.9.9.6");
+
+        try {
+            new AddressAllocator(tiny).allocate(used, Set.of());
+            throw new AssertionError("expected a full subnet");
+        } catch (IllegalStateException e) {
+            assertThat(e).hasMessageContaining("10.9.9.0/29 is full").hasMessageContaining("larger \"subnet\"");
+        }
+    }
+
+    @Test
+    void hostNameserversSkipLoopback(@TempDir Path dir) throws Exception {
+        Path resolv = Files.writeString(dir.resolve("resolv.conf"),
+                "# comment\nnameserver 127.0.0.53\nnameserver 10.1.2.3\nnameserver ::1\nsearch example\n");
+
+        assertThat(HostNetwork.hostNameservers(resolv)).containsExactly("10.1.2.3");
+    }
+}
