@@ -19,7 +19,7 @@ import java.util.concurrent.TimeoutException;
  * closing {@link #stdout()} or {@link #stderr()} discards the rest of that output. None of them closes the
  * {@link AgentClient}. When the connection is lost, blocked and later calls throw {@link AgentException}.
  */
-public final class ExecProcess {
+public final class ExecProcess implements Interactive {
 
     private final AgentChannel channel;
     private final ExecSpec spec;

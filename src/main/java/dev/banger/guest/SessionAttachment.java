@@ -15,7 +15,7 @@ import java.util.concurrent.TimeoutException;
  * buffer behind loses output ({@link SessionOutcome#lostBytes()}). Input written to {@link #input()} goes to the
  * session's stdin or terminal; closing it ends only this attachment's copy of the descriptor.
  */
-public final class SessionAttachment {
+public final class SessionAttachment implements Interactive {
 
     private final AgentChannel channel;
     private final String session;
@@ -36,7 +36,8 @@ public final class SessionAttachment {
     }
 
     /** The session's stdin (or terminal input); fails for a logs view. Never null. */
-    public OutputStream input() {
+    @Override
+    public OutputStream stdin() {
         return channel.stdin();
     }
 

@@ -3,7 +3,6 @@ package dev.banger.session;
 import dev.banger.api.BangerException;
 import dev.banger.api.Empty;
 import dev.banger.api.ErrorCode;
-import dev.banger.api.Event;
 import dev.banger.api.SessionAttachRequest;
 import dev.banger.api.SessionEnd;
 import dev.banger.api.SessionKillRequest;
@@ -24,17 +23,13 @@ import dev.banger.model.Names;
 import dev.banger.model.Signals;
 import dev.banger.model.Vm;
 import dev.banger.rpc.Call;
-import dev.banger.rpc.Input;
+import dev.banger.vm.GuestIo;
 import dev.banger.vm.VmService;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +42,6 @@ import org.slf4j.LoggerFactory;
 public final class SessionService {
 
     private static final Logger log = LoggerFactory.getLogger(SessionService.class);
-    private static final int CHUNK = 32 * 1024;
 
     private final VmService vms;
 
@@ -162,8 +156,8 @@ public final class SessionService {
     private SessionEnd follow(Vm vm, String name, SessionAttachment view, Call call, boolean input)
             throws InterruptedException {
         call.onCancel(() -> detachQuietly(view));
-        Thread out = pump(view.output(), call);
-        Thread in = input ? forwardInput(view, call) : null;
+        Thread out = GuestIo.pumpOutput(view.output(), "stdout", call, "session-output");
+        Thread in = input ? GuestIo.forwardInput(view, call, "session-input") : null;
         try {
             SessionOutcome outcome = view.waitFor();
             out.join();
@@ -180,57 +174,6 @@ public final class SessionService {
                 in.interrupt();
             }
         }
-    }
-
-    private static Thread pump(InputStream from, Call call) {
-        Thread t = new Thread(() -> {
-            byte[] buf = new byte[CHUNK];
-            try (from) {
-                int n;
-                while ((n = from.read(buf)) > 0) {
-                    call.emit(new Event.Output("stdout", Arrays.copyOf(buf, n)));
-                }
-            } catch (IOException e) {
-                log.debug("session output ended: {}", e.toString());
-            }
-        }, "session-output");
-        t.setDaemon(true);
-        t.start();
-        return t;
-    }
-
-    private static Thread forwardInput(SessionAttachment view, Call call) {
-        Thread t = new Thread(() -> {
-            OutputStream stdin = view.input();
-            try {
-                while (!view.isFinished()) {
-                    Input input = call.nextInput(200, TimeUnit.MILLISECONDS);
-                    if (input == null) {
-                        if (call.cancelled()) {
-                            return;
-                        }
-                        continue;
-                    }
-                    if (input.stdin() != null) {
-                        stdin.write(input.stdin());
-                        stdin.flush();
-                    } else if (Boolean.TRUE.equals(input.stdinEof())) {
-                        stdin.close();
-                    } else if (input.signal() != null) {
-                        view.signal(input.signal());
-                    } else if (input.resize() != null && input.resize().length == 2) {
-                        view.resize(input.resize()[0], input.resize()[1]);
-                    }
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (IOException e) {
-                log.debug("session input ended: {}", e.toString());
-            }
-        }, "session-input");
-        t.setDaemon(true);
-        t.start();
-        return t;
     }
 
     private static void detachQuietly(SessionAttachment view) {

@@ -13,10 +13,7 @@ import dev.banger.guest.ExitStatus;
 import dev.banger.model.Image;
 import dev.banger.model.Vm;
 import dev.banger.rpc.Call;
-import dev.banger.rpc.Input;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -24,7 +21,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,9 +68,9 @@ public final class VmExec {
                     + e.getMessage());
         }
         call.onCancel(() -> cancelQuietly(process));
-        Thread out = pump(process.stdout(), "stdout", call);
-        Thread err = pump(process.stderr(), "stderr", call);
-        Thread in = request.stdin() ? forwardInput(process, call) : null;
+        Thread out = GuestIo.pumpOutput(process.stdout(), "stdout", call, "exec-stdout");
+        Thread err = GuestIo.pumpOutput(process.stderr(), "stderr", call, "exec-stderr");
+        Thread in = request.stdin() ? GuestIo.forwardInput(process, call, "exec-stdin") : null;
         try {
             ExitStatus status = process.waitFor();
             out.join();
@@ -123,58 +119,6 @@ public final class VmExec {
             Thread.sleep(200);
         }
         return Empty.INSTANCE;
-    }
-
-    private static Thread pump(InputStream from, String stream, Call call) {
-        Thread t = new Thread(() -> {
-            byte[] buf = new byte[CHUNK];
-            try (from) {
-                int n;
-                while ((n = from.read(buf)) > 0) {
-                    call.emit(new Event.Output(stream, Arrays.copyOf(buf, n)));
-                }
-            } catch (IOException e) {
-                log.debug("{} of an exec ended: {}", stream, e.toString());
-            }
-        }, "exec-" + stream);
-        t.setDaemon(true);
-        t.start();
-        return t;
-    }
-
-    /** Client input → the guest process, until the process ends or the client closes its side. */
-    private static Thread forwardInput(ExecProcess process, Call call) {
-        Thread t = new Thread(() -> {
-            OutputStream stdin = process.stdin();
-            try {
-                while (!process.isFinished()) {
-                    Input input = call.nextInput(200, TimeUnit.MILLISECONDS);
-                    if (input == null) {
-                        if (call.cancelled()) {
-                            return;
-                        }
-                        continue;
-                    }
-                    if (input.stdin() != null) {
-                        stdin.write(input.stdin());
-                        stdin.flush();
-                    } else if (Boolean.TRUE.equals(input.stdinEof())) {
-                        stdin.close();
-                    } else if (input.signal() != null) {
-                        process.signal(input.signal());
-                    } else if (input.resize() != null && input.resize().length == 2) {
-                        process.resize(input.resize()[0], input.resize()[1]);
-                    }
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (IOException e) {
-                log.debug("exec input ended: {}", e.toString());
-            }
-        }, "exec-stdin");
-        t.setDaemon(true);
-        t.start();
-        return t;
     }
 
     private static void cancelQuietly(ExecProcess process) {

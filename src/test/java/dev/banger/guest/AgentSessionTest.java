@@ -112,12 +112,12 @@ class AgentSessionTest {
                 .withTty(24, 80));
         SessionAttachment view = client.attachSession("shell", true);
         view.resize(30, 100);
-        view.input().write("hello\n".getBytes(StandardCharsets.UTF_8));
-        view.input().flush();
+        view.stdin().write("hello\n".getBytes(StandardCharsets.UTF_8));
+        view.stdin().flush();
 
         String out = readUntil(view.output(), s -> s.contains("30 100"));
         assertThat(out).contains("got:hello");
-        view.input().write("\n".getBytes(StandardCharsets.UTF_8));
+        view.stdin().write("\n".getBytes(StandardCharsets.UTF_8));
         SessionOutcome outcome = view.waitFor(Duration.ofSeconds(5));
         assertThat(outcome.exitStatus()).isEqualTo(ExitStatus.exited(0));
     }
@@ -126,7 +126,7 @@ class AgentSessionTest {
     void whenTheSessionEndsItsAttachersGetItsExitStatus() throws Exception {
         client.startSession("pipe", ExecSpec.of("sh", "-c", "read line; echo $line; exit 5"));
         SessionAttachment view = client.attachSession("pipe", true);
-        view.input().write("through stdin\n".getBytes(StandardCharsets.UTF_8));
+        view.stdin().write("through stdin\n".getBytes(StandardCharsets.UTF_8));
 
         String out = new String(view.output().readAllBytes(), StandardCharsets.UTF_8);
 
@@ -170,7 +170,7 @@ class AgentSessionTest {
         String all = new String(follow.output().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(all).startsWith("0\n").endsWith("\n29\n");
         assertThat(follow.waitFor().exitStatus()).isEqualTo(ExitStatus.exited(0));
-        assertThatThrownBy(() -> follow.input().write(1)).isInstanceOf(IOException.class);
+        assertThatThrownBy(() -> follow.stdin().write(1)).isInstanceOf(IOException.class);
     }
 
     @Test
