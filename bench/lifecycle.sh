@@ -45,7 +45,11 @@ for i in $(seq 1 "$runs"); do
     done
 done
 
-daemon_rss() { awk '/VmRSS/{print $2}' "/proc/$(cat "$BANGER_HOME/state/bangerd.lock")/status"; }
+daemon_rss() {   # KiB, after a full GC so the heap holds only what is live
+    local pid; pid=$(cat "$BANGER_HOME/state/bangerd.lock")
+    jcmd "$pid" GC.run >/dev/null 2>&1 || true; sleep 1
+    awk '/VmRSS/{print $2}' "/proc/$pid/status"
+}
 rss0=$(daemon_rss)
 
 t0=$(now_ms); b vm create --image small --memory 256M --disk 64M single >/dev/null 2>&1; one=$(( $(now_ms) - t0 ))

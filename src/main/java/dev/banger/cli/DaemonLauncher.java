@@ -23,9 +23,13 @@ import java.util.Optional;
  */
 final class DaemonLauncher {
 
-    /** JVM options for a daemon the CLI starts; {@code BANGER_DAEMON_JAVA_OPTS} replaces them. */
-    private static final List<String> DAEMON_JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xss512k",
-            "-XX:MaxRAMPercentage=10", "-Xshare:auto");
+    /**
+     * JVM options for a daemon the CLI starts; {@code BANGER_DAEMON_JAVA_OPTS} replaces them. A small, shrinking
+     * heap and C1 only: the daemon's work is processes and sockets, and its footprint stays with every VM.
+     */
+    private static final List<String> DAEMON_JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xss512k", "-Xms16m",
+            "-Xmx384m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-XX:TieredStopAtLevel=1",
+            "-XX:ReservedCodeCacheSize=48m", "-Xshare:auto");
     static final Duration START_TIMEOUT = Duration.ofSeconds(30);
 
     private final BangerPaths paths;
@@ -87,6 +91,8 @@ final class DaemonLauncher {
             ProcessBuilder pb = new ProcessBuilder(argv);
             // Image layers carry non-ASCII file names; the JVM encodes file names with the locale's charset.
             pb.environment().put("LC_ALL", "C.UTF-8");
+            // Each thread that mallocs would get a glibc arena of its own; two are plenty for the daemon.
+            pb.environment().putIfAbsent("MALLOC_ARENA_MAX", "2");
             pb
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(paths.daemonConsoleLog().toFile()))

@@ -14,6 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -72,11 +74,16 @@ public final class AgentClient implements Closeable {
         this.socket = socket;
         this.peer = peer;
         this.writer = new FrameWriter(socket);
-        this.control = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "agent-control " + peer);
-            t.setDaemon(true);
-            return t;
-        });
+        // One thread at a time keeps this connection's control writes in order; it exits when idle, so a VM
+        // nobody is talking to costs the daemon only its reader thread.
+        ThreadPoolExecutor serial = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                r -> {
+                    Thread t = new Thread(r, "agent-control " + peer);
+                    t.setDaemon(true);
+                    return t;
+                });
+        serial.allowCoreThreadTimeOut(true);
+        this.control = serial;
         this.reader = new Thread(this::readLoop, "agent-reader " + peer);
         reader.setDaemon(true);
         reader.start();
