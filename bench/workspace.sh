@@ -40,6 +40,6 @@ for mib in "${sizes[@]}"; do
     make_repo "$work/r$mib" "$mib"
     disk=$(( mib * 3 + 256 ))M   # working tree + a clone's objects + headroom
     t=$(run_in "$work/r$mib" "$disk")
-    echo "$mib MiB repository: $t ms total, $(( t - base )) ms for the workspace ($(( (t - base) * 1000 / (mib > 0 ? mib : 1) / 1000 )) ms/MiB)"
+    echo "$mib MiB repository: $t ms total, $(( t - base )) ms for the workspace ($(( (t - base) / mib )) ms/MiB)"
     rm -rf "$work/r$mib"
 done
