@@ -17,14 +17,19 @@ final class Output {
 
     /** An aligned table with a header row; null cells print as "-". */
     static final class Table {
-        /** Keeps columns of a refreshing display aligned from one print to the next. */
-        private static final int MIN_WIDTH = 9;
+        private int minWidth;
 
         private final List<String> header;
         private final List<List<String>> rows = new ArrayList<>();
 
         Table(String... header) {
             this.header = List.of(header);
+        }
+
+        /** Pads every column to at least {@code width}: keeps a refreshing display aligned from print to print. */
+        Table minWidth(int width) {
+            this.minWidth = width;
+            return this;
         }
 
         Table row(Object... cells) {
@@ -44,7 +49,7 @@ final class Output {
         void print(PrintWriter out, boolean withHeader) {
             int[] widths = new int[Math.max(header.size(), rows.isEmpty() ? 0 : rows.get(0).size())];
             for (int i = 0; i < widths.length; i++) {
-                widths[i] = Math.max(i < header.size() ? header.get(i).length() : 0, MIN_WIDTH);
+                widths[i] = Math.max(i < header.size() ? header.get(i).length() : 0, minWidth);
                 for (List<String> row : rows) {
                     widths[i] = Math.max(widths[i], row.get(i).length());
                 }

@@ -401,14 +401,14 @@ final class VmCommands extends HelpOption {
         @Override
         public Integer call() throws InterruptedException {
             Output.Table header = new Output.Table("NAME", "STATE", "CPU%", "VMM RSS", "GUEST MEM", "DISK", "NET RX",
-                    "NET TX");
+                    "NET TX").minWidth(STATS_WIDTH);
             boolean first = true;
             do {
                 VmStats s = context.call(Api.VM_STATS, new VmRef(name));
                 if (json) {
                     Output.json(context.out(), s);
                 } else {
-                    Output.Table table = first ? header : new Output.Table();
+                    Output.Table table = first ? header : new Output.Table().minWidth(STATS_WIDTH);
                     table.row(s.name(), s.state(), s.cpuPercent() < 0 ? null : s.cpuPercent(), bytes(s.vmmRssBytes()),
                             s.guestMemTotalBytes() < 0 ? null : bytes(s.guestMemTotalBytes() - s.guestMemAvailableBytes())
                                     + "/" + bytes(s.guestMemTotalBytes()),
@@ -423,6 +423,8 @@ final class VmCommands extends HelpOption {
             } while (watch);
             return BangerCli.EXIT_OK;
         }
+
+        private static final int STATS_WIDTH = 9;
 
         private static String bytes(long value) {
             return value < 0 ? null : ProgressPrinter.human(value);
