@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * untracked-but-not-ignored, modified or not. The work disk is then built from the seed with {@code mkfs.ext4 -d},
  * so a large checkout costs one pass over its bytes and no agent round trips.
  *
- * <p>git runs with {@code safe.directory=*}: the daemon (root) reads repositories its users own.
+ * <p>git runs with {@code safe.directory=*}, because the daemon (root) reads repositories its users own, and with
+ * the repository's command-running settings ({@code core.fsmonitor}, hooks) switched off, for the same reason.
  */
 public final class WorkspaceService {
 
@@ -146,7 +147,9 @@ public final class WorkspaceService {
     }
 
     private static List<String> gitArgv(Path dir, String... args) {
-        List<String> argv = new ArrayList<>(List.of("git", "-c", "safe.directory=*", "-C", dir.toString()));
+        // The daemon is root and the repository is its user's: its config must not get to run anything.
+        List<String> argv = new ArrayList<>(List.of("git", "-c", "safe.directory=*", "-c", "core.fsmonitor=false",
+                "-c", "core.hooksPath=/dev/null", "-C", dir.toString()));
         argv.addAll(List.of(args));
         return argv;
     }

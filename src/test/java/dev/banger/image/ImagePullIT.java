@@ -116,6 +116,31 @@ class ImagePullIT {
     }
 
     @Test
+    void pullAndDeleteOfOneNameAreSerialised() throws Exception {
+        ok(banger.banger("image", "pull", registry.host() + "/test/img:v1"));
+        for (int round = 0; round < 3; round++) {
+            CompletableFuture<Result> delete = CompletableFuture.supplyAsync(() ->
+                    banger.banger("image", "delete", "img-v1"));
+            CompletableFuture<Result> pull = CompletableFuture.supplyAsync(() ->
+                    banger.banger("image", "pull", "--name", "img-v1", registry.host() + "/test/img:v1"));
+            Result deleted = delete.get(120, TimeUnit.SECONDS);
+            ok(pull.get(120, TimeUnit.SECONDS));
+            assertThat(deleted.exitCode() == 0 || deleted.stderr().contains("no such image: img-v1"))
+                    .as(deleted.output()).isTrue();
+            // Whichever ran first, the record and the files agree: listed with its disk, or gone entirely.
+            boolean listed = ((List<?>) json(ok(banger.banger("image", "list", "--json"))).get("images")).size() == 1;
+            Path rootfs = banger.stateDir().resolve("images/img-v1/rootfs.ext4");
+            assertThat(Files.exists(rootfs)).as("round %d: files match the record", round).isEqualTo(listed);
+            if (!listed) {
+                ok(banger.banger("image", "pull", registry.host() + "/test/img:v1"));
+            }
+        }
+        try (Stream<Path> dirs = Files.list(banger.stateDir().resolve("images"))) {
+            assertThat(dirs.map(p -> p.getFileName().toString())).as("no staging left").containsExactly("img-v1");
+        }
+    }
+
+    @Test
     void promoteCapturesAStoppedVmsDisk() throws Exception {
         ok(banger.banger("image", "pull", registry.host() + "/test/img:v1"));
         ok(banger.banger("vm", "create", "--image", "img-v1", "--memory", "256M", "--disk", "64M", "builder"));
