@@ -1,5 +1,7 @@
 package dev.banger.guest;
 
+import dev.banger.testkit.AgentProcess;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.DatagramSocket;

@@ -1,5 +1,7 @@
 package dev.banger.guest;
 
+import dev.banger.testkit.AgentProcess;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,7 @@
 package dev.banger.vmm.firecracker;
 
+import dev.banger.testkit.AgentProcess;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -64,7 +66,7 @@ class FirecrackerDriverTest {
 
     private Path vmDir;
     private Path runDir;
-    private HostAgent agent;
+    private AgentProcess agent;
 
     @BeforeAll
     static void loadSwagger() throws Exception {
@@ -278,7 +280,7 @@ class FirecrackerDriverTest {
 
     @Test
     void agentTransport_pingsAndExecsThroughHybridVsock() throws Exception {
-        agent = HostAgent.start(Files.createDirectories(dir.resolve("guest")));
+        agent = AgentProcess.start(Files.createDirectories(dir.resolve("guest")));
         FakeFirecrackerInstall fake = install(agent.socket());
         FirecrackerDriver driver = driver(fake);
         VmmHandle handle = reaper.track(driver.launch(spec()));

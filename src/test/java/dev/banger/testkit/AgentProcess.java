@@ -1,4 +1,8 @@
-package dev.banger.guest;
+package dev.banger.testkit;
+
+import dev.banger.guest.AgentClient;
+import dev.banger.guest.AgentTransport;
+import dev.banger.guest.UnixSocketTransport;
 
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -15,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * The real banger-init, built by Maven into {@code <build.dir>/guest/banger-init}, running in agent mode on a Unix
  * socket in a test's temp dir. {@link #close()} kills it and everything it started.
  */
-final class AgentProcess implements AutoCloseable {
+public final class AgentProcess implements AutoCloseable {
 
     private final Process process;
     private final java.util.Set<ProcessHandle> seenChildren = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -29,7 +33,7 @@ final class AgentProcess implements AutoCloseable {
     }
 
     /** The binary: system property {@code banger.init.binary} (set by surefire), else next to test-classes. */
-    static Path binary() {
+    public static Path binary() {
         String prop = System.getProperty("banger.init.binary");
         if (prop != null && !prop.isBlank()) {
             return Path.of(prop);
@@ -42,7 +46,7 @@ final class AgentProcess implements AutoCloseable {
         }
     }
 
-    static AgentProcess start(Path dir) throws IOException, InterruptedException {
+    public static AgentProcess start(Path dir) throws IOException, InterruptedException {
         Path binary = binary();
         if (!Files.isExecutable(binary)) {
             throw new IllegalStateException("banger-init not built at " + binary + " (run mvn generate-resources)");
@@ -66,40 +70,40 @@ final class AgentProcess implements AutoCloseable {
         return agent;
     }
 
-    Path socket() {
+    public Path socket() {
         return socket;
     }
 
-    AgentTransport transport() {
+    public AgentTransport transport() {
         return new UnixSocketTransport(socket);
     }
 
-    AgentClient connect() throws IOException {
+    public AgentClient connect() throws IOException {
         return AgentClient.connect(transport(), Duration.ofSeconds(5));
     }
 
-    SocketChannel rawSocket() throws IOException {
+    public SocketChannel rawSocket() throws IOException {
         SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         ch.connect(UnixDomainSocketAddress.of(socket));
         return ch;
     }
 
-    Process process() {
+    public Process process() {
         return process;
     }
 
     /** Kills the agent with SIGKILL (its children survive it; {@link #close()} still ends them). */
-    void killHard() throws InterruptedException {
+    public void killHard() throws InterruptedException {
         process.descendants().forEach(seenChildren::add);
         process.destroyForcibly();
         process.waitFor(2, TimeUnit.SECONDS);
     }
 
-    boolean isAlive() {
+    public boolean isAlive() {
         return process.isAlive();
     }
 
-    String log() {
+    public String log() {
         try {
             return Files.readString(log);
         } catch (IOException e) {
@@ -108,7 +112,7 @@ final class AgentProcess implements AutoCloseable {
     }
 
     /** Peak resident memory of the agent process in KiB (VmHWM). */
-    long peakRssKib() throws IOException {
+    public long peakRssKib() throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
             if (line.startsWith("VmHWM:")) {
                 return Long.parseLong(line.replaceAll("[^0-9]", ""));
