@@ -19,7 +19,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -233,9 +232,5 @@ public final class KernelService {
                 a.source().kind().name().toLowerCase(Locale.ROOT) + " " + a.source().reference(),
                 a.kernel().toString(), a.modules(), kernel.isDefault(), kernel.createdAt().toString(),
                 vms.namesUsingKernel(kernel.name()));
-    }
-
-    List<Kernel> all() {
-        return kernels.list();
     }
 }

@@ -88,10 +88,6 @@ public final class VmStore {
         });
     }
 
-    public List<Vm> listInState(VmState state) {
-        return list().stream().filter(vm -> vm.state() == state).toList();
-    }
-
     /** Guest addresses held by VMs (freed when a VM is deleted). */
     public java.util.Set<String> usedIps() {
         return db.query(c -> {

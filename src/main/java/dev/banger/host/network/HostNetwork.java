@@ -78,10 +78,6 @@ public final class HostNetwork {
         }
     }
 
-    public boolean tapExists(String tap) {
-        return link(tap, false).isPresent();
-    }
-
     /** A tap's byte counters from the host's view (rx = what the guest sent), if it exists. */
     public Optional<long[]> tapBytes(String tap) {
         return link(tap, true).map(l -> {
