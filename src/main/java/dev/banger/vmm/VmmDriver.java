@@ -36,14 +36,23 @@ public interface VmmDriver {
      * Stops the VMM: SIGTERM, then SIGKILL once {@code grace} has passed; returns when the process is gone and its
      * sockets are removed. Does nothing (but still cleans up) when the process has already exited.
      */
-    void terminate(VmmHandle handle, Duration grace);
+    default void terminate(VmmHandle handle, Duration grace) {
+        VmmProcess.terminate(handle.pid(), handle.startTicks(), grace);
+        removeSockets(handle);
+    }
 
     /**
      * Waits up to {@code timeout} for the VMM to exit by itself; when it has, removes its sockets.
      *
      * @return true when the process is gone
      */
-    boolean awaitExit(VmmHandle handle, Duration timeout);
+    default boolean awaitExit(VmmHandle handle, Duration timeout) {
+        boolean gone = VmmProcess.awaitGone(handle.pid(), handle.startTicks(), timeout);
+        if (gone) {
+            removeSockets(handle);
+        }
+        return gone;
+    }
 
     /**
      * How to reach the guest agent of the VM {@code handle} names: QEMU's virtio-serial chardev socket, or
@@ -57,4 +66,15 @@ public interface VmmDriver {
      * @throws VmmException saying what to install
      */
     void requireAvailable();
+
+    /** VMMs (QEMU, Firecracker) leave their listening sockets behind when they exit or are killed. */
+    private static void removeSockets(VmmHandle handle) {
+        for (java.nio.file.Path socket : java.util.List.of(handle.controlSocket(), handle.agentSocket())) {
+            try {
+                java.nio.file.Files.deleteIfExists(socket);
+            } catch (java.io.IOException ignored) {
+                // A socket file that cannot be removed is replaced at the next launch.
+            }
+        }
+    }
 }

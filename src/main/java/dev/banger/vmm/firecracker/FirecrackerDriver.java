@@ -347,28 +347,8 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     @Override
-    public void terminate(VmmHandle handle, Duration grace) {
-        VmmProcess.terminate(handle.pid(), handle.startTicks(), grace);
-        cleanup(handle);
-    }
-
-    @Override
-    public boolean awaitExit(VmmHandle handle, Duration timeout) {
-        boolean gone = VmmProcess.awaitGone(handle.pid(), handle.startTicks(), timeout);
-        if (gone) {
-            cleanup(handle);
-        }
-        return gone;
-    }
-
-    @Override
     public AgentTransport agentTransport(VmmHandle handle) {
         return new FirecrackerVsockTransport(handle.agentSocket(), AGENT_VSOCK_PORT, agentRetry);
-    }
-
-    private static void cleanup(VmmHandle handle) {
-        // Firecracker leaves its API and vsock sockets behind when it exits or is killed.
-        deleteFiles(handle.controlSocket(), handle.agentSocket());
     }
 
     private static void deleteFiles(Path... files) {

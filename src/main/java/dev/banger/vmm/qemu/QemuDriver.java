@@ -128,28 +128,8 @@ public final class QemuDriver implements VmmDriver {
     }
 
     @Override
-    public void terminate(VmmHandle handle, Duration grace) {
-        VmmProcess.terminate(handle.pid(), handle.startTicks(), grace);
-        cleanup(handle);
-    }
-
-    @Override
-    public boolean awaitExit(VmmHandle handle, Duration timeout) {
-        boolean gone = VmmProcess.awaitGone(handle.pid(), handle.startTicks(), timeout);
-        if (gone) {
-            cleanup(handle);
-        }
-        return gone;
-    }
-
-    @Override
     public AgentTransport agentTransport(VmmHandle handle) {
         return new UnixSocketTransport(handle.agentSocket());
-    }
-
-    private static void cleanup(VmmHandle handle) {
-        // QEMU removes its pid file on a clean exit but never its listening sockets.
-        deleteFiles(handle.controlSocket(), handle.agentSocket());
     }
 
     private static long readPid(Path pidFile, String vm) {
