@@ -1,12 +1,8 @@
 package dev.banger.guest;
 
-import dev.banger.testkit.AgentProcess;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -29,29 +25,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** AgentClient against the real banger-init in agent mode on a temp Unix socket. */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
-class AgentClientTest {
-
-    @TempDir
-    Path dir;
-
-    private AgentProcess agent;
-    private AgentClient client;
-
-    @BeforeEach
-    void startAgent() throws Exception {
-        agent = AgentProcess.start(dir);
-        client = agent.connect();
-    }
-
-    @AfterEach
-    void stopAgent() throws Exception {
-        if (client != null) {
-            client.close();
-        }
-        if (agent != null) {
-            agent.close();
-        }
-    }
+class AgentClientTest extends AgentTestBase {
 
     record Run(ExitStatus status, String stdout, String stderr) {
     }

@@ -1,6 +1,5 @@
 package dev.banger.guest;
 
-import dev.banger.testkit.AgentProcess;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -30,39 +29,14 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** file.read and file.write against the real banger-init in agent mode, with commons-compress on this side. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-class AgentFileCopyTest {
+class AgentFileCopyTest extends AgentTestBase {
 
     private static final Instant OLD = Instant.parse("2001-02-03T04:05:06Z");
-
-    @TempDir
-    Path dir;
-
-    private AgentProcess agent;
-    private AgentClient client;
-
-    @BeforeEach
-    void startAgent() throws Exception {
-        agent = AgentProcess.start(dir);
-        client = agent.connect();
-    }
-
-    @AfterEach
-    void stopAgent() throws Exception {
-        if (client != null) {
-            client.close();
-        }
-        if (agent != null) {
-            agent.close();
-        }
-    }
 
     @Test
     void aTreeRoundTripsWithModesTimesSymlinksAndLongNames() throws Exception {

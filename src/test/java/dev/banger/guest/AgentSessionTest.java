@@ -1,6 +1,5 @@
 package dev.banger.guest;
 
-import dev.banger.testkit.AgentProcess;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -9,45 +8,19 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Guest sessions against the real banger-init in agent mode on a temp Unix socket. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-class AgentSessionTest {
+class AgentSessionTest extends AgentTestBase {
 
     private static final String COUNTER = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.05; done";
     private static final int RING = 1 << 20;
-
-    @TempDir
-    Path dir;
-
-    private AgentProcess agent;
-    private AgentClient client;
-
-    @BeforeEach
-    void startAgent() throws Exception {
-        agent = AgentProcess.start(dir);
-        client = agent.connect();
-    }
-
-    @AfterEach
-    void stopAgent() throws Exception {
-        if (client != null) {
-            client.close();
-        }
-        if (agent != null) {
-            agent.close();
-        }
-    }
 
     @Test
     void aSessionRunsDetachedAndItsStatusStaysListedUntilRemoved() throws Exception {
