@@ -179,7 +179,7 @@ final class AgentChannel {
 
     private Map<?, ?> outcome() throws AgentException {
         if (failure != null) {
-            throw new AgentException(failure.code(), failure.getMessage(), failure);
+            throw failure.rethrown();
         }
         return result;
     }

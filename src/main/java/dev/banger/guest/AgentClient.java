@@ -463,7 +463,7 @@ public final class AgentClient implements Closeable {
     private static IOException unwrap(ExecutionException e) {
         Throwable cause = e.getCause();
         if (cause instanceof AgentException ae) {
-            return new AgentException(ae.code(), ae.getMessage(), ae);
+            return ae.rethrown();
         }
         return new AgentException(String.valueOf(cause.getMessage()), cause);
     }

@@ -42,7 +42,7 @@ final class Json {
             Map<?, ?> node = parse(frame);
             String code = text(node, "code", "internal");
             String message = text(node, "message", "");
-            return new AgentException(code, context + ": " + code + ": " + message, null);
+            return AgentException.answered(context, code, message);
         } catch (AgentException e) {
             return e;
         }

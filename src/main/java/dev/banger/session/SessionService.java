@@ -219,19 +219,21 @@ public final class SessionService {
 
     /** The agent's answer, in the user's words, with what to do next. */
     private static BangerException failure(Vm vm, String session, AgentException e) {
-        String code = e.code() == null ? "" : e.code();
-        String detail = e.getMessage().replaceFirst("^.*?" + java.util.regex.Pattern.quote(code) + ": ", "");
+        if (e.code() == null) {
+            return lost(vm, e);
+        }
+        String detail = e.detail();
         String where = "session '" + session + "' in VM '" + vm.name() + "'";
-        return switch (code) {
-            case "not_found" -> BangerException.notFound("no " + where + "; see: banger session list " + vm.name());
-            case "already_exists" -> BangerException.alreadyExists(where + " is already running; attach with: "
+        return switch (e.code()) {
+            case NOT_FOUND -> BangerException.notFound("no " + where + "; see: banger session list " + vm.name());
+            case ALREADY_EXISTS -> BangerException.alreadyExists(where + " is already running; attach with: "
                     + "banger session attach " + vm.name() + " " + session);
-            case "not_running" -> BangerException.conflict(where + " has already ended; see: banger session list "
+            case NOT_RUNNING -> BangerException.conflict(where + " has already ended; see: banger session list "
                     + vm.name());
-            case "still_running" -> BangerException.conflict(where + " is still running; stop it first: "
+            case STILL_RUNNING -> BangerException.conflict(where + " is still running; stop it first: "
                     + "banger session kill " + vm.name() + " " + session);
-            case "limit_reached" -> BangerException.failedPrecondition(detail + " (VM '" + vm.name() + "')");
-            case "exec_failed", "bad_request" -> BangerException.invalidArgument(detail + " (VM '" + vm.name() + "')");
+            case LIMIT_REACHED -> BangerException.failedPrecondition(detail + " (VM '" + vm.name() + "')");
+            case EXEC_FAILED, BAD_REQUEST -> BangerException.invalidArgument(detail + " (VM '" + vm.name() + "')");
             default -> new BangerException(ErrorCode.UNAVAILABLE, "guest agent of VM '" + vm.name() + "': "
                     + e.getMessage());
         };

@@ -17,7 +17,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -123,13 +122,14 @@ public final class VmCopy {
     }
 
     private static BangerException failure(Vm vm, String path, AgentException e) {
-        String code = e.code() == null ? "" : e.code();
-        String detail = e.getMessage().replaceFirst("^.*?" + Pattern.quote(code) + ": ", "");
+        if (e.code() == null) {
+            return lost(vm, e);
+        }
         String where = " (VM '" + vm.name() + "', " + path + ")";
-        return switch (code) {
-            case "not_found" -> BangerException.notFound(detail + where);
-            case "unsafe_path", "bad_archive", "bad_request" -> BangerException.invalidArgument(detail + where);
-            case "io_error" -> BangerException.failedPrecondition(detail + where);
+        return switch (e.code()) {
+            case NOT_FOUND -> BangerException.notFound(e.detail() + where);
+            case UNSAFE_PATH, BAD_ARCHIVE, BAD_REQUEST -> BangerException.invalidArgument(e.detail() + where);
+            case IO_ERROR -> BangerException.failedPrecondition(e.detail() + where);
             default -> lost(vm, e);
         };
     }

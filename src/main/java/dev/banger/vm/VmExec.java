@@ -6,6 +6,7 @@ import dev.banger.api.Event;
 import dev.banger.api.ExecResult;
 import dev.banger.api.VmExecRequest;
 import dev.banger.api.VmLogsRequest;
+import dev.banger.guest.AgentError;
 import dev.banger.guest.AgentException;
 import dev.banger.guest.ExecProcess;
 import dev.banger.guest.ExecSpec;
@@ -77,9 +78,8 @@ public final class VmExec {
             err.join();
             return new ExecResult(status.exitCode(), status.signal().isPresent() ? status.signal().getAsInt() : null);
         } catch (AgentException e) {
-            if ("exec_failed".equals(e.code())) {
-                throw BangerException.invalidArgument(e.getMessage().replaceFirst("^.*exec_failed: ", "")
-                        + " (in VM '" + vm.name() + "')");
+            if (e.code() == AgentError.EXEC_FAILED) {
+                throw BangerException.invalidArgument(e.detail() + " (in VM '" + vm.name() + "')");
             }
             throw BangerException.unavailable("lost VM '" + vm.name() + "' while running " + request.argv().get(0)
                     + ": " + e.getMessage());

@@ -202,7 +202,7 @@ class AgentClientTest extends AgentTestBase {
         assertThatThrownBy(p::waitFor)
                 .isInstanceOf(AgentException.class)
                 .hasMessageContaining("no-such-program-banger: No such file or directory")
-                .extracting(e -> ((AgentException) e).code()).isEqualTo("exec_failed");
+                .extracting(e -> ((AgentException) e).code()).isEqualTo(AgentError.EXEC_FAILED);
         assertThat(p.stdout().read()).isEqualTo(-1);
     }
 
@@ -213,7 +213,7 @@ class AgentClientTest extends AgentTestBase {
         assertThatThrownBy(p::waitFor)
                 .isInstanceOf(AgentException.class)
                 .hasMessageContaining("cwd /no/such/dir")
-                .extracting(e -> ((AgentException) e).code()).isEqualTo("exec_failed");
+                .extracting(e -> ((AgentException) e).code()).isEqualTo(AgentError.EXEC_FAILED);
     }
 
     @Test

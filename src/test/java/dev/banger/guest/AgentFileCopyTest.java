@@ -103,12 +103,12 @@ class AgentFileCopyTest extends AgentTestBase {
         Path dst = Files.createDirectory(dir.resolve("dst"));
         Path outside = Files.createDirectory(dir.resolve("outside"));
 
-        assertRefused(dst, "unsafe_path", file(outside.resolve("abs").toString(), "x", 0644));
-        assertRefused(dst, "unsafe_path", file("a/../../outside/dotdot", "x", 0644));
-        assertRefused(dst, "unsafe_path", symlink("esc", outside.toString()), file("esc/through", "x", 0644));
-        assertRefused(dst, "unsafe_path", symlink("rel", "../outside"), dirEntry("rel/sub/"));
-        assertRefused(dst, "unsafe_path", hardlink("hard", "../outside/marker"));
-        assertRefused(dir.resolve("fresh").toString(), "unsafe_path", file("one", "1", 0644), file("two", "2", 0644));
+        assertRefused(dst, AgentError.UNSAFE_PATH, file(outside.resolve("abs").toString(), "x", 0644));
+        assertRefused(dst, AgentError.UNSAFE_PATH, file("a/../../outside/dotdot", "x", 0644));
+        assertRefused(dst, AgentError.UNSAFE_PATH, symlink("esc", outside.toString()), file("esc/through", "x", 0644));
+        assertRefused(dst, AgentError.UNSAFE_PATH, symlink("rel", "../outside"), dirEntry("rel/sub/"));
+        assertRefused(dst, AgentError.UNSAFE_PATH, hardlink("hard", "../outside/marker"));
+        assertRefused(dir.resolve("fresh").toString(), AgentError.UNSAFE_PATH, file("one", "1", 0644), file("two", "2", 0644));
 
         assertThat(children(outside)).as("nothing escaped").isEmpty();
         assertThat(Files.isSymbolicLink(dst.resolve("esc"))).as("the symlink itself is fine").isTrue();
@@ -132,22 +132,22 @@ class AgentFileCopyTest extends AgentTestBase {
         Path dst = Files.createDirectory(dir.resolve("dst"));
         byte[] garbage = new byte[4096];
         new Random(1).nextBytes(garbage);
-        assertThat(writeFailure(dst.toString(), garbage).code()).isEqualTo("bad_archive");
+        assertThat(writeFailure(dst.toString(), garbage).code()).isEqualTo(AgentError.BAD_ARCHIVE);
         byte[] truncated = tar(List.of(file("big", "y".repeat(5000), 0644)));
         assertThat(writeFailure(dst.toString(), java.util.Arrays.copyOf(truncated, 2048)).code())
-                .isEqualTo("bad_archive");
+                .isEqualTo(AgentError.BAD_ARCHIVE);
         AgentException tooLong = writeFailure(dst.toString(), tar(List.of(file("n".repeat(4200), "x", 0644))));
-        assertThat(tooLong.code()).isEqualTo("bad_archive");
+        assertThat(tooLong.code()).isEqualTo(AgentError.BAD_ARCHIVE);
         assertThat(tooLong.getMessage()).contains("longer than the limit of 4095");
         assertThat(writeFailure(dir.resolve("no/such/dir").toString(), tar(List.of(file("x", "x", 0644)))).code())
-                .isEqualTo("not_found");
+                .isEqualTo(AgentError.NOT_FOUND);
 
         FileCopyOut missing = client.readFile(dir.resolve("absent").toString());
         assertThat(missing.archive().readAllBytes()).isEmpty();
         assertThatThrownBy(missing::finish).isInstanceOfSatisfying(AgentException.class,
-                e -> assertThat(e.code()).isEqualTo("not_found"));
+                e -> assertThat(e.code()).isEqualTo(AgentError.NOT_FOUND));
         assertThatThrownBy(() -> client.readFile("relative/path").finish())
-                .isInstanceOfSatisfying(AgentException.class, e -> assertThat(e.code()).isEqualTo("bad_request"));
+                .isInstanceOfSatisfying(AgentException.class, e -> assertThat(e.code()).isEqualTo(AgentError.BAD_REQUEST));
     }
 
     @Test
@@ -291,11 +291,11 @@ class AgentFileCopyTest extends AgentTestBase {
         throw new AssertionError("expected file.write at " + path + " to fail");
     }
 
-    private void assertRefused(Path dst, String code, Entry... entries) throws Exception {
+    private void assertRefused(Path dst, AgentError code, Entry... entries) throws Exception {
         assertRefused(dst.toString(), code, entries);
     }
 
-    private void assertRefused(String dst, String code, Entry... entries) throws Exception {
+    private void assertRefused(String dst, AgentError code, Entry... entries) throws Exception {
         AgentException e = writeFailure(dst, tar(List.of(entries)));
         assertThat(e.code()).as(e.getMessage()).isEqualTo(code);
     }

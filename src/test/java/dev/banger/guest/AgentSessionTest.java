@@ -35,7 +35,7 @@ class AgentSessionTest extends AgentTestBase {
 
         client.removeSession("job");
         assertThat(client.listSessions()).isEmpty();
-        assertThat(code(() -> client.removeSession("job"))).isEqualTo("not_found");
+        assertThat(code(() -> client.removeSession("job"))).isEqualTo(AgentError.NOT_FOUND);
     }
 
     @Test
@@ -151,15 +151,15 @@ class AgentSessionTest extends AgentTestBase {
     @Test
     void killSignalsTheSessionAndTheNameIsFreeOnceItHasEnded() throws Exception {
         client.startSession("sleeper", ExecSpec.of("sleep", "60"));
-        assertThat(code(() -> client.startSession("sleeper", ExecSpec.of("true")))).isEqualTo("already_exists");
+        assertThat(code(() -> client.startSession("sleeper", ExecSpec.of("true")))).isEqualTo(AgentError.ALREADY_EXISTS);
 
         client.killSession("sleeper", 15);
 
         SessionInfo ended = awaitSession("sleeper", s -> !s.running());
         assertThat(ended.exitStatus()).isEqualTo(ExitStatus.killed(15));
         assertThat(ended.exitStatus().exitCode()).isEqualTo(143);
-        assertThat(code(() -> client.killSession("sleeper", 9))).isEqualTo("not_running");
-        assertThat(code(() -> client.killSession("nobody", 9))).isEqualTo("not_found");
+        assertThat(code(() -> client.killSession("sleeper", 9))).isEqualTo(AgentError.NOT_RUNNING);
+        assertThat(code(() -> client.killSession("nobody", 9))).isEqualTo(AgentError.NOT_FOUND);
         SessionAttachment late = client.attachSession("sleeper", true);
         assertThat(late.waitFor(Duration.ofSeconds(5)).exitStatus()).as("attaching to an ended session")
                 .isEqualTo(ExitStatus.killed(15));
@@ -171,16 +171,16 @@ class AgentSessionTest extends AgentTestBase {
 
     @Test
     void namesAndTheNumberOfSessionsAreBounded() throws Exception {
-        assertThat(code(() -> client.startSession("Upper", ExecSpec.of("true")))).isEqualTo("bad_request");
-        assertThat(code(() -> client.startSession("-x", ExecSpec.of("true")))).isEqualTo("bad_request");
-        assertThat(code(() -> client.startSession("a".repeat(64), ExecSpec.of("true")))).isEqualTo("bad_request");
-        assertThat(code(() -> client.startSession("ok", ExecSpec.of("no-such-program")))).isEqualTo("exec_failed");
+        assertThat(code(() -> client.startSession("Upper", ExecSpec.of("true")))).isEqualTo(AgentError.BAD_REQUEST);
+        assertThat(code(() -> client.startSession("-x", ExecSpec.of("true")))).isEqualTo(AgentError.BAD_REQUEST);
+        assertThat(code(() -> client.startSession("a".repeat(64), ExecSpec.of("true")))).isEqualTo(AgentError.BAD_REQUEST);
+        assertThat(code(() -> client.startSession("ok", ExecSpec.of("no-such-program")))).isEqualTo(AgentError.EXEC_FAILED);
         client.startSession("a".repeat(63), ExecSpec.of("true"));
 
         for (int i = 1; i < 64; i++) {
             client.startSession("s" + i, ExecSpec.of("sleep", "60").withoutStdin());
         }
-        assertThat(code(() -> client.startSession("one-too-many", ExecSpec.of("true")))).isEqualTo("limit_reached");
+        assertThat(code(() -> client.startSession("one-too-many", ExecSpec.of("true")))).isEqualTo(AgentError.LIMIT_REACHED);
         assertThat(client.listSessions()).hasSize(64);
     }
 
@@ -190,7 +190,7 @@ class AgentSessionTest extends AgentTestBase {
         void run() throws Exception;
     }
 
-    private static String code(Call call) {
+    private static AgentError code(Call call) {
         try {
             call.run();
         } catch (AgentException e) {
