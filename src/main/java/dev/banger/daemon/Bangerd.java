@@ -32,6 +32,7 @@ import dev.banger.vm.VmExec;
 import dev.banger.vm.VmPorts;
 import dev.banger.vm.VmRun;
 import dev.banger.workspace.WorkspaceService;
+import dev.banger.vm.RunningVms;
 import dev.banger.vm.VmService;
 import dev.banger.vmm.firecracker.FirecrackerDriver;
 import dev.banger.vmm.qemu.QemuDriver;
@@ -101,21 +102,22 @@ public final class Bangerd implements AutoCloseable {
             DnsRecords dnsRecords = DnsRecords.inMemory();
             VmDns vmDns = new VmDns(dnsRecords, HostResolverHook.forHost(runner), network.config().bridge(),
                     dnsAddress);
-            VmService vms = new VmService(paths, config, vmStore, images, kernels,
+            RunningVms running = new RunningVms(paths, vmStore, images,
                     Map.of(VmmKind.QEMU, QemuDriver.forHost(runner, Optional.empty()),
-                            VmmKind.FIRECRACKER, FirecrackerDriver.forHost()),
+                            VmmKind.FIRECRACKER, FirecrackerDriver.forHost()));
+            VmService vms = new VmService(paths, config, vmStore, images, kernels, running,
                     network, runner, BangerInstall.initBinary(), clock, new GuestSsh(paths), vmDns);
-            VmExec exec = new VmExec(vms);
-            VmRun run = new VmRun(vms, exec, new WorkspaceService(runner));
-            VmConnect connect = new VmConnect(vms);
-            SessionService sessions = new SessionService(vms);
+            VmExec exec = new VmExec(running);
+            VmRun run = new VmRun(vms, running, exec, new WorkspaceService(runner));
+            VmConnect connect = new VmConnect(running);
+            SessionService sessions = new SessionService(running);
             vms.reconcile(); // Also fills the DNS records with the VMs it finds running.
             DnsServer dnsServer = startDns(dnsAddress, dnsRecords);
 
             Bangerd[] self = new Bangerd[1];
             DaemonControl control = new DaemonControl(paths, clock, () -> self[0].close());
             RpcServer server = new RpcServer(paths.socket(),
-                    Dispatcher.handlers(control, vms, exec, run, connect, new VmPorts(vms), new VmCopy(vms), sessions,
+                    Dispatcher.handlers(control, vms, exec, run, connect, new VmPorts(running), new VmCopy(running), sessions,
                             images, kernels),
                     PeerPolicy.forCurrentUser(config.socketGroupName()));
             self[0] = new Bangerd(paths, lock, db, server, dnsServer);

@@ -24,7 +24,9 @@ import dev.banger.model.Signals;
 import dev.banger.model.Vm;
 import dev.banger.rpc.Call;
 import dev.banger.vm.GuestIo;
-import dev.banger.vm.VmService;
+import dev.banger.vm.GuestErrors;
+import dev.banger.vm.GuestTarget;
+import dev.banger.vm.RunningVms;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -43,9 +45,9 @@ public final class SessionService {
 
     private static final Logger log = LoggerFactory.getLogger(SessionService.class);
 
-    private final VmService vms;
+    private final RunningVms vms;
 
-    public SessionService(VmService vms) {
+    public SessionService(RunningVms vms) {
         this.vms = vms;
     }
 
@@ -56,21 +58,11 @@ public final class SessionService {
         if (request.session() != null) {
             Names.requireValid("session", request.session());
         }
-        Vm vm = vms.find(request.vm());
-        Image image = vms.imageOf(vm);
-        Map<String, String> env = new LinkedHashMap<>(image.env());
-        if (request.env() != null) {
-            env.putAll(request.env());
-        }
-        ExecSpec spec = ExecSpec.of(request.argv()).withEnv(env);
-        String cwd = request.cwd() != null ? request.cwd() : image.workingDir();
-        if (cwd != null) {
-            spec = spec.withCwd(cwd);
-        }
-        if (request.tty()) {
-            spec = spec.withTty(request.rows() > 0 ? request.rows() : 24, request.cols() > 0 ? request.cols() : 80);
-        }
-        AgentClient agent = vms.guest(vm);
+        GuestTarget target = vms.target(request.vm());
+        Vm vm = target.vm();
+        AgentClient agent = target.agent();
+        ExecSpec spec = target.command(request.argv(), request.env(), request.cwd(), request.tty(), request.rows(),
+                request.cols());
         String name = request.session();
         try {
             if (name == null) {
@@ -82,73 +74,67 @@ public final class SessionService {
                     .map(SessionService::view)
                     .orElseThrow(() -> BangerException.unavailable("session '" + started + "' in VM '" + vm.name()
                             + "' ended and was removed at once"));
-        } catch (AgentException e) {
-            throw failure(vm, name, e);
         } catch (IOException e) {
-            throw lost(vm, e);
+            throw failure(vm, name, e);
         }
     }
 
     public SessionList list(String vmName) {
-        Vm vm = vms.find(vmName);
+        GuestTarget target = vms.target(vmName);
         try {
-            return new SessionList(vms.guest(vm).listSessions().stream().map(SessionService::view).toList());
+            return new SessionList(target.agent().listSessions().stream().map(SessionService::view).toList());
         } catch (IOException e) {
-            throw lost(vm, e);
+            throw GuestErrors.lost(target.vm(), e);
         }
     }
 
     public SessionEnd attach(SessionAttachRequest request, Call call) throws InterruptedException {
-        Vm vm = vms.find(request.vm());
         String name = requireSession(request.session());
+        GuestTarget target = vms.target(request.vm());
         SessionAttachment view;
         try {
-            view = vms.guest(vm).attachSession(name, request.replay());
+            view = target.agent().attachSession(name, request.replay());
             if (request.rows() > 0 && request.cols() > 0) {
                 view.resize(request.rows(), request.cols());
             }
         } catch (IOException e) {
-            throw lost(vm, e);
+            throw failure(target.vm(), name, e);
         }
-        return follow(vm, name, view, call, true);
+        return follow(target.vm(), name, view, call, true);
     }
 
     public SessionEnd logs(SessionLogsRequest request, Call call) throws InterruptedException {
-        Vm vm = vms.find(request.vm());
         String name = requireSession(request.session());
+        GuestTarget target = vms.target(request.vm());
         SessionAttachment view;
         try {
-            view = vms.guest(vm).sessionLogs(name, request.follow());
+            view = target.agent().sessionLogs(name, request.follow());
         } catch (IOException e) {
-            throw lost(vm, e);
+            throw failure(target.vm(), name, e);
         }
-        return follow(vm, name, view, call, false);
+        return follow(target.vm(), name, view, call, false);
     }
 
     public Empty kill(SessionKillRequest request) {
-        Vm vm = vms.find(request.vm());
         String name = requireSession(request.session());
         int signal = Signals.parse(request.signal() == null ? "TERM" : request.signal());
+        GuestTarget target = vms.target(request.vm());
         try {
-            vms.guest(vm).killSession(name, signal);
+            target.agent().killSession(name, signal);
             return Empty.INSTANCE;
-        } catch (AgentException e) {
-            throw failure(vm, name, e);
         } catch (IOException e) {
-            throw lost(vm, e);
+            throw failure(target.vm(), name, e);
         }
     }
 
     public Empty remove(SessionRef request) {
-        Vm vm = vms.find(request.vm());
         String name = requireSession(request.session());
+        GuestTarget target = vms.target(request.vm());
         try {
-            vms.guest(vm).removeSession(name);
+            target.agent().removeSession(name);
             return Empty.INSTANCE;
-        } catch (AgentException e) {
-            throw failure(vm, name, e);
         } catch (IOException e) {
-            throw lost(vm, e);
+            throw failure(target.vm(), name, e);
         }
     }
 
@@ -165,10 +151,8 @@ public final class SessionService {
             return new SessionEnd(outcome.detached(), status == null ? null : status.exitCode(),
                     status == null || status.signal().isEmpty() ? null : status.signal().getAsInt(),
                     outcome.lostBytes());
-        } catch (AgentException e) {
-            throw failure(vm, name, e);
         } catch (IOException e) {
-            throw lost(vm, e);
+            throw failure(vm, name, e);
         } finally {
             if (in != null) {
                 in.interrupt();
@@ -217,12 +201,11 @@ public final class SessionService {
                 s.startedAt().toString(), s.runtime().toMillis(), s.outputBytes(), s.droppedBytes(), s.attached());
     }
 
-    /** The agent's answer, in the user's words, with what to do next. */
-    private static BangerException failure(Vm vm, String session, AgentException e) {
-        if (e.code() == null) {
-            return lost(vm, e);
+    /** The agent's answer, in the user's words, with what to do next for the session codes. */
+    private static BangerException failure(Vm vm, String session, IOException failure) {
+        if (!(failure instanceof AgentException e) || e.code() == null) {
+            return GuestErrors.lost(vm, failure);
         }
-        String detail = e.detail();
         String where = "session '" + session + "' in VM '" + vm.name() + "'";
         return switch (e.code()) {
             case NOT_FOUND -> BangerException.notFound("no " + where + "; see: banger session list " + vm.name());
@@ -232,14 +215,7 @@ public final class SessionService {
                     + vm.name());
             case STILL_RUNNING -> BangerException.conflict(where + " is still running; stop it first: "
                     + "banger session kill " + vm.name() + " " + session);
-            case LIMIT_REACHED -> BangerException.failedPrecondition(detail + " (VM '" + vm.name() + "')");
-            case EXEC_FAILED, BAD_REQUEST -> BangerException.invalidArgument(detail + " (VM '" + vm.name() + "')");
-            default -> new BangerException(ErrorCode.UNAVAILABLE, "guest agent of VM '" + vm.name() + "': "
-                    + e.getMessage());
+            default -> GuestErrors.of(vm, "VM '" + vm.name() + "'", e);
         };
-    }
-
-    private static BangerException lost(Vm vm, IOException e) {
-        return BangerException.unavailable("lost the guest agent of VM '" + vm.name() + "': " + e.getMessage());
     }
 }

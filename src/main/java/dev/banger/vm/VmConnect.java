@@ -20,9 +20,9 @@ public final class VmConnect {
     /** Also how long a refused connection is retried: sshd listens a few seconds after a TCG guest boots. */
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(15);
 
-    private final VmService vms;
+    private final RunningVms vms;
 
-    public VmConnect(VmService vms) {
+    public VmConnect(RunningVms vms) {
         this.vms = vms;
     }
 
@@ -32,10 +32,7 @@ public final class VmConnect {
             throw BangerException.invalidArgument("port " + port + " is out of range 1..65535");
         }
         Vm vm = vms.find(request.name());
-        if (!vms.vmAlive(vm)) {
-            throw BangerException.conflict("VM '" + vm.name() + "' is not running (state " + vm.state().wireName()
-                    + "); start it with: banger vm start " + vm.name());
-        }
+        vms.requireRunning(vm);
         if (vm.guestIp() == null) {
             throw BangerException.failedPrecondition("VM '" + vm.name() + "' has no network address");
         }

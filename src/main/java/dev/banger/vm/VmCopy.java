@@ -31,21 +31,22 @@ public final class VmCopy {
     private static final Logger log = LoggerFactory.getLogger(VmCopy.class);
     private static final int CHUNK = 64 * 1024;
 
-    private final VmService vms;
+    private final RunningVms vms;
 
-    public VmCopy(VmService vms) {
+    public VmCopy(RunningVms vms) {
         this.vms = vms;
     }
 
     /** Extracts the archive the client sends as input at {@code path} in the guest. */
     public CopyResult copyIn(VmCopyRequest request, Call call) throws InterruptedException {
-        Vm vm = vms.find(request.name());
         String path = guestPath(request.path());
+        GuestTarget target = vms.target(request.name());
+        Vm vm = target.vm();
         FileCopyIn copy;
         try {
-            copy = vms.guest(vm).writeFile(path);
+            copy = target.agent().writeFile(path);
         } catch (IOException e) {
-            throw lost(vm, e);
+            throw failure(vm, path, e);
         }
         call.onCancel(() -> cancelQuietly(copy::cancel));
         OutputStream archive = copy.archive();
@@ -65,7 +66,7 @@ public final class VmCopy {
                     try {
                         archive.write(input.stdin());
                     } catch (AgentException e) {
-                        throw e;
+                        throw failure(vm, path, e);
                     } catch (IOException e) {
                         break; // the guest ended the copy early; its verdict follows
                     }
@@ -74,22 +75,21 @@ public final class VmCopy {
                 }
             }
             return result(copy.finish());
-        } catch (AgentException e) {
-            throw failure(vm, path, e);
         } catch (IOException e) {
-            throw lost(vm, e);
+            throw failure(vm, path, e);
         }
     }
 
     /** Sends an archive of {@code path} in the guest to the client as output events. */
     public CopyResult copyOut(VmCopyRequest request, Call call) throws InterruptedException {
-        Vm vm = vms.find(request.name());
         String path = guestPath(request.path());
+        GuestTarget target = vms.target(request.name());
+        Vm vm = target.vm();
         FileCopyOut copy;
         try {
-            copy = vms.guest(vm).readFile(path);
+            copy = target.agent().readFile(path);
         } catch (IOException e) {
-            throw lost(vm, e);
+            throw failure(vm, path, e);
         }
         call.onCancel(() -> cancelQuietly(copy::cancel));
         byte[] buf = new byte[CHUNK];
@@ -102,10 +102,8 @@ public final class VmCopy {
                 throw new BangerException(ErrorCode.CANCELLED, "the client went away during the copy");
             }
             return result(copy.finish());
-        } catch (AgentException e) {
-            throw failure(vm, path, e);
         } catch (IOException e) {
-            throw lost(vm, e);
+            throw failure(vm, path, e);
         }
     }
 
@@ -121,21 +119,8 @@ public final class VmCopy {
         return new CopyResult(s.files(), s.dirs(), s.symlinks(), s.others(), s.bytes(), s.skipped(), s.warnings());
     }
 
-    private static BangerException failure(Vm vm, String path, AgentException e) {
-        if (e.code() == null) {
-            return lost(vm, e);
-        }
-        String where = " (VM '" + vm.name() + "', " + path + ")";
-        return switch (e.code()) {
-            case NOT_FOUND -> BangerException.notFound(e.detail() + where);
-            case UNSAFE_PATH, BAD_ARCHIVE, BAD_REQUEST -> BangerException.invalidArgument(e.detail() + where);
-            case IO_ERROR -> BangerException.failedPrecondition(e.detail() + where);
-            default -> lost(vm, e);
-        };
-    }
-
-    private static BangerException lost(Vm vm, IOException e) {
-        return BangerException.unavailable("copy with VM '" + vm.name() + "' failed: " + e.getMessage());
+    private static BangerException failure(Vm vm, String path, IOException e) {
+        return GuestErrors.of(vm, "VM '" + vm.name() + "', " + path, e);
     }
 
     private interface IoAction {

@@ -6,12 +6,9 @@ import dev.banger.api.Event;
 import dev.banger.api.ExecResult;
 import dev.banger.api.VmExecRequest;
 import dev.banger.api.VmLogsRequest;
-import dev.banger.guest.AgentError;
-import dev.banger.guest.AgentException;
 import dev.banger.guest.ExecProcess;
 import dev.banger.guest.ExecSpec;
 import dev.banger.guest.ExitStatus;
-import dev.banger.model.Image;
 import dev.banger.model.Vm;
 import dev.banger.rpc.Call;
 import java.io.IOException;
@@ -20,8 +17,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,9 +29,9 @@ public final class VmExec {
     private static final Logger log = LoggerFactory.getLogger(VmExec.class);
     private static final int CHUNK = 32 * 1024;
 
-    private final VmService vms;
+    private final RunningVms vms;
 
-    public VmExec(VmService vms) {
+    public VmExec(RunningVms vms) {
         this.vms = vms;
     }
 
@@ -44,29 +39,18 @@ public final class VmExec {
         if (request.argv() == null || request.argv().isEmpty()) {
             throw BangerException.invalidArgument("name a command to run");
         }
-        Vm vm = vms.find(request.name());
-        Image image = vms.imageOf(vm);
-        Map<String, String> env = new LinkedHashMap<>(image.env());
-        if (request.env() != null) {
-            env.putAll(request.env());
-        }
-        ExecSpec spec = ExecSpec.of(request.argv()).withEnv(env);
-        String cwd = request.cwd() != null ? request.cwd() : image.workingDir();
-        if (cwd != null) {
-            spec = spec.withCwd(cwd);
-        }
-        if (request.tty()) {
-            spec = spec.withTty(request.rows() > 0 ? request.rows() : 24, request.cols() > 0 ? request.cols() : 80);
-        }
+        GuestTarget target = vms.target(request.name());
+        Vm vm = target.vm();
+        ExecSpec spec = target.command(request.argv(), request.env(), request.cwd(), request.tty(), request.rows(),
+                request.cols());
         if (!request.stdin() && !request.tty()) {
             spec = spec.withoutStdin(); // With a terminal, stdin is the terminal even when nothing is typed into it.
         }
         ExecProcess process;
         try {
-            process = vms.guest(vm).exec(spec);
+            process = target.agent().exec(spec);
         } catch (IOException e) {
-            throw BangerException.unavailable("cannot run " + request.argv().get(0) + " in VM '" + vm.name() + "': "
-                    + e.getMessage());
+            throw GuestErrors.of(vm, "VM '" + vm.name() + "'", e);
         }
         call.onCancel(() -> cancelQuietly(process));
         Thread out = GuestIo.pumpOutput(process.stdout(), "stdout", call, "exec-stdout");
@@ -77,15 +61,8 @@ public final class VmExec {
             out.join();
             err.join();
             return new ExecResult(status.exitCode(), status.signal().isPresent() ? status.signal().getAsInt() : null);
-        } catch (AgentException e) {
-            if (e.code() == AgentError.EXEC_FAILED) {
-                throw BangerException.invalidArgument(e.detail() + " (in VM '" + vm.name() + "')");
-            }
-            throw BangerException.unavailable("lost VM '" + vm.name() + "' while running " + request.argv().get(0)
-                    + ": " + e.getMessage());
         } catch (IOException e) {
-            throw BangerException.unavailable("lost VM '" + vm.name() + "' while running " + request.argv().get(0)
-                    + ": " + e.getMessage());
+            throw GuestErrors.of(vm, "VM '" + vm.name() + "'", e);
         } finally {
             if (in != null) {
                 in.interrupt();

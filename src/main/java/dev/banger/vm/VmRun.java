@@ -32,11 +32,13 @@ public final class VmRun {
     private static final Logger log = LoggerFactory.getLogger(VmRun.class);
 
     private final VmService vms;
+    private final RunningVms running;
     private final VmExec exec;
     private final WorkspaceService workspaces;
 
-    public VmRun(VmService vms, VmExec exec, WorkspaceService workspaces) {
+    public VmRun(VmService vms, RunningVms running, VmExec exec, WorkspaceService workspaces) {
         this.vms = vms;
+        this.running = running;
         this.exec = exec;
         this.workspaces = workspaces;
     }
@@ -82,8 +84,8 @@ public final class VmRun {
         if (request.guestPath() == null || !request.guestPath().startsWith("/")) {
             throw BangerException.invalidArgument("the guest repository must be an absolute path");
         }
-        Vm vm = vms.find(request.vm());
-        return workspaces.export(vms.guest(vm), request.guestPath(), request.uncommitted(), call);
+        GuestTarget target = running.target(request.vm());
+        return workspaces.export(target.agent(), request.guestPath(), request.uncommitted(), call);
     }
 
     private void remove(String name) {

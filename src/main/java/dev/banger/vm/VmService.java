@@ -88,7 +88,7 @@ public final class VmService {
     private final VmStore vms;
     private final ImageService images;
     private final KernelService kernels;
-    private final Map<VmmKind, VmmDriver> drivers;
+    private final RunningVms running;
     private final VmDisks disks;
     private final InitrdAssembler initrds;
     private final Path initBinary;
@@ -96,7 +96,7 @@ public final class VmService {
     private final VmLocks locks = new VmLocks();
     private final CreateOperations operations;
     private final HandleStore handles;
-    private final GuestConnections guests = new GuestConnections();
+    private final GuestConnections guests;
     private final HostNetwork network;
     private final AddressAllocator addresses;
     private final GuestSsh ssh;
@@ -105,19 +105,20 @@ public final class VmService {
     private final Object allocationLock = new Object();
 
     public VmService(BangerPaths paths, DaemonConfig config, VmStore vms, ImageService images, KernelService kernels,
-                     Map<VmmKind, VmmDriver> drivers, HostNetwork network, dev.banger.host.CommandRunner runner,
+                     RunningVms running, HostNetwork network, dev.banger.host.CommandRunner runner,
                      Path initBinary, Clock clock, GuestSsh ssh, VmDns dns) {
         this.paths = paths;
         this.config = config;
         this.vms = vms;
         this.images = images;
         this.kernels = kernels;
-        this.drivers = Map.copyOf(drivers);
+        this.running = running;
         this.disks = new VmDisks(runner);
         this.initrds = new InitrdAssembler();
         this.initBinary = initBinary;
         this.clock = clock;
-        this.handles = new HandleStore(paths);
+        this.handles = running.handles();
+        this.guests = running.guests();
         this.operations = new CreateOperations(clock);
         this.network = network;
         this.addresses = new AddressAllocator(network.config());
@@ -185,7 +186,7 @@ public final class VmService {
         }
         VmmKind vmm = request.vmm() == null ? VmmKind.QEMU : VmmKind.fromWire(request.vmm());
         try {
-            driver(vmm).requireAvailable();
+            running.driver(vmm).requireAvailable();
         } catch (VmmException e) {
             throw BangerException.failedPrecondition(e.getMessage());
         }
@@ -240,8 +241,8 @@ public final class VmService {
 
     public VmView start(String name, Call call) {
         try (VmLocks.Guard ignored = locks.lock(name)) {
-            Vm vm = find(name);
-            if (vmAlive(vm)) {
+            Vm vm = running.find(name);
+            if (running.isAlive(vm)) {
                 return view(vm);
             }
             if (!disks.exist(vm)) {
@@ -254,13 +255,13 @@ public final class VmService {
 
     public VmView stop(VmStopRequest request, Call call) {
         try (VmLocks.Guard ignored = locks.lock(request.name())) {
-            return view(stopLocked(find(request.name()), request.force(), call));
+            return view(stopLocked(running.find(request.name()), request.force(), call));
         }
     }
 
     public VmView restart(VmStopRequest request, Call call) {
         try (VmLocks.Guard ignored = locks.lock(request.name())) {
-            Vm stopped = stopLocked(find(request.name()), request.force(), call);
+            Vm stopped = stopLocked(running.find(request.name()), request.force(), call);
             return view(boot(stopped, call));
         }
     }
@@ -280,7 +281,7 @@ public final class VmService {
                 if (vm == null) {
                     continue; // Deleted concurrently: the caller's intent holds.
                 }
-                if (vmAlive(vm)) {
+                if (running.isAlive(vm)) {
                     if (!request.force()) {
                         throw BangerException.conflict("VM '" + name + "' is running; stop it first or use --force");
                     }
@@ -303,8 +304,8 @@ public final class VmService {
      */
     public ImageView promote(String vmName, String imageName) {
         try (VmLocks.Guard ignored = locks.lock(vmName)) {
-            Vm vm = find(vmName);
-            if (vmAlive(vm)) {
+            Vm vm = running.find(vmName);
+            if (running.isAlive(vm)) {
                 throw BangerException.conflict("VM '" + vmName + "' is running; stop it before promoting its disk");
             }
             if (!Files.isRegularFile(vm.rootDiskPath())) {
@@ -326,7 +327,7 @@ public final class VmService {
 
     public VmView set(VmSetRequest request) {
         try (VmLocks.Guard ignored = locks.lock(request.name())) {
-            Vm vm = find(request.name());
+            Vm vm = running.find(request.name());
             int cpus = request.cpus() != null ? request.cpus() : vm.cpus();
             int memory = request.memoryMib() != null ? request.memoryMib() : vm.memoryMib();
             long disk = request.diskMib() != null ? request.diskMib() : vm.diskMib();
@@ -344,7 +345,7 @@ public final class VmService {
                 throw BangerException.invalidArgument("--disk " + disk + "M is smaller than the work disk ("
                         + vm.diskMib() + "M): disks can only grow");
             }
-            if (vmAlive(vm)) {
+            if (running.isAlive(vm)) {
                 throw BangerException.conflict("VM '" + vm.name() + "' is running; stop it first (banger vm stop "
                         + vm.name() + ")");
             }
@@ -365,19 +366,19 @@ public final class VmService {
     }
 
     public VmStats stats(String name) throws InterruptedException {
-        Vm vm = find(name);
+        Vm vm = running.find(name);
         double cpu = -1;
         long rss = -1;
         long memTotal = -1;
         long memAvailable = -1;
         long[] net = {-1, -1};
         Optional<VmHandles> h = handles.get(vm.id());
-        if (vmAlive(vm)) {
+        if (running.isAlive(vm)) {
             VmmHandle vmm = h.get().vmm();
             cpu = ProcessUsage.cpuPercent(vmm.pid(), Duration.ofMillis(250));
             rss = ProcessUsage.rssBytes(vmm.pid());
             try {
-                Map<String, Long> meminfo = ProcessUsage.meminfo(guest(vm));
+                Map<String, Long> meminfo = ProcessUsage.meminfo(running.agent(vm));
                 memTotal = meminfo.getOrDefault("MemTotal", -1L);
                 memAvailable = meminfo.getOrDefault("MemAvailable", -1L);
             } catch (IOException | BangerException e) {
@@ -391,44 +392,12 @@ public final class VmService {
                 net[0], net[1]);
     }
 
-    /** The image a VM was created from: exec, sessions and vm run take its Env and WorkingDir. */
-    public Image imageOf(Vm vm) {
-        return images.get(vm.imageName());
-    }
-
     public VmList list() {
         return new VmList(vms.list().stream().map(this::view).toList());
     }
 
     public VmView show(String name) {
-        return view(find(name));
-    }
-
-    /**
-     * Whether the VM's VMM is running right now: its handles name a process that still exists (the same one,
-     * by start time) and whose control socket answers. The only liveness check; everything else asks it.
-     */
-    boolean vmAlive(Vm vm) {
-        Optional<VmHandles> h = handles.get(vm.id());
-        return h.isPresent() && h.get().vmm() != null && driver(vm.vmm()).isAlive(h.get().vmm());
-    }
-
-    /** The agent connection of a running VM. @throws BangerException conflict when it is not running */
-    public AgentClient guest(Vm vm) {
-        if (!vmAlive(vm)) {
-            throw BangerException.conflict("VM '" + vm.name() + "' is not running (state " + vm.state().wireName()
-                    + "); start it with: banger vm start " + vm.name());
-        }
-        return guests.client(vm, driver(vm.vmm()).agentTransport(handles.get(vm.id()).orElseThrow().vmm()));
-    }
-
-    /** @throws BangerException not found, with a hint, when there is no such VM */
-    public Vm find(String name) {
-        if (name == null) {
-            throw BangerException.invalidArgument("a VM name is required");
-        }
-        return vms.findByName(name).orElseThrow(() ->
-                BangerException.notFound("no such VM: " + name + "; see: banger vm list"));
+        return view(running.find(name));
     }
 
     // ---- reconcile ----
@@ -443,9 +412,9 @@ public final class VmService {
                 continue;
             }
             try (VmLocks.Guard ignored = locks.lock(vm.name())) {
-                Optional<VmHandles> h = handles.load(vm.id()).or(() -> rediscover(vm));
+                Optional<VmHandles> h = running.handlesAtStart(vm);
                 if (h.isPresent() && vm.state() == VmState.RUNNING && h.get().vmm() != null
-                        && driver(vm.vmm()).isAlive(h.get().vmm())) {
+                        && running.driver(vm.vmm()).isAlive(h.get().vmm())) {
                     log.info("reconcile: VM {} is running (pid {}); adopted", vm.name(), h.get().vmm().pid());
                     dns.running(vm);
                     continue;
@@ -459,25 +428,6 @@ public final class VmService {
                 log.warn("reconcile: VM {} demoted to stopped: {}", vm.name(), why);
             }
         }
-    }
-
-    /**
-     * Handles rebuilt from the host when handles.json is missing or unreadable: the VMM is the process whose
-     * command line names this VM's control socket; the tap has a deterministic name.
-     */
-    private Optional<VmHandles> rediscover(Vm vm) {
-        return VmmProcess.findByArgument(vm.controlSocket().toString()).flatMap(pid ->
-                VmmProcess.stat(pid).map(stat -> {
-                    VmHandles found = new VmHandles(new VmmHandle(vm.id(), vm.vmm(), pid, stat.startTicks(),
-                            vm.controlSocket(), vm.agentSocket(), vm.logPath()), HostNetwork.tapName(vm.id()), null);
-                    log.info("reconcile: VM {} had no readable handles; found its VMM as pid {}", vm.name(), pid);
-                    try {
-                        handles.put(vm.id(), found);
-                    } catch (IOException e) {
-                        log.warn("could not rewrite the handles of {}: {}", vm.name(), e.toString());
-                    }
-                    return found;
-                }));
     }
 
     // ---- internals (callers hold the VM's lock) ----
@@ -514,11 +464,11 @@ public final class VmService {
 
     private Vm boot(Vm vm, Call call) {
         Vm starting = update(vm, VmState.STARTING, null);
-        VmmDriver driver = driver(vm.vmm());
+        VmmDriver driver = running.driver(vm.vmm());
         VmmHandle handle = null;
         try {
             Kernel kernel = kernels.resolve(vm.kernelName());
-            preflight(vm, kernel, imageOf(vm));
+            preflight(vm, kernel, running.imageOf(vm));
             long t0 = System.nanoTime();
             call.emit(Event.Progress.started("launch-vmm", "starting " + vm.vmm().wireName()));
             Path initrd = initrds.initrdFor(kernel.artifacts(), initBinary);
@@ -529,7 +479,7 @@ public final class VmService {
             // Every host resource goes into the handles as soon as it is held: a crash at any step leaves
             // enough in handles.json for reconcile to release it.
             handles.put(vm.id(), VmHandles.NONE);
-            RootDisk root = disks.attachRootDisk(vm, imageOf(vm).rootfsPath(), acquired ->
+            RootDisk root = disks.attachRootDisk(vm, running.imageOf(vm).rootfsPath(), acquired ->
                     record(vm, h -> h.withRootDisk(acquired)));
             String tap = HostNetwork.tapName(vm.id());
             network.ensureBridge();
@@ -624,20 +574,20 @@ public final class VmService {
     }
 
     private Vm stopLocked(Vm vm, boolean force, Call call) {
-        if (!vmAlive(vm)) {
+        if (!running.isAlive(vm)) {
             tearDown(vm);
             return vm.state() == VmState.RUNNING || vm.state() == VmState.STARTING || vm.state() == VmState.STOPPING
                     ? update(vm, VmState.STOPPED, null) : vm;
         }
         Vm stopping = update(vm, VmState.STOPPING, null);
-        VmmDriver driver = driver(vm.vmm());
+        VmmDriver driver = running.driver(vm.vmm());
         VmmHandle handle = handles.get(vm.id()).orElseThrow().vmm();
         long t0 = System.nanoTime();
         call.emit(Event.Progress.started("stop", force ? "killing the VMM" : "asking the guest to power off"));
         if (!force) {
             boolean exited = false;
             try {
-                guest(vm).shutdown(ShutdownAction.POWEROFF);
+                running.agent(vm).shutdown(ShutdownAction.POWEROFF);
                 exited = driver.awaitExit(handle, GUEST_POWEROFF_TIMEOUT);
             } catch (IOException | BangerException e) {
                 log.info("VM {}: agent shutdown failed ({}); pressing the power button", vm.name(), e.getMessage());
@@ -660,10 +610,10 @@ public final class VmService {
     private void tearDown(Vm vm) {
         dns.stopped(vm);
         guests.drop(vm);
-        Optional<VmHandles> h = handles.get(vm.id()).or(() -> handles.load(vm.id())).or(() -> rediscover(vm));
+        Optional<VmHandles> h = running.recoverHandles(vm);
         h.ifPresent(value -> {
             if (value.vmm() != null) {
-                driver(vm.vmm()).terminate(value.vmm(), TERMINATE_GRACE);
+                running.driver(vm.vmm()).terminate(value.vmm(), TERMINATE_GRACE);
             }
             try {
                 disks.releaseRootDisk(value.rootDisk());
@@ -709,15 +659,6 @@ public final class VmService {
         Vm next = vm.withState(state, lastError, clock.instant());
         vms.update(next);
         return next;
-    }
-
-    private VmmDriver driver(VmmKind kind) {
-        VmmDriver driver = drivers.get(kind);
-        if (driver == null) {
-            throw BangerException.failedPrecondition("the " + kind.wireName() + " VMM is not available on this "
-                    + "host; see: banger doctor");
-        }
-        return driver;
     }
 
     private VmView view(Vm vm) {

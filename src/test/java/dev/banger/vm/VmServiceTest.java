@@ -65,6 +65,7 @@ class VmServiceTest {
     private VmStore vmStore;
     private RecordingCommandRunner ip;
     private FakeVmm vmm;
+    private RunningVms running;
     private VmService service;
 
     @BeforeEach
@@ -100,7 +101,8 @@ class VmServiceTest {
                 new KernelImporter(new ProcessCommandRunner()), clock);
         VmDns dns = new VmDns(DnsRecords.inMemory(), HostResolverHook.forHost(new RecordingCommandRunner()),
                 network.config().bridge(), Optional.empty());
-        service = new VmService(paths, config, vmStore, images, kernels, Map.of(VmmKind.QEMU, vmm), network,
+        running = new RunningVms(paths, vmStore, images, Map.of(VmmKind.QEMU, vmm));
+        service = new VmService(paths, config, vmStore, images, kernels, running, network,
                 new ProcessCommandRunner(), AgentProcess.binary(), clock, new GuestSsh(paths), dns);
     }
 
@@ -138,7 +140,7 @@ class VmServiceTest {
             assertThat(spec.kernelCmdline()).contains("banger.hostname=alpha");
             assertThat(spec.disks()).hasSize(2);
         });
-        assertThat(service.guest(vm).ping().version()).as("the agent answers through the VM service").isNotEmpty();
+        assertThat(running.agent(vm).ping().version()).as("the agent answers through the VM service").isNotEmpty();
         assertThat(Files.exists(vm.rootDiskPath())).isTrue();
         assertThat(Files.exists(vm.workDiskPath())).isTrue();
     }
@@ -210,7 +212,7 @@ class VmServiceTest {
         assertThat(paths.vmHandlesFile(vm.id())).doesNotExist();
         assertThat(paths.vmRuntimeDir(vm.id())).doesNotExist();
         assertThat(ip.commandLines()).contains("ip link del " + tap("zeta"));
-        assertThatThrownBy(() -> service.guest(record("zeta"))).isInstanceOf(BangerException.class)
+        assertThatThrownBy(() -> running.agent(record("zeta"))).isInstanceOf(BangerException.class)
                 .hasMessageContaining("is not running");
     }
 
@@ -218,7 +220,7 @@ class VmServiceTest {
     void execRunsInTheGuestThroughTheAgent() throws Exception {
         create("eta");
 
-        var process = service.guest(record("eta")).exec(ExecSpec.of(List.of("sh", "-c", "echo $LANG")));
+        var process = running.agent(record("eta")).exec(ExecSpec.of(List.of("sh", "-c", "echo $LANG")));
 
         assertThat(new String(process.stdout().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("\n");
         assertThat(process.waitFor().exitCode()).isZero();

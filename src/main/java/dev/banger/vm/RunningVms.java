@@ -1,0 +1,137 @@
+package dev.banger.vm;
+
+import dev.banger.api.BangerException;
+import dev.banger.config.BangerPaths;
+import dev.banger.guest.AgentClient;
+import dev.banger.host.network.HostNetwork;
+import dev.banger.image.ImageService;
+import dev.banger.model.Image;
+import dev.banger.model.Vm;
+import dev.banger.model.VmmKind;
+import dev.banger.store.VmStore;
+import dev.banger.vmm.VmmDriver;
+import dev.banger.vmm.VmmHandle;
+import dev.banger.vmm.VmmProcess;
+import java.io.IOException;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The runtime registry of VMs: finds a VM by name, its image, its VMM driver, its handles, whether it runs, and
+ * the agent of a running one. Every guest-facing service (exec, copy, ports, sessions, connect, workspace export)
+ * reaches a guest through {@link #target(String)}; none holds a VM lock.
+ */
+public final class RunningVms {
+
+    private static final Logger log = LoggerFactory.getLogger(RunningVms.class);
+
+    private final VmStore vms;
+    private final ImageService images;
+    private final Map<VmmKind, VmmDriver> drivers;
+    private final HandleStore handles;
+    private final GuestConnections guests = new GuestConnections();
+
+    /** @param drivers the VMMs this host can run, by kind */
+    public RunningVms(BangerPaths paths, VmStore vms, ImageService images, Map<VmmKind, VmmDriver> drivers) {
+        this.vms = vms;
+        this.images = images;
+        this.drivers = Map.copyOf(drivers);
+        this.handles = new HandleStore(paths);
+    }
+
+    /** @throws BangerException not found, with a hint, when there is no such VM */
+    public Vm find(String name) {
+        if (name == null) {
+            throw BangerException.invalidArgument("a VM name is required");
+        }
+        return vms.findByName(name).orElseThrow(() ->
+                BangerException.notFound("no such VM: " + name + "; see: banger vm list"));
+    }
+
+    /** The image a VM was created from: exec, sessions and vm run take its Env and WorkingDir. */
+    public Image imageOf(Vm vm) {
+        return images.get(vm.imageName());
+    }
+
+    /**
+     * Whether the VM's VMM is running right now: its handles name a process that still exists (the same one,
+     * by start time) and whose control socket answers. The only liveness check; everything else asks it.
+     */
+    public boolean isAlive(Vm vm) {
+        Optional<VmHandles> h = handles.get(vm.id());
+        return h.isPresent() && h.get().vmm() != null && driver(vm.vmm()).isAlive(h.get().vmm());
+    }
+
+    /** @throws BangerException conflict, saying how to start it, when the VM is not running */
+    public void requireRunning(Vm vm) {
+        if (!isAlive(vm)) {
+            throw BangerException.conflict("VM '" + vm.name() + "' is not running (state " + vm.state().wireName()
+                    + "); start it with: banger vm start " + vm.name());
+        }
+    }
+
+    /** The agent connection of a running VM. @throws BangerException conflict when it is not running */
+    public AgentClient agent(Vm vm) {
+        requireRunning(vm);
+        return guests.client(vm, driver(vm.vmm()).agentTransport(handles.get(vm.id()).orElseThrow().vmm()));
+    }
+
+    /** The running VM named {@code name}, its image and its agent. */
+    public GuestTarget target(String name) {
+        Vm vm = find(name);
+        return new GuestTarget(vm, imageOf(vm), agent(vm));
+    }
+
+    /** @throws BangerException failed precondition when this host has no driver for {@code kind} */
+    public VmmDriver driver(VmmKind kind) {
+        VmmDriver driver = drivers.get(kind);
+        if (driver == null) {
+            throw BangerException.failedPrecondition("the " + kind.wireName() + " VMM is not available on this "
+                    + "host; see: banger doctor");
+        }
+        return driver;
+    }
+
+    /** The VMM process of a VM, when its handles name one. */
+    Optional<VmmHandle> vmmOf(Vm vm) {
+        return handles.get(vm.id()).map(VmHandles::vmm);
+    }
+
+    HandleStore handles() {
+        return handles;
+    }
+
+    GuestConnections guests() {
+        return guests;
+    }
+
+    /**
+     * A VM's handles from the cache, else from its handles.json, else rebuilt from the host: the VMM is the
+     * process whose command line names this VM's control socket; the tap has a deterministic name.
+     */
+    Optional<VmHandles> recoverHandles(Vm vm) {
+        return handles.get(vm.id()).or(() -> handles.load(vm.id())).or(() -> rediscover(vm));
+    }
+
+    /** As {@link #recoverHandles} but never trusting the cache: what reconcile reads at daemon start. */
+    Optional<VmHandles> handlesAtStart(Vm vm) {
+        return handles.load(vm.id()).or(() -> rediscover(vm));
+    }
+
+    private Optional<VmHandles> rediscover(Vm vm) {
+        return VmmProcess.findByArgument(vm.controlSocket().toString()).flatMap(pid ->
+                VmmProcess.stat(pid).map(stat -> {
+                    VmHandles found = new VmHandles(new VmmHandle(vm.id(), vm.vmm(), pid, stat.startTicks(),
+                            vm.controlSocket(), vm.agentSocket(), vm.logPath()), HostNetwork.tapName(vm.id()), null);
+                    log.info("reconcile: VM {} had no readable handles; found its VMM as pid {}", vm.name(), pid);
+                    try {
+                        handles.put(vm.id(), found);
+                    } catch (IOException e) {
+                        log.warn("could not rewrite the handles of {}: {}", vm.name(), e.toString());
+                    }
+                    return found;
+                }));
+    }
+}
