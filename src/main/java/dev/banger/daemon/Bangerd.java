@@ -33,7 +33,8 @@ import dev.banger.vm.VmPorts;
 import dev.banger.vm.VmRun;
 import dev.banger.workspace.WorkspaceService;
 import dev.banger.vm.RunningVms;
-import dev.banger.vm.VmService;
+import dev.banger.vm.VmLifecycle;
+import dev.banger.vm.VmUsage;
 import dev.banger.vmm.firecracker.FirecrackerDriver;
 import dev.banger.vmm.qemu.QemuDriver;
 import java.util.Map;
@@ -105,7 +106,7 @@ public final class Bangerd implements AutoCloseable {
             RunningVms running = new RunningVms(paths, vmStore, images,
                     Map.of(VmmKind.QEMU, QemuDriver.forHost(runner, Optional.empty()),
                             VmmKind.FIRECRACKER, FirecrackerDriver.forHost()));
-            VmService vms = new VmService(paths, config, vmStore, images, kernels, running,
+            VmLifecycle vms = new VmLifecycle(paths, config, vmStore, images, kernels, running,
                     network, runner, BangerInstall.initBinary(), clock, new GuestSsh(paths), vmDns);
             VmExec exec = new VmExec(running);
             VmRun run = new VmRun(vms, running, exec, new WorkspaceService(runner));
@@ -117,8 +118,8 @@ public final class Bangerd implements AutoCloseable {
             Bangerd[] self = new Bangerd[1];
             DaemonControl control = new DaemonControl(paths, clock, () -> self[0].close());
             RpcServer server = new RpcServer(paths.socket(),
-                    Dispatcher.handlers(control, vms, exec, run, connect, new VmPorts(running), new VmCopy(running), sessions,
-                            images, kernels),
+                    Dispatcher.handlers(control, vms, new VmUsage(running, network, runner), exec, run, connect,
+                            new VmPorts(running), new VmCopy(running), sessions, images, kernels),
                     PeerPolicy.forCurrentUser(config.socketGroupName()));
             self[0] = new Bangerd(paths, lock, db, server, dnsServer);
             server.start();

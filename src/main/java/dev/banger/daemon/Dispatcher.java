@@ -11,7 +11,8 @@ import dev.banger.vm.VmCopy;
 import dev.banger.vm.VmExec;
 import dev.banger.vm.VmPorts;
 import dev.banger.vm.VmRun;
-import dev.banger.vm.VmService;
+import dev.banger.vm.VmLifecycle;
+import dev.banger.vm.VmUsage;
 
 /** The daemon's RPC surface: every handler is one line forwarding to a service. */
 final class Dispatcher {
@@ -19,9 +20,9 @@ final class Dispatcher {
     private Dispatcher() {
     }
 
-    static HandlerRegistry handlers(DaemonControl daemon, VmService vms, VmExec exec, VmRun run, VmConnect connect,
-                                    VmPorts ports, VmCopy copy, SessionService sessions, ImageService images,
-                                    KernelService kernels) {
+    static HandlerRegistry handlers(DaemonControl daemon, VmLifecycle vms, VmUsage usage, VmExec exec, VmRun run,
+                                    VmConnect connect, VmPorts ports, VmCopy copy, SessionService sessions,
+                                    ImageService images, KernelService kernels) {
         return new HandlerRegistry()
                 .on(Api.DAEMON_STATUS, (req, call) -> daemon.status())
                 .on(Api.DAEMON_SHUTDOWN, (req, call) -> { daemon.requestShutdown(); return Empty.INSTANCE; })
@@ -37,7 +38,7 @@ final class Dispatcher {
                 .on(Api.VM_RUN, run::run)
                 .on(Api.WORKSPACE_EXPORT, run::export)
                 .on(Api.VM_SET, (req, call) -> vms.set(req))
-                .on(Api.VM_STATS, (req, call) -> vms.stats(req.name()))
+                .on(Api.VM_STATS, (req, call) -> usage.stats(req.name()))
                 .on(Api.VM_LOGS, exec::logs)
                 .on(Api.VM_CONNECT, connect::connect)
                 .on(Api.VM_PORTS, (req, call) -> ports.ports(req.name()))

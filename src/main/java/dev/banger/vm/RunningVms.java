@@ -96,7 +96,7 @@ public final class RunningVms {
 
     /** The VMM process of a VM, when its handles name one. */
     Optional<VmmHandle> vmmOf(Vm vm) {
-        return handles.get(vm.id()).map(VmHandles::vmm);
+        return handles.get(vm.id()).map(VmHandles::vmm); // Null vmm (a boot in progress) reads as empty.
     }
 
     HandleStore handles() {

@@ -102,16 +102,6 @@ final class VmDisks {
                 vm.workDiskPath().toString()));
     }
 
-    /** Bytes the VM's files take on the host (allocated blocks, so sparse files count what they hold). */
-    long usage(Vm vm) {
-        try {
-            String out = runner.run(Command.of("du", "-s", "-B1", vm.vmDir().toString())).stdoutText();
-            return Long.parseLong(out.strip().split("\\s+")[0]);
-        } catch (CommandFailedException | NumberFormatException e) {
-            return -1;
-        }
-    }
-
     boolean exist(Vm vm) {
         return Files.isRegularFile(vm.rootDiskPath()) && Files.isRegularFile(vm.workDiskPath());
     }

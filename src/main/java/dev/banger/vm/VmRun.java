@@ -31,12 +31,12 @@ public final class VmRun {
 
     private static final Logger log = LoggerFactory.getLogger(VmRun.class);
 
-    private final VmService vms;
+    private final VmLifecycle vms;
     private final RunningVms running;
     private final VmExec exec;
     private final WorkspaceService workspaces;
 
-    public VmRun(VmService vms, RunningVms running, VmExec exec, WorkspaceService workspaces) {
+    public VmRun(VmLifecycle vms, RunningVms running, VmExec exec, WorkspaceService workspaces) {
         this.vms = vms;
         this.running = running;
         this.exec = exec;

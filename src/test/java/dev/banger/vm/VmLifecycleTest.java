@@ -55,7 +55,7 @@ import org.junit.jupiter.api.io.TempDir;
  * boot, the failure paths of a boot and what they leave behind, stop, delete and reconcile. Disks are real (qemu-img
  * overlay, mkfs.ext4 work disk); the host network's {@code ip} commands are recorded, not run.
  */
-class VmServiceTest {
+class VmLifecycleTest {
 
     @TempDir
     Path tmp;
@@ -66,7 +66,7 @@ class VmServiceTest {
     private RecordingCommandRunner ip;
     private FakeVmm vmm;
     private RunningVms running;
-    private VmService service;
+    private VmLifecycle service;
 
     @BeforeEach
     void setUp() throws IOException {
@@ -102,7 +102,7 @@ class VmServiceTest {
         VmDns dns = new VmDns(DnsRecords.inMemory(), HostResolverHook.forHost(new RecordingCommandRunner()),
                 network.config().bridge(), Optional.empty());
         running = new RunningVms(paths, vmStore, images, Map.of(VmmKind.QEMU, vmm));
-        service = new VmService(paths, config, vmStore, images, kernels, running, network,
+        service = new VmLifecycle(paths, config, vmStore, images, kernels, running, network,
                 new ProcessCommandRunner(), AgentProcess.binary(), clock, new GuestSsh(paths), dns);
     }
 

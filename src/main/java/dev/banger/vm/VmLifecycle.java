@@ -1,0 +1,379 @@
+package dev.banger.vm;
+
+import dev.banger.api.BangerException;
+import dev.banger.api.Event;
+import dev.banger.api.VmCreateRequest;
+import dev.banger.api.VmDeleteRequest;
+import dev.banger.api.ImageView;
+import dev.banger.api.VmDeleteResult;
+import dev.banger.api.VmSetRequest;
+import dev.banger.api.VmList;
+import dev.banger.api.VmStopRequest;
+import dev.banger.api.VmView;
+import dev.banger.config.BangerPaths;
+import dev.banger.config.DaemonConfig;
+import dev.banger.dns.VmDns;
+import dev.banger.guest.ShutdownAction;
+import dev.banger.host.disk.RootDisk;
+import dev.banger.host.network.AddressAllocator;
+import dev.banger.host.network.HostNetwork;
+import dev.banger.image.ImageService;
+import dev.banger.kernel.InitrdAssembler;
+import dev.banger.kernel.KernelService;
+import dev.banger.model.Image;
+import dev.banger.model.Kernel;
+import dev.banger.model.KernelFormat;
+import dev.banger.model.Names;
+import dev.banger.model.Vm;
+import dev.banger.model.VmState;
+import dev.banger.model.VmmKind;
+import dev.banger.rpc.Call;
+import dev.banger.ssh.GuestSsh;
+import dev.banger.store.VmStore;
+import dev.banger.vmm.DiskSpec;
+import dev.banger.vmm.VmmDriver;
+import dev.banger.vmm.VmmException;
+import dev.banger.vmm.VmmHandle;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * VM lifecycle: create (record, provision disks, boot), start, stop, restart, delete, set, promote, list, show,
+ * and reconcile at daemon start. Every operation here holds the VM's lock (see {@link VmLocks}); a boot runs
+ * through {@link VmBoot}'s steps and every release of host resources through {@link VmTeardown}. Liveness and the
+ * agent of a running VM are {@link RunningVms}'.
+ */
+public final class VmLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(VmLifecycle.class);
+
+    /** How long a guest gets to power off after the agent's shutdown, and after the ACPI button. */
+    static final Duration GUEST_POWEROFF_TIMEOUT = Duration.ofSeconds(15);
+    static final Duration ACPI_POWEROFF_TIMEOUT = Duration.ofSeconds(5);
+
+    private final BangerPaths paths;
+    private final DaemonConfig config;
+    private final VmStore vms;
+    private final ImageService images;
+    private final KernelService kernels;
+    private final RunningVms running;
+    private final VmDisks disks;
+    private final VmBoot booter;
+    private final VmTeardown teardown;
+    private final VmProvisioner provisioner;
+    private final Clock clock;
+    private final VmLocks locks = new VmLocks();
+    private final CreateOperations operations;
+    private final VmDns dns;
+
+    public VmLifecycle(BangerPaths paths, DaemonConfig config, VmStore vms, ImageService images, KernelService kernels,
+                     RunningVms running, HostNetwork network, dev.banger.host.CommandRunner runner,
+                     Path initBinary, Clock clock, GuestSsh ssh, VmDns dns) {
+        this.paths = paths;
+        this.config = config;
+        this.vms = vms;
+        this.images = images;
+        this.kernels = kernels;
+        this.running = running;
+        this.disks = new VmDisks(runner);
+        this.teardown = new VmTeardown(paths, running, disks, network, dns);
+        this.booter = new VmBoot(paths, vms, kernels, running, disks, network, dns,
+                new ColdBoot(new InitrdAssembler(), initBinary, network), teardown, config.bootTimeout(), clock);
+        this.provisioner = new VmProvisioner(paths, vms, disks, new AddressAllocator(network.config()), ssh, clock);
+        this.clock = clock;
+        this.operations = new CreateOperations(clock);
+        this.dns = dns;
+    }
+
+    // ---- create / start / stop / delete ----
+
+    /**
+     * {@code vm create}: registered as an operation whose id is the first event, so another client can follow it
+     * with {@code vm create --attach OP}; the create finishes even when its client goes away.
+     */
+    public VmView create(VmCreateRequest request, Call call) {
+        String name = request.name() != null ? request.name() : generateName();
+        CreateOperations.Operation op = operations.begin(name);
+        try {
+            VmCreateRequest named = new VmCreateRequest(name, request.image(), request.kernel(), request.cpus(),
+                    request.memoryMib(), request.diskMib(), request.vmm(), request.noStart());
+            VmView view = view(create(named, null, op.recording(call)));
+            op.succeeded(view);
+            return view;
+        } catch (BangerException e) {
+            op.failed(e);
+            throw e;
+        } catch (RuntimeException e) {
+            op.failed(new BangerException(dev.banger.api.ErrorCode.INTERNAL, "create failed: " + e));
+            throw e;
+        }
+    }
+
+    /** Follows a create operation: what happened so far, then the rest, then its outcome. */
+    public VmView attach(String operationId, Call call) throws InterruptedException {
+        return operations.find(operationId).orElseThrow(() -> BangerException.notFound("no such operation: "
+                + operationId + " (finished operations are kept for " + CreateOperations.KEEP_FINISHED.toMinutes()
+                + " minutes)")).attach(call);
+    }
+
+    /** A free memorable name ("brisk-otter") for a VM created without one. */
+    String generateName() {
+        return NameGenerator.generate(n -> vms.findByName(n).isPresent());
+    }
+
+    /**
+     * Creates a VM and boots it unless {@code noStart}.
+     *
+     * @param workDiskSeed lays files into the work disk's root (the guest's /root) before the disk is built, or
+     *     null for an empty work disk
+     */
+    Vm create(VmCreateRequest request, Consumer<Path> workDiskSeed, Call call) {
+        String name = Names.requireValid("VM", request.name() != null ? request.name() : generateName());
+        int cpus = request.cpus() != null ? request.cpus() : config.cpus();
+        int memory = request.memoryMib() != null ? request.memoryMib() : config.memoryMib();
+        long disk = request.diskMib() != null ? request.diskMib() : config.diskMib();
+        VmResources.requireCpusAndMemory(cpus, memory);
+        VmResources.requireDisk(disk);
+        VmmKind vmm = request.vmm() == null ? VmmKind.QEMU : VmmKind.fromWire(request.vmm());
+        try {
+            running.driver(vmm).requireAvailable();
+        } catch (VmmException e) {
+            throw BangerException.failedPrecondition(e.getMessage());
+        }
+        Image image = images.resolve(request.image(), call);
+        Kernel kernel = kernels.resolve(request.kernel(), call);
+        if (vmm == VmmKind.FIRECRACKER && kernel.artifacts().format() != KernelFormat.ELF) {
+            throw BangerException.invalidArgument("kernel '" + kernel.name() + "' is a bzImage; Firecracker boots "
+                    + "ELF vmlinux kernels with virtio built in (see docs/firecracker.md), pick one with --kernel");
+        }
+        try (VmLocks.Guard ignored = locks.lock(name)) {
+            Vm vm = provisioner.record(name, vmm, image, kernel, cpus, memory, disk);
+            call.emit(Event.Progress.started("create", "creating VM " + name + " (" + address(vm) + ")"));
+            provisioner.provision(vm, image, workDiskSeed, call);
+            log.info("created VM {} ({}) from image {} and kernel {}", name, vm.id(), image.name(), kernel.name());
+            if (request.noStart()) {
+                return vm;
+            }
+            return booter.boot(vm, call);
+        }
+    }
+
+    public VmView start(String name, Call call) {
+        try (VmLocks.Guard ignored = locks.lock(name)) {
+            Vm vm = running.find(name);
+            if (running.isAlive(vm)) {
+                return view(vm);
+            }
+            if (!disks.exist(vm)) {
+                throw BangerException.failedPrecondition("the disks of VM '" + name + "' are missing from "
+                        + vm.vmDir() + "; delete the VM and create it again");
+            }
+            return view(booter.boot(vm, call));
+        }
+    }
+
+    public VmView stop(VmStopRequest request, Call call) {
+        try (VmLocks.Guard ignored = locks.lock(request.name())) {
+            return view(stopLocked(running.find(request.name()), request.force(), call));
+        }
+    }
+
+    public VmView restart(VmStopRequest request, Call call) {
+        try (VmLocks.Guard ignored = locks.lock(request.name())) {
+            Vm stopped = stopLocked(running.find(request.name()), request.force(), call);
+            return view(booter.boot(stopped, call));
+        }
+    }
+
+    public VmDeleteResult delete(VmDeleteRequest request) {
+        if (request.names() == null || request.names().isEmpty()) {
+            throw BangerException.invalidArgument("name at least one VM to delete");
+        }
+        List<String> missing = request.names().stream().filter(n -> vms.findByName(n).isEmpty()).toList();
+        if (!missing.isEmpty()) {
+            throw BangerException.notFound("no such VM: " + String.join(", ", missing) + "; see: banger vm list");
+        }
+        List<String> deleted = new ArrayList<>();
+        for (String name : request.names()) {
+            try (VmLocks.Guard ignored = locks.lock(name)) {
+                Vm vm = vms.findByName(name).orElse(null);
+                if (vm == null) {
+                    continue; // Deleted concurrently: the caller's intent holds.
+                }
+                if (running.isAlive(vm)) {
+                    if (!request.force()) {
+                        throw BangerException.conflict("VM '" + name + "' is running; stop it first or use --force");
+                    }
+                    stopLocked(vm, true, Call.detached());
+                }
+                teardown.release(vm);
+                provisioner.remove(vm);
+                deleted.add(name);
+                log.info("deleted VM {} ({})", name, vm.id());
+            }
+        }
+        return new VmDeleteResult(deleted);
+    }
+
+    /**
+     * {@code image promote}: captures a stopped VM's root disk (overlay and base merged) as a new image. Holds the
+     * VM's lock so it cannot start while its disk is read.
+     */
+    public ImageView promote(String vmName, String imageName) {
+        try (VmLocks.Guard ignored = locks.lock(vmName)) {
+            Vm vm = running.find(vmName);
+            if (running.isAlive(vm)) {
+                throw BangerException.conflict("VM '" + vmName + "' is running; stop it before promoting its disk");
+            }
+            if (!Files.isRegularFile(vm.rootDiskPath())) {
+                throw BangerException.failedPrecondition("VM '" + vmName + "' has no root disk at "
+                        + vm.rootDiskPath());
+            }
+            Image base = images.get(vm.imageName());
+            // Whatever the copy-on-write strategy (qcow2 overlay, device-mapper snapshot, copy), attach the disk
+            // as a boot would and convert what the guest sees; then release what the attach took.
+            RootDisk root = disks.attachRootDisk(vm, base.rootfsPath(), acquired -> { });
+            try {
+                return images.publishConverted(imageName, root.attachPath(),
+                        root.format() == DiskSpec.Format.QCOW2 ? "qcow2" : "raw", "promote:" + vmName, base);
+            } finally {
+                disks.releaseRootDisk(root.handles());
+            }
+        }
+    }
+
+    public VmView set(VmSetRequest request) {
+        try (VmLocks.Guard ignored = locks.lock(request.name())) {
+            Vm vm = running.find(request.name());
+            int cpus = request.cpus() != null ? request.cpus() : vm.cpus();
+            int memory = request.memoryMib() != null ? request.memoryMib() : vm.memoryMib();
+            long disk = request.diskMib() != null ? request.diskMib() : vm.diskMib();
+            if (cpus == vm.cpus() && memory == vm.memoryMib() && disk == vm.diskMib()) {
+                return view(vm);
+            }
+            VmResources.requireCpusAndMemory(cpus, memory);
+            if (disk < vm.diskMib()) {
+                throw BangerException.invalidArgument("--disk " + disk + "M is smaller than the work disk ("
+                        + vm.diskMib() + "M): disks can only grow");
+            }
+            if (running.isAlive(vm)) {
+                throw BangerException.conflict("VM '" + vm.name() + "' is running; stop it first (banger vm stop "
+                        + vm.name() + ")");
+            }
+            if (disk > vm.diskMib()) {
+                for (String tool : List.of("e2fsck", "resize2fs")) {
+                    if (!dev.banger.host.Executables.fromEnvironment().has(tool)) {
+                        throw BangerException.failedPrecondition("growing a disk needs " + tool
+                                + "; install e2fsprogs");
+                    }
+                }
+                disks.growWorkDisk(vm, disk);
+            }
+            Vm changed = vm.withResources(cpus, memory, disk, clock.instant());
+            vms.update(changed);
+            log.info("VM {} set to {} cpus, {} MiB memory, {} MiB disk", vm.name(), cpus, memory, disk);
+            return view(changed);
+        }
+    }
+
+    public VmList list() {
+        return new VmList(vms.list().stream().map(this::view).toList());
+    }
+
+    public VmView show(String name) {
+        return view(running.find(name));
+    }
+
+    // ---- reconcile ----
+
+    /**
+     * At daemon start: every VM recorded as running (or caught mid-transition) is either adopted, when its
+     * handles name a live VMM, or torn down and demoted to stopped with the reason in last_error.
+     */
+    public void reconcile() {
+        for (Vm vm : vms.list()) {
+            if (vm.state() != VmState.RUNNING && vm.state() != VmState.STARTING && vm.state() != VmState.STOPPING) {
+                continue;
+            }
+            try (VmLocks.Guard ignored = locks.lock(vm.name())) {
+                Optional<VmHandles> h = running.handlesAtStart(vm);
+                if (h.isPresent() && vm.state() == VmState.RUNNING && h.get().vmm() != null
+                        && running.driver(vm.vmm()).isAlive(h.get().vmm())) {
+                    log.info("reconcile: VM {} is running (pid {}); adopted", vm.name(), h.get().vmm().pid());
+                    dns.running(vm);
+                    continue;
+                }
+                String why = h.isEmpty() ? "its handles were missing or unreadable at daemon start"
+                        : vm.state() != VmState.RUNNING ? "the daemon stopped while it was " + vm.state().wireName()
+                        : h.get().vmm() == null ? "it had no VMM at daemon start"
+                        : "its VMM (pid " + h.get().vmm().pid() + ") was gone at daemon start";
+                teardown.release(vm);
+                vms.update(vm.withState(VmState.STOPPED, "stopped by reconcile: " + why, clock.instant()));
+                log.warn("reconcile: VM {} demoted to stopped: {}", vm.name(), why);
+            }
+        }
+    }
+
+    // ---- internals (callers hold the VM's lock) ----
+
+    private static String address(Vm vm) {
+        return vm.guestIp() == null ? vm.dnsName() : vm.dnsName() + ", " + vm.guestIp();
+    }
+
+    private Vm stopLocked(Vm vm, boolean force, Call call) {
+        if (!running.isAlive(vm)) {
+            teardown.release(vm);
+            return vm.state() == VmState.RUNNING || vm.state() == VmState.STARTING || vm.state() == VmState.STOPPING
+                    ? update(vm, VmState.STOPPED, null) : vm;
+        }
+        Vm stopping = update(vm, VmState.STOPPING, null);
+        VmmDriver driver = running.driver(vm.vmm());
+        VmmHandle handle = running.vmmOf(vm).orElseThrow();
+        long t0 = System.nanoTime();
+        call.emit(Event.Progress.started("stop", force ? "killing the VMM" : "asking the guest to power off"));
+        if (!force) {
+            boolean exited = false;
+            try {
+                running.agent(vm).shutdown(ShutdownAction.POWEROFF);
+                exited = driver.awaitExit(handle, GUEST_POWEROFF_TIMEOUT);
+            } catch (IOException | BangerException e) {
+                log.info("VM {}: agent shutdown failed ({}); pressing the power button", vm.name(), e.getMessage());
+            }
+            if (!exited) {
+                driver.requestPowerdown(handle);
+                exited = driver.awaitExit(handle, ACPI_POWEROFF_TIMEOUT);
+            }
+            if (!exited) {
+                log.warn("VM {} did not power off; terminating its VMM", vm.name());
+            }
+        }
+        teardown.release(vm);
+        call.emit(Event.Progress.done("stop", "stopped", VmBoot.millisSince(t0)));
+        log.info("VM {} stopped{}", vm.name(), force ? " (forced)" : "");
+        return update(stopping, VmState.STOPPED, null);
+    }
+
+    private Vm update(Vm vm, VmState state, String lastError) {
+        Vm next = vm.withState(state, lastError, clock.instant());
+        vms.update(next);
+        return next;
+    }
+
+    private VmView view(Vm vm) {
+        Long pid = running.vmmOf(vm).map(VmmHandle::pid).orElse(null);
+        return new VmView(vm.id(), vm.name(), vm.state().wireName(), vm.vmm().wireName(), vm.imageName(),
+                vm.kernelName(), vm.cpus(), vm.memoryMib(), vm.diskMib(), vm.guestIp(), vm.dnsName(),
+                vm.vmDir().toString(), vm.logPath().toString(), pid, vm.lastError(), vm.createdAt().toString(),
+                vm.updatedAt().toString(), operations.running(vm.name()).map(op -> op.id + ": " + op.step())
+                        .orElse(null));
+    }
+}
