@@ -79,13 +79,17 @@ public final class VmRun {
     }
 
     /** {@code workspace export}: a bundle of the guest repository's work, streamed to the client. */
-    public WorkspaceExportResult export(WorkspaceExportRequest request, Call call)
-            throws IOException, InterruptedException {
+    public WorkspaceExportResult export(WorkspaceExportRequest request, Call call) throws InterruptedException {
         if (request.guestPath() == null || !request.guestPath().startsWith("/")) {
             throw BangerException.invalidArgument("the guest repository must be an absolute path");
         }
         GuestTarget target = running.target(request.vm());
-        return workspaces.export(target.agent(), request.guestPath(), request.uncommitted(), call);
+        try {
+            return workspaces.export(target.agent(), request.guestPath(), request.uncommitted(), call);
+        } catch (IOException e) {
+            throw GuestErrors.of(target.vm(), "export of " + request.guestPath() + " in VM '" + target.vm().name()
+                    + "'", e);
+        }
     }
 
     private void remove(String name) {

@@ -10,41 +10,17 @@ import dev.banger.api.VmDeleteRequest;
 import dev.banger.api.VmStopRequest;
 import dev.banger.api.VmView;
 import dev.banger.config.BangerPaths;
-import dev.banger.config.DaemonConfig;
-import dev.banger.dns.DnsRecords;
-import dev.banger.dns.HostResolverHook;
-import dev.banger.dns.VmDns;
 import dev.banger.guest.ExecSpec;
-import dev.banger.host.ProcessCommandRunner;
-import dev.banger.host.network.HostNetwork;
-import dev.banger.image.ImageService;
-import dev.banger.kernel.KernelImporter;
-import dev.banger.kernel.KernelService;
-import dev.banger.model.Image;
-import dev.banger.model.Kernel;
-import dev.banger.model.KernelArtifacts;
-import dev.banger.model.KernelFormat;
-import dev.banger.model.KernelSource;
 import dev.banger.model.Vm;
 import dev.banger.model.VmState;
-import dev.banger.model.VmmKind;
 import dev.banger.rpc.Call;
-import dev.banger.ssh.GuestSsh;
-import dev.banger.store.Database;
-import dev.banger.store.ImageStore;
-import dev.banger.store.KernelStore;
 import dev.banger.store.VmStore;
-import dev.banger.testkit.AgentProcess;
-import dev.banger.testkit.FakeKernel;
 import dev.banger.testkit.RecordingCommandRunner;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,8 +36,8 @@ class VmLifecycleTest {
     @TempDir
     Path tmp;
 
+    private FakeHost host;
     private BangerPaths paths;
-    private Database db;
     private VmStore vmStore;
     private RecordingCommandRunner ip;
     private FakeVmm vmm;
@@ -70,58 +46,30 @@ class VmLifecycleTest {
 
     @BeforeEach
     void setUp() throws IOException {
-        paths = new BangerPaths(tmp.resolve("state"), tmp.resolve("config"), tmp.resolve("run"));
-        Files.createDirectories(paths.stateDir());
-        Files.createDirectories(paths.runtimeDir());
-        db = Database.openReadWrite(paths.database());
-        vmStore = new VmStore(db);
-        ImageStore imageStore = new ImageStore(db);
-        KernelStore kernelStore = new KernelStore(db);
-        Clock clock = Clock.systemUTC();
-
-        Path kernelDir = Files.createDirectories(paths.kernelsDir().resolve("k"));
-        Path modules = Files.write(kernelDir.resolve("modules.cpio.gz"), new byte[0]);
-        kernelStore.insert(new Kernel("k", new KernelArtifacts(FakeKernel.VERSION, KernelFormat.BZIMAGE,
-                FakeKernel.write(kernelDir.resolve("vmlinuz")), modules, List.of(),
-                new KernelSource(KernelSource.Kind.FILE, "test")), true, clock.instant()));
-        Path imageDir = Files.createDirectories(paths.imagesDir().resolve("img"));
-        Path rootfs = FakeKernel.writeRootfs(imageDir.resolve("rootfs.ext4"));
-        imageStore.insert(new Image("img", "register:test", null, rootfs, Files.size(rootfs), Map.of("LANG", "C"),
-                null, List.of(), List.of(), clock.instant()));
-
-        ip = new RecordingCommandRunner();
-        ip.when("ip", "-j", "link", "show").thenReturn("[{\"ifname\":\"present\"}]");
-        ip.when("ip", "-j", "-4", "addr", "show").thenReturn("[]");
-        vmm = new FakeVmm(Files.createDirectories(tmp.resolve("vmm")));
-        DaemonConfig config = new DaemonConfig(null, 1, 256, 64L, null, 5, null, "off");
-        HostNetwork network = new HostNetwork(ip, config.networkConfig());
-        ImageService images = new ImageService(paths, imageStore, vmStore, new ProcessCommandRunner(), clock,
-                Optional.empty(), null);
-        KernelService kernels = new KernelService(paths, kernelStore, vmStore,
-                new KernelImporter(new ProcessCommandRunner()), clock);
-        VmDns dns = new VmDns(DnsRecords.inMemory(), HostResolverHook.forHost(new RecordingCommandRunner()),
-                network.config().bridge(), Optional.empty());
-        running = new RunningVms(paths, vmStore, images, Map.of(VmmKind.QEMU, vmm));
-        service = new VmLifecycle(paths, config, vmStore, images, kernels, running, network,
-                new ProcessCommandRunner(), AgentProcess.binary(), clock, new GuestSsh(paths), dns);
+        host = new FakeHost(tmp);
+        paths = host.paths;
+        vmStore = host.vmStore;
+        ip = host.ip;
+        vmm = host.vmm;
+        running = host.running;
+        service = host.lifecycle;
     }
 
     @AfterEach
     void tearDown() throws InterruptedException {
-        vmm.closeAll();
-        db.close();
+        host.close();
     }
 
     private VmView create(String name) {
-        return service.create(new VmCreateRequest(name, null, null, null, null, null, null, false), Call.detached());
+        return host.create(name);
     }
 
     private Vm record(String name) {
-        return vmStore.findByName(name).orElseThrow();
+        return host.record(name);
     }
 
     private String tap(String name) {
-        return HostNetwork.tapName(record(name).id());
+        return host.tap(name);
     }
 
     @Test

@@ -1,0 +1,110 @@
+package dev.banger.vm;
+
+import dev.banger.api.VmCreateRequest;
+import dev.banger.api.VmView;
+import dev.banger.config.BangerPaths;
+import dev.banger.config.DaemonConfig;
+import dev.banger.dns.DnsRecords;
+import dev.banger.dns.HostResolverHook;
+import dev.banger.dns.VmDns;
+import dev.banger.host.ProcessCommandRunner;
+import dev.banger.host.network.HostNetwork;
+import dev.banger.image.ImageService;
+import dev.banger.kernel.KernelImporter;
+import dev.banger.kernel.KernelService;
+import dev.banger.model.Image;
+import dev.banger.model.Kernel;
+import dev.banger.model.KernelArtifacts;
+import dev.banger.model.KernelFormat;
+import dev.banger.model.KernelSource;
+import dev.banger.model.Vm;
+import dev.banger.model.VmmKind;
+import dev.banger.rpc.Call;
+import dev.banger.ssh.GuestSsh;
+import dev.banger.store.Database;
+import dev.banger.store.ImageStore;
+import dev.banger.store.KernelStore;
+import dev.banger.store.VmStore;
+import dev.banger.testkit.AgentProcess;
+import dev.banger.testkit.FakeKernel;
+import dev.banger.testkit.RecordingCommandRunner;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The VM services wired as bangerd wires them, over a temp state dir, with one kernel ("k", default) and one image
+ * ("img", Env LANG=C), a {@link FakeVmm} and recorded {@code ip} commands; disks are real. {@link #close()} ends
+ * every "VMM" and closes the store.
+ */
+final class FakeHost implements AutoCloseable {
+
+    final BangerPaths paths;
+    final Database db;
+    final VmStore vmStore;
+    final RecordingCommandRunner ip = new RecordingCommandRunner();
+    final FakeVmm vmm;
+    final HostNetwork network;
+    final RunningVms running;
+    final VmLifecycle lifecycle;
+
+    FakeHost(Path dir) throws IOException {
+        paths = new BangerPaths(dir.resolve("state"), dir.resolve("config"), dir.resolve("run"));
+        Files.createDirectories(paths.stateDir());
+        Files.createDirectories(paths.runtimeDir());
+        db = Database.openReadWrite(paths.database());
+        vmStore = new VmStore(db);
+        ImageStore imageStore = new ImageStore(db);
+        KernelStore kernelStore = new KernelStore(db);
+        Clock clock = Clock.systemUTC();
+
+        Path kernelDir = Files.createDirectories(paths.kernelsDir().resolve("k"));
+        Path modules = Files.write(kernelDir.resolve("modules.cpio.gz"), new byte[0]);
+        kernelStore.insert(new Kernel("k", new KernelArtifacts(FakeKernel.VERSION, KernelFormat.BZIMAGE,
+                FakeKernel.write(kernelDir.resolve("vmlinuz")), modules, List.of(),
+                new KernelSource(KernelSource.Kind.FILE, "test")), true, clock.instant()));
+        Path imageDir = Files.createDirectories(paths.imagesDir().resolve("img"));
+        Path rootfs = FakeKernel.writeRootfs(imageDir.resolve("rootfs.ext4"));
+        imageStore.insert(new Image("img", "register:test", null, rootfs, Files.size(rootfs), Map.of("LANG", "C"),
+                null, List.of(), List.of(), clock.instant()));
+
+        ip.when("ip", "-j", "link", "show").thenReturn("[{\"ifname\":\"present\"}]");
+        ip.when("ip", "-j", "-4", "addr", "show").thenReturn("[]");
+        vmm = new FakeVmm(Files.createDirectories(dir.resolve("vmm")));
+        DaemonConfig config = new DaemonConfig(null, 1, 256, 64L, null, 5, null, "off");
+        network = new HostNetwork(ip, config.networkConfig());
+        ImageService images = new ImageService(paths, imageStore, vmStore, new ProcessCommandRunner(), clock,
+                Optional.empty(), null);
+        KernelService kernels = new KernelService(paths, kernelStore, vmStore,
+                new KernelImporter(new ProcessCommandRunner()), clock);
+        VmDns dns = new VmDns(DnsRecords.inMemory(), HostResolverHook.forHost(new RecordingCommandRunner()),
+                network.config().bridge(), Optional.empty());
+        running = new RunningVms(paths, vmStore, images, Map.of(VmmKind.QEMU, vmm));
+        lifecycle = new VmLifecycle(paths, config, vmStore, images, kernels, running, network,
+                new ProcessCommandRunner(), AgentProcess.binary(), clock, new GuestSsh(paths), dns);
+    }
+
+    /** Creates and boots a VM with the defaults. */
+    VmView create(String name) {
+        return lifecycle.create(new VmCreateRequest(name, null, null, null, null, null, null, false),
+                Call.detached());
+    }
+
+    Vm record(String name) {
+        return vmStore.findByName(name).orElseThrow();
+    }
+
+    String tap(String name) {
+        return HostNetwork.tapName(record(name).id());
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        vmm.closeAll();
+        db.close();
+    }
+}

@@ -1,0 +1,124 @@
+package dev.banger.vm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.banger.api.BangerException;
+import dev.banger.api.ErrorCode;
+import dev.banger.api.Event;
+import dev.banger.api.WorkspaceExportRequest;
+import dev.banger.host.ProcessCommandRunner;
+import dev.banger.rpc.Call;
+import dev.banger.rpc.Input;
+import dev.banger.workspace.WorkspaceService;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code workspace export}'s failures as the user sees them, against a {@link FakeHost}. */
+class VmRunTest {
+
+    @TempDir
+    Path tmp;
+
+    private FakeHost host;
+    private VmRun run;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        host = new FakeHost(tmp);
+        run = new VmRun(host.lifecycle, host.running, new VmExec(host.running),
+                new WorkspaceService(new ProcessCommandRunner()));
+    }
+
+    @AfterEach
+    void tearDown() throws InterruptedException {
+        host.close();
+    }
+
+    @Test
+    void anAgentLostDuringAnExportIsReportedAsTheLostGuestNotAnInternalError() throws Exception {
+        host.create("exporter");
+        // The fake guest's files are the host's: a repository whose bundle is far bigger than the agent's
+        // output window, so the agent is still sending when it dies.
+        Path repo = Files.createDirectories(tmp.resolve("repo"));
+        byte[] big = new byte[4 << 20];
+        new Random(7).nextBytes(big);
+        Files.write(repo.resolve("blob.bin"), big);
+        git(repo, "init", "-q");
+        git(repo, "add", "blob.bin");
+        git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "big");
+        Call killsTheGuestAtTheFirstBytes = new KillingCall(host, "exporter");
+
+        assertThatThrownBy(() -> run.export(new WorkspaceExportRequest("exporter", repo.toString(), false),
+                killsTheGuestAtTheFirstBytes))
+                .isInstanceOfSatisfying(BangerException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE);
+                    assertThat(e.getMessage()).contains("lost the guest agent of VM 'exporter'");
+                });
+    }
+
+    @Test
+    void exportOfANonRepositorySaysSo() throws Exception {
+        host.create("plain");
+        Path dir = Files.createDirectories(tmp.resolve("not-a-repo"));
+
+        assertThatThrownBy(() -> run.export(new WorkspaceExportRequest("plain", dir.toString(), false),
+                Call.detached()))
+                .isInstanceOfSatisfying(BangerException.class, e -> assertThat(e.getMessage())
+                        .contains("is not a git repository"));
+    }
+
+    private static void git(Path dir, String... args) throws Exception {
+        String[] argv = new String[args.length + 3];
+        argv[0] = "git";
+        argv[1] = "-C";
+        argv[2] = dir.toString();
+        System.arraycopy(args, 0, argv, 3, args.length);
+        Process p = new ProcessBuilder(argv).inheritIO().start();
+        assertThat(p.waitFor()).as("git %s", String.join(" ", args)).isZero();
+    }
+
+    /** A client that receives output, and on the first bytes kills the VM's "VMM" (its agent). */
+    private static final class KillingCall implements Call {
+        private final FakeHost host;
+        private final String vm;
+        private final AtomicBoolean killed = new AtomicBoolean();
+
+        KillingCall(FakeHost host, String vm) {
+            this.host = host;
+            this.vm = vm;
+        }
+
+        @Override
+        public void emit(Event event) {
+            if (event instanceof Event.Output && killed.compareAndSet(false, true)) {
+                try {
+                    host.vmm.crash(host.record(vm).id());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        @Override
+        public Input nextInput(long timeout, TimeUnit unit) {
+            return null;
+        }
+
+        @Override
+        public boolean cancelled() {
+            return false;
+        }
+
+        @Override
+        public void onCancel(Runnable action) {
+        }
+    }
+}
