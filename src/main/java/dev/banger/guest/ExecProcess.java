@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -21,11 +20,11 @@ import java.util.concurrent.TimeoutException;
  */
 public final class ExecProcess implements Interactive {
 
-    private final AgentChannel channel;
+    private final AgentChannel<ExitStatus> channel;
     private final ExecSpec spec;
 
-    ExecProcess(AgentClient client, int channel, ExecSpec spec) {
-        this.channel = new AgentChannel(client, channel, spec.toString(), spec.stdin());
+    ExecProcess(AgentChannel<ExitStatus> channel, ExecSpec spec) {
+        this.channel = channel;
         this.spec = spec;
     }
 
@@ -73,7 +72,7 @@ public final class ExecProcess implements Interactive {
      *     or the connection was lost
      */
     public ExitStatus waitFor() throws IOException, InterruptedException {
-        return ExitStatus.of(channel.waitFor());
+        return channel.waitFor();
     }
 
     /**
@@ -82,7 +81,7 @@ public final class ExecProcess implements Interactive {
      * @throws TimeoutException when the program is still running then (it is left running)
      */
     public ExitStatus waitFor(Duration timeout) throws IOException, InterruptedException, TimeoutException {
-        return ExitStatus.of(channel.waitFor(timeout));
+        return channel.waitFor(timeout);
     }
 
     public boolean isFinished() {
@@ -92,9 +91,5 @@ public final class ExecProcess implements Interactive {
     /** The most output bytes ever held here unread (bounded by the flow-control window). */
     int maxBufferedBytes() {
         return channel.maxBufferedBytes();
-    }
-
-    AgentClient.ChannelHandler handler() {
-        return channel.handler();
     }
 }

@@ -17,12 +17,11 @@ import java.util.concurrent.TimeoutException;
  */
 public final class SessionAttachment implements Interactive {
 
-    private final AgentChannel channel;
+    private final AgentChannel<SessionOutcome> channel;
     private final String session;
 
-    SessionAttachment(AgentClient client, int id, String session, boolean logs) {
-        this.channel = new AgentChannel(client, id, (logs ? "logs of session " : "attach to session ") + session,
-                !logs);
+    SessionAttachment(AgentChannel<SessionOutcome> channel, String session) {
+        this.channel = channel;
         this.session = session;
     }
 
@@ -63,18 +62,14 @@ public final class SessionAttachment implements Interactive {
      * @throws AgentException {@code not_found} when there is no such session, or when the connection was lost
      */
     public SessionOutcome waitFor() throws IOException, InterruptedException {
-        return SessionOutcome.of(channel.waitFor());
+        return channel.waitFor();
     }
 
     public SessionOutcome waitFor(Duration timeout) throws IOException, InterruptedException, TimeoutException {
-        return SessionOutcome.of(channel.waitFor(timeout));
+        return channel.waitFor(timeout);
     }
 
     public boolean isFinished() {
         return channel.isFinished();
-    }
-
-    AgentClient.ChannelHandler handler() {
-        return channel.handler();
     }
 }
