@@ -14,8 +14,8 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * One agent channel's streams and outcome: stdin with the agent's credit window, stdout and stderr queued as they
  * arrive with credit returned as they are consumed, and the final RESULT (read by the channel's {@link AgentOp}) or
- * ERROR. The public handles ({@link ExecProcess}, {@link SessionAttachment}, {@link FileCopyOut}, {@link FileCopyIn}) give
- * it their shape.
+ * ERROR. The public handles ({@link ExecProcess}, {@link SessionAttachment}, {@link FileCopyOut},
+ * {@link FileCopyIn}) give it their shape.
  *
  * <p>Output is flow-controlled: the agent sends at most 256 KiB that this side has not consumed, so read
  * {@link #stdout()} and {@link #stderr()} concurrently (or close the one you do not want, which discards it).

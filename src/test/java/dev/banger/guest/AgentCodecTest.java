@@ -40,7 +40,8 @@ class AgentCodecTest {
                 "{\"op\":\"session.start\",\"argv\":[\"make\"],\"cwd\":\"/root/src\",\"tty\":false,\"stdin\":true,"
                         + "\"name\":\"build\"}");
         g.put(new AgentOp.SessionList(), "{\"op\":\"session.list\"}");
-        g.put(new AgentOp.SessionAttach("build", true), "{\"op\":\"session.attach\",\"name\":\"build\",\"replay\":true}");
+        g.put(new AgentOp.SessionAttach("build", true),
+                "{\"op\":\"session.attach\",\"name\":\"build\",\"replay\":true}");
         g.put(new AgentOp.SessionLogs("build", false), "{\"op\":\"session.logs\",\"name\":\"build\",\"follow\":false}");
         g.put(new AgentOp.SessionKill("build", 15), "{\"op\":\"session.kill\",\"name\":\"build\",\"signal\":15}");
         g.put(new AgentOp.SessionRemove("build"), "{\"op\":\"session.remove\",\"name\":\"build\"}");
