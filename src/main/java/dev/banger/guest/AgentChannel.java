@@ -1,12 +1,10 @@
 package dev.banger.guest;
 
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.time.Duration;
-import java.util.Map;
 import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.TimeoutException;
@@ -15,9 +13,9 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One agent channel's streams and outcome: stdin with the agent's credit window, stdout and stderr queued as they
- * arrive with credit returned as they are consumed, and the final RESULT (as its JSON object) or ERROR. The
- * public handles ({@link ExecProcess}, {@link SessionAttachment}, {@link FileCopyOut}, {@link FileCopyIn}) give
- * it their shape.
+ * arrive with credit returned as they are consumed, and the final RESULT (read by the channel's {@link AgentOp}) or
+ * ERROR. The public handles ({@link ExecProcess}, {@link SessionAttachment}, {@link FileCopyOut},
+ * {@link FileCopyIn}) give it their shape.
  *
  * <p>Output is flow-controlled: the agent sends at most 256 KiB that this side has not consumed, so read
  * {@link #stdout()} and {@link #stderr()} concurrently (or close the one you do not want, which discards it).
@@ -25,12 +23,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * EOF; closing an output stream discards the rest of it. When the connection is lost, blocked and later calls
  * throw {@link AgentException}.
  */
-final class AgentChannel {
+final class AgentChannel<R> {
 
     private static final int CREDIT_BATCH = 32 * 1024;
 
     private final AgentClient client;
     private final int channel;
+    private final AgentOp<R> op;
     private final String description;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -47,18 +46,16 @@ final class AgentChannel {
     private boolean cancelled;
     private boolean finished;
     private boolean connectionLost;
-    private Map<?, ?> result;
+    private R result;
     private AgentException failure;
 
-    /**
-     * @param description what runs on the channel, for messages ("exec uname -a", "attach to session build")
-     * @param withStdin false when the other side has no stdin: writes then fail
-     */
-    AgentChannel(AgentClient client, int channel, String description, boolean withStdin) {
+    /** @param op what the channel was opened for: names it in messages, says whether it has stdin, reads its RESULT */
+    AgentChannel(AgentClient client, int channel, AgentOp.Channel<R, ?> op) {
         this.client = client;
         this.channel = channel;
-        this.description = description;
-        this.stdin = withStdin ? new ChannelOutputStream() : new DisconnectedStdin();
+        this.op = op;
+        this.description = op.describe();
+        this.stdin = op.stdin() ? new ChannelOutputStream() : new DisconnectedStdin();
     }
 
     OutputStream stdin() {
@@ -71,14 +68,6 @@ final class AgentChannel {
 
     InputStream stderr() {
         return stderr;
-    }
-
-    String description() {
-        return description;
-    }
-
-    AgentClient client() {
-        return client;
     }
 
     /** Sends SIGNAL with {@code signal} (a Linux signal number); ignored once the channel ended. */
@@ -125,7 +114,7 @@ final class AgentChannel {
      *
      * @throws AgentException with the agent's code when it answered ERROR, or when the connection was lost
      */
-    Map<?, ?> waitFor() throws IOException, InterruptedException {
+    R waitFor() throws IOException, InterruptedException {
         lock.lock();
         try {
             while (!finished) {
@@ -142,7 +131,7 @@ final class AgentChannel {
      *
      * @throws TimeoutException when the channel is still open then (it is left open)
      */
-    Map<?, ?> waitFor(Duration timeout) throws IOException, InterruptedException, TimeoutException {
+    R waitFor(Duration timeout) throws IOException, InterruptedException, TimeoutException {
         long nanos = timeout.toNanos();
         lock.lock();
         try {
@@ -177,7 +166,7 @@ final class AgentChannel {
         }
     }
 
-    private Map<?, ?> outcome() throws AgentException {
+    private R outcome() throws AgentException {
         if (failure != null) {
             throw failure.rethrown();
         }
@@ -260,24 +249,27 @@ final class AgentChannel {
                 }
             }
             case FrameType.RESULT -> {
-                Map<?, ?> parsed;
+                R read = null;
                 AgentException error = null;
                 try {
-                    parsed = Json.parse(frame);
+                    read = AgentCodec.result(op, frame, context());
                 } catch (AgentException e) {
-                    parsed = null;
                     error = e;
                 }
-                finish(parsed, error);
+                finish(read, error);
             }
-            case FrameType.ERROR -> finish(null, Json.error(frame, description + " on " + client.peer()));
+            case FrameType.ERROR -> finish(null, AgentCodec.error(frame, context()));
             default -> {
                 // Frame types a later agent may add: not ours to interpret.
             }
         }
     }
 
-    private void finish(Map<?, ?> outcome, AgentException error) {
+    private String context() {
+        return description + " on " + client.peer();
+    }
+
+    private void finish(R outcome, AgentException error) {
         client.release(channel);
         lock.lock();
         try {

@@ -10,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -155,15 +154,83 @@ public final class AgentClient implements Closeable {
                 + "; see the serial console log " + serialLog, last);
     }
 
+    /**
+     * Sends {@code op} and waits at most {@code timeout} for its answer.
+     *
+     * @return the op's result, read from the agent's RESULT
+     * @throws AgentException the agent's ERROR (with its {@link AgentException#code()}), a result that lacks what
+     *     the op needs, no answer within {@code timeout}, or a lost connection
+     */
+    public <R> R call(AgentOp.Call<R> op, Duration timeout) throws IOException {
+        Objects.requireNonNull(op, "op");
+        int id = allocateChannel();
+        CompletableFuture<R> result = new CompletableFuture<>();
+        String context = op.wireName() + " on " + peer;
+        handlers.put(id, new ChannelHandler() {
+            @Override
+            public void onFrame(Frame frame) {
+                if (frame.type() == FrameType.RESULT) {
+                    handlers.remove(id);
+                    try {
+                        result.complete(AgentCodec.result(op, frame, context));
+                    } catch (AgentException e) {
+                        result.completeExceptionally(e);
+                    }
+                } else if (frame.type() == FrameType.ERROR) {
+                    handlers.remove(id);
+                    result.completeExceptionally(AgentCodec.error(frame, context));
+                }
+            }
+
+            @Override
+            public void onConnectionLost(AgentException cause) {
+                result.completeExceptionally(cause);
+            }
+        });
+        try {
+            send(FrameType.OPEN, id, AgentCodec.request(op));
+            return result.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw new AgentException("guest agent at " + peer + " did not answer " + op.wireName() + " within "
+                    + humanDuration(timeout));
+        } catch (ExecutionException e) {
+            throw unwrap(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for " + op.wireName() + " on " + peer);
+        } finally {
+            handlers.remove(id);
+        }
+    }
+
+    /**
+     * Opens a channel for {@code op}. Returns once the request is sent; what the agent answers (a program that
+     * cannot start, an unknown session) shows up as an {@link AgentException} from the handle.
+     *
+     * @return the handle to stream through and wait on
+     */
+    public <R, H> H open(AgentOp.Channel<R, H> op) throws IOException {
+        Objects.requireNonNull(op, "op");
+        int id = allocateChannel();
+        AgentChannel<R> channel = new AgentChannel<>(this, id, op);
+        H handle = op.handle(channel);
+        handlers.put(id, channel.handler());
+        try {
+            send(FrameType.OPEN, id, AgentCodec.request(op));
+        } catch (IOException e) {
+            handlers.remove(id);
+            throw e;
+        }
+        return handle;
+    }
+
     /** The agent's identity and uptime; waits at most {@link #REQUEST_TIMEOUT}. */
     public AgentInfo ping() throws IOException {
         return ping(REQUEST_TIMEOUT);
     }
 
     public AgentInfo ping(Duration timeout) throws IOException {
-        Map<?, ?> r = request(Map.of("op", "ping"), timeout);
-        return new AgentInfo((int) Json.number(r, "protocol", 0), Json.text(r, "version", ""), Json.number(r, "uptime_ms", 0),
-                Json.text(r, "hostname", ""));
+        return call(new AgentOp.Ping(), timeout);
     }
 
     /**
@@ -171,17 +238,7 @@ public final class AgentClient implements Closeable {
      * shows up as an {@link AgentException} with code {@code exec_failed} from {@link ExecProcess#waitFor()}.
      */
     public ExecProcess exec(ExecSpec spec) throws IOException {
-        Objects.requireNonNull(spec, "spec");
-        int id = allocateChannel();
-        ExecProcess process = new ExecProcess(this, id, spec);
-        handlers.put(id, process.handler());
-        try {
-            send(FrameType.OPEN, id, Json.bytes(spec.toRequest()));
-        } catch (IOException e) {
-            handlers.remove(id);
-            throw e;
-        }
-        return process;
+        return open(new AgentOp.Exec(spec));
     }
 
     /**
@@ -194,20 +251,12 @@ public final class AgentClient implements Closeable {
      *     {@code exec_failed}, {@code bad_request} (a bad name)
      */
     public int startSession(String name, ExecSpec spec) throws IOException {
-        Objects.requireNonNull(name, "name");
-        Map<String, Object> req = spec.toRequest();
-        req.put("op", "session.start");
-        req.put("name", name);
-        return (int) Json.number(request(req, REQUEST_TIMEOUT), "pid", 0);
+        return call(new AgentOp.SessionStart(name, spec), REQUEST_TIMEOUT);
     }
 
     /** The guest's sessions, running and ended (until removed), in the order they were started. */
     public List<SessionInfo> listSessions() throws IOException {
-        Map<?, ?> r = request(Map.of("op", "session.list"), REQUEST_TIMEOUT);
-        if (!(r.get("sessions") instanceof List<?> list)) {
-            throw new AgentException("guest agent at " + peer + " answered session.list without sessions: " + r);
-        }
-        return list.stream().filter(Map.class::isInstance).map(e -> SessionInfo.of((Map<?, ?>) e)).toList();
+        return call(new AgentOp.SessionList(), REQUEST_TIMEOUT);
     }
 
     /**
@@ -215,73 +264,37 @@ public final class AgentClient implements Closeable {
      * unknown session shows up as {@code not_found} from {@link SessionAttachment#waitFor()} and on its streams.
      */
     public SessionAttachment attachSession(String name, boolean replay) throws IOException {
-        int id = allocateChannel();
-        SessionAttachment view = new SessionAttachment(this, id, name, false);
-        Map<String, Object> req = new LinkedHashMap<>();
-        req.put("op", "session.attach");
-        req.put("name", name);
-        req.put("replay", replay);
-        return openChannel(id, view.handler(), req, view);
+        return open(new AgentOp.SessionAttach(name, replay));
     }
 
     /** A session's buffered output; with {@code follow}, then its live output until it ends. No input. */
     public SessionAttachment sessionLogs(String name, boolean follow) throws IOException {
-        int id = allocateChannel();
-        SessionAttachment view = new SessionAttachment(this, id, name, true);
-        Map<String, Object> req = new LinkedHashMap<>();
-        req.put("op", "session.logs");
-        req.put("name", name);
-        req.put("follow", follow);
-        return openChannel(id, view.handler(), req, view);
+        return open(new AgentOp.SessionLogs(name, follow));
     }
 
     /** @throws AgentException {@code not_found}, {@code not_running} (it has ended) */
     public void killSession(String name, int signal) throws IOException {
-        if (signal < 1 || signal > 64) {
-            throw new IllegalArgumentException("not a signal number: " + signal);
-        }
-        Map<String, Object> req = new LinkedHashMap<>();
-        req.put("op", "session.kill");
-        req.put("name", name);
-        req.put("signal", signal);
-        request(req, REQUEST_TIMEOUT);
+        call(new AgentOp.SessionKill(name, signal), REQUEST_TIMEOUT);
     }
 
     /** Forgets an ended session. @throws AgentException {@code not_found}, {@code still_running} */
     public void removeSession(String name) throws IOException {
-        Map<String, Object> req = new LinkedHashMap<>();
-        req.put("op", "session.remove");
-        req.put("name", name);
-        request(req, REQUEST_TIMEOUT);
+        call(new AgentOp.SessionRemove(name), REQUEST_TIMEOUT);
     }
 
     /** Streams a tar archive of {@code path} (absolute; a file or a directory tree) out of the guest. */
     public FileCopyOut readFile(String path) throws IOException {
-        int id = allocateChannel();
-        FileCopyOut copy = new FileCopyOut(this, id, path);
-        Map<String, Object> req = new LinkedHashMap<>();
-        req.put("op", "file.read");
-        req.put("path", path);
-        return openChannel(id, copy.handler(), req, copy);
+        return open(new AgentOp.FileRead(path));
     }
 
     /** Extracts the tar archive written to the returned handle at {@code path} (absolute) in the guest. */
     public FileCopyIn writeFile(String path) throws IOException {
-        int id = allocateChannel();
-        FileCopyIn copy = new FileCopyIn(this, id, path);
-        Map<String, Object> req = new LinkedHashMap<>();
-        req.put("op", "file.write");
-        req.put("path", path);
-        return openChannel(id, copy.handler(), req, copy);
+        return open(new AgentOp.FileWrite(path));
     }
 
     /** Listening TCP and bound UDP sockets in the guest, by port. */
     public List<ListeningPort> ports() throws IOException {
-        Map<?, ?> r = request(Map.of("op", "ports"), REQUEST_TIMEOUT);
-        if (!(r.get("ports") instanceof List<?> list)) {
-            throw new AgentException("guest agent at " + peer + " answered ports without ports: " + r);
-        }
-        return list.stream().filter(Map.class::isInstance).map(e -> ListeningPort.of((Map<?, ?>) e)).toList();
+        return call(new AgentOp.Ports(), REQUEST_TIMEOUT);
     }
 
     /**
@@ -289,10 +302,7 @@ public final class AgentClient implements Closeable {
      * the connection then ends as the guest goes down.
      */
     public void shutdown(ShutdownAction action) throws IOException {
-        Map<String, Object> req = new LinkedHashMap<>();
-        req.put("op", "shutdown");
-        req.put("action", action.wireName());
-        request(req, REQUEST_TIMEOUT);
+        call(new AgentOp.Shutdown(action), REQUEST_TIMEOUT);
     }
 
     /** False once the connection is closed or lost. */
@@ -313,7 +323,7 @@ public final class AgentClient implements Closeable {
         return "AgentClient[" + peer + (isConnected() ? "" : ", closed") + "]";
     }
 
-    // --- used by ExecProcess ---
+    // --- used by AgentChannel ---
 
     String peer() {
         return peer;
@@ -362,7 +372,7 @@ public final class AgentClient implements Closeable {
     // --- internals ---
 
     private void handshake(long deadline) throws IOException {
-        byte[] helloPayload = Json.bytes(Map.of("protocol", FrameType.PROTOCOL_VERSION));
+        byte[] helloPayload = AgentCodec.hello();
         int attempts = 0;
         long start = System.nanoTime();
         boolean resynced = false;
@@ -386,7 +396,7 @@ public final class AgentClient implements Closeable {
             long wait = Math.min(HELLO_INTERVAL.toNanos(), remaining);
             try {
                 Map<?, ?> reply = hello.get(Math.max(wait, 0), TimeUnit.NANOSECONDS);
-                int protocol = (int) Json.number(reply, "protocol", -1);
+                int protocol = AgentCodec.helloProtocol(reply);
                 if (protocol != FrameType.PROTOCOL_VERSION) {
                     throw new AgentException("guest agent at " + peer + " speaks protocol " + protocol + ", not "
                             + FrameType.PROTOCOL_VERSION + " (HELLO " + reply + ")");
@@ -405,59 +415,6 @@ public final class AgentClient implements Closeable {
                 throw new InterruptedIOException("interrupted during HELLO with " + peer);
             }
         }
-    }
-
-    private Map<?, ?> request(Map<String, Object> req, Duration timeout) throws IOException {
-        int id = allocateChannel();
-        CompletableFuture<Map<?, ?>> result = new CompletableFuture<>();
-        String op = String.valueOf(req.get("op"));
-        handlers.put(id, new ChannelHandler() {
-            @Override
-            public void onFrame(Frame frame) {
-                if (frame.type() == FrameType.RESULT) {
-                    handlers.remove(id);
-                    try {
-                        result.complete(Json.parse(frame));
-                    } catch (AgentException e) {
-                        result.completeExceptionally(e);
-                    }
-                } else if (frame.type() == FrameType.ERROR) {
-                    handlers.remove(id);
-                    result.completeExceptionally(Json.error(frame, op + " on " + peer));
-                }
-            }
-
-            @Override
-            public void onConnectionLost(AgentException cause) {
-                result.completeExceptionally(cause);
-            }
-        });
-        try {
-            send(FrameType.OPEN, id, Json.bytes(req));
-            return result.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            throw new AgentException("guest agent at " + peer + " did not answer " + op + " within "
-                    + humanDuration(timeout));
-        } catch (ExecutionException e) {
-            throw unwrap(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted waiting for " + op + " on " + peer);
-        } finally {
-            handlers.remove(id);
-        }
-    }
-
-    /** Registers a channel's handler under the id its handle was made with, and sends the OPEN. */
-    private <T> T openChannel(int id, ChannelHandler handler, Map<String, Object> req, T handle) throws IOException {
-        handlers.put(id, handler);
-        try {
-            send(FrameType.OPEN, id, Json.bytes(req));
-        } catch (IOException e) {
-            handlers.remove(id);
-            throw e;
-        }
-        return handle;
     }
 
     private static IOException unwrap(ExecutionException e) {

@@ -45,7 +45,10 @@ public class AgentException extends IOException {
         this.detail = detail;
     }
 
-    /** The agent's error code when it answered with ERROR, else null (the connection failed, or timed out). */
+    /**
+     * The agent's error code when it answered with ERROR, else null (the connection failed, it timed out, or its
+     * answer lacked what the request needs).
+     */
     public AgentError code() {
         return code;
     }

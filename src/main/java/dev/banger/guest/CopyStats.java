@@ -1,7 +1,6 @@
 package dev.banger.guest;
 
 import java.util.List;
-import java.util.Map;
 
 /**
  * What a {@code file.read} or {@code file.write} moved.
@@ -19,13 +18,5 @@ public record CopyStats(long files, long dirs, long symlinks, long others, long 
 
     public CopyStats {
         warnings = List.copyOf(warnings);
-    }
-
-    static CopyStats of(Map<?, ?> result) {
-        List<String> warnings = result.get("warnings") instanceof List<?> list
-                ? list.stream().map(String::valueOf).toList() : List.of();
-        return new CopyStats(Json.number(result, "files", 0), Json.number(result, "dirs", 0),
-                Json.number(result, "symlinks", 0), Json.number(result, "others", 0), Json.number(result, "bytes", 0),
-                Json.number(result, "skipped", 0), warnings);
     }
 }

@@ -2,13 +2,10 @@ package dev.banger.guest;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.time.Duration;
-import java.util.Map;
-import java.util.concurrent.TimeoutException;
 
 /**
- * A program running in the guest on one agent channel, shaped like {@link Process}.
+ * A program running in the guest on one agent channel, shaped like {@link Process}. {@link #waitFor()} returns its
+ * exit status, or throws an {@link AgentException} with code {@code exec_failed} when it could not start.
  *
  * <p>Output is flow-controlled: the agent sends at most 256 KiB that this side has not consumed, so read
  * {@link #stdout()} and {@link #stderr()} concurrently (or close the one you do not want, which discards it);
@@ -19,19 +16,13 @@ import java.util.concurrent.TimeoutException;
  * closing {@link #stdout()} or {@link #stderr()} discards the rest of that output. None of them closes the
  * {@link AgentClient}. When the connection is lost, blocked and later calls throw {@link AgentException}.
  */
-public final class ExecProcess implements Interactive {
+public final class ExecProcess extends InteractiveChannel<ExitStatus> {
 
-    private final AgentChannel channel;
     private final ExecSpec spec;
 
-    ExecProcess(AgentClient client, int channel, ExecSpec spec) {
-        this.channel = new AgentChannel(client, channel, spec.toString(), spec.stdin());
+    ExecProcess(AgentChannel<ExitStatus> channel, ExecSpec spec) {
+        super(channel);
         this.spec = spec;
-    }
-
-    /** The program's stdin; see the class comment for what closing it does. Never null. */
-    public OutputStream stdin() {
-        return channel.stdin();
     }
 
     /** The program's stdout (with a PTY: everything the terminal shows). Never null. */
@@ -48,16 +39,6 @@ public final class ExecProcess implements Interactive {
         return spec;
     }
 
-    /** Sends {@code signal} (a Linux signal number) to the program's process group; ignored once it ended. */
-    public void signal(int signal) throws IOException {
-        channel.signal(signal);
-    }
-
-    /** Sets the PTY's size (the program gets SIGWINCH); ignored without a PTY or once the program ended. */
-    public void resize(int rows, int cols) throws IOException {
-        channel.resize(rows, cols);
-    }
-
     /**
      * Cancels: the agent kills the process group with SIGKILL and sends nothing more but the final status, which
      * {@link #waitFor()} still returns. Output not yet read is discarded. Idempotent.
@@ -66,35 +47,8 @@ public final class ExecProcess implements Interactive {
         channel.cancel();
     }
 
-    /**
-     * Waits for the program to end and its output to arrive.
-     *
-     * @throws AgentException when it could not start (code {@code exec_failed}), the agent failed the channel,
-     *     or the connection was lost
-     */
-    public ExitStatus waitFor() throws IOException, InterruptedException {
-        return ExitStatus.of(channel.waitFor());
-    }
-
-    /**
-     * Like {@link #waitFor()}, for at most {@code timeout}.
-     *
-     * @throws TimeoutException when the program is still running then (it is left running)
-     */
-    public ExitStatus waitFor(Duration timeout) throws IOException, InterruptedException, TimeoutException {
-        return ExitStatus.of(channel.waitFor(timeout));
-    }
-
-    public boolean isFinished() {
-        return channel.isFinished();
-    }
-
     /** The most output bytes ever held here unread (bounded by the flow-control window). */
     int maxBufferedBytes() {
         return channel.maxBufferedBytes();
-    }
-
-    AgentClient.ChannelHandler handler() {
-        return channel.handler();
     }
 }

@@ -1,6 +1,5 @@
 package dev.banger.guest;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -52,26 +51,6 @@ public record ExecSpec(List<String> argv, Map<String, String> env, String cwd, b
 
     public ExecSpec withoutStdin() {
         return new ExecSpec(argv, env, cwd, tty, rows, cols, false);
-    }
-
-    /** The OPEN request for this spec. */
-    Map<String, Object> toRequest() {
-        Map<String, Object> req = new LinkedHashMap<>();
-        req.put("op", "exec");
-        req.put("argv", argv);
-        if (!env.isEmpty()) {
-            req.put("env", env);
-        }
-        if (cwd != null) {
-            req.put("cwd", cwd);
-        }
-        req.put("tty", tty);
-        if (tty) {
-            req.put("rows", rows);
-            req.put("cols", cols);
-        }
-        req.put("stdin", stdin);
-        return req;
     }
 
     @Override

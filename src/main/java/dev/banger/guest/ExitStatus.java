@@ -1,6 +1,5 @@
 package dev.banger.guest;
 
-import java.util.Map;
 import java.util.OptionalInt;
 
 /**
@@ -21,12 +20,6 @@ public record ExitStatus(int exitCode, OptionalInt signal) {
 
     public static ExitStatus killed(int signal) {
         return new ExitStatus(128 + signal, OptionalInt.of(signal));
-    }
-
-    /** From the agent's {"exit_code":N} or {"exit_code":128+S,"signal":S}. */
-    static ExitStatus of(Map<?, ?> result) {
-        return result.containsKey("signal") ? killed((int) Json.number(result, "signal", 0))
-                : exited((int) Json.number(result, "exit_code", 0));
     }
 
     public boolean succeeded() {

@@ -10,10 +10,10 @@ import java.io.OutputStream;
  */
 public final class FileCopyIn {
 
-    private final AgentChannel channel;
+    private final AgentChannel<CopyStats> channel;
 
-    FileCopyIn(AgentClient client, int id, String path) {
-        this.channel = new AgentChannel(client, id, "copy into the guest at " + path, true);
+    FileCopyIn(AgentChannel<CopyStats> channel) {
+        this.channel = channel;
     }
 
     /** Where the archive goes; flow-controlled (writes block while the guest catches up). */
@@ -32,7 +32,7 @@ public final class FileCopyIn {
         } catch (IOException e) {
             // The guest ended the channel first; its verdict says why.
         }
-        return CopyStats.of(channel.waitFor());
+        return channel.waitFor();
     }
 
     /**
@@ -41,7 +41,7 @@ public final class FileCopyIn {
      * @throws AgentException the agent's reason
      */
     public CopyStats result() throws IOException, InterruptedException {
-        return CopyStats.of(channel.waitFor());
+        return channel.waitFor();
     }
 
     public boolean isFinished() {
@@ -51,9 +51,5 @@ public final class FileCopyIn {
     /** Stops the copy in the guest. */
     public void cancel() throws IOException {
         channel.cancel();
-    }
-
-    AgentClient.ChannelHandler handler() {
-        return channel.handler();
     }
 }

@@ -10,10 +10,10 @@ import java.io.InputStream;
  */
 public final class FileCopyOut {
 
-    private final AgentChannel channel;
+    private final AgentChannel<CopyStats> channel;
 
-    FileCopyOut(AgentClient client, int id, String path) {
-        this.channel = new AgentChannel(client, id, "copy of " + path + " out of the guest", false);
+    FileCopyOut(AgentChannel<CopyStats> channel) {
+        this.channel = channel;
     }
 
     /** The archive. Closing it early discards the rest (the copy still finishes in the guest). */
@@ -28,15 +28,11 @@ public final class FileCopyOut {
      */
     public CopyStats finish() throws IOException, InterruptedException {
         channel.stdout().close();
-        return CopyStats.of(channel.waitFor());
+        return channel.waitFor();
     }
 
     /** Stops the copy in the guest. */
     public void cancel() throws IOException {
         channel.cancel();
-    }
-
-    AgentClient.ChannelHandler handler() {
-        return channel.handler();
     }
 }

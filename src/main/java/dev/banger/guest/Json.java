@@ -2,14 +2,13 @@ package dev.banger.guest;
 
 import java.util.Map;
 
-/** JSON for OPEN requests and RESULT/ERROR/HELLO payloads, over the project's codec ({@link dev.banger.json.Json}). */
+/**
+ * Frame payloads as JSON trees, over the project's codec ({@link dev.banger.json.Json}); {@link AgentCodec} reads
+ * them into the protocol's types.
+ */
 final class Json {
 
     private Json() {
-    }
-
-    static byte[] bytes(Object value) {
-        return dev.banger.json.Json.writeBytes(value);
     }
 
     /** The frame's payload as a JSON object. */
@@ -34,17 +33,5 @@ final class Json {
 
     static long number(Map<?, ?> object, String key, long fallback) {
         return object.get(key) instanceof Number n ? n.longValue() : fallback;
-    }
-
-    /** The agent's {"code","message"} ERROR payload as an exception. */
-    static AgentException error(Frame frame, String context) {
-        try {
-            Map<?, ?> node = parse(frame);
-            String code = text(node, "code", "internal");
-            String message = text(node, "message", "");
-            return AgentException.answered(context, code, message);
-        } catch (AgentException e) {
-            return e;
-        }
     }
 }

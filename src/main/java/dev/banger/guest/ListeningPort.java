@@ -1,7 +1,5 @@
 package dev.banger.guest;
 
-import java.util.Map;
-
 /**
  * A listening TCP socket or a bound UDP socket in the guest.
  *
@@ -12,10 +10,4 @@ import java.util.Map;
  * @param command that process's name (its comm), or null
  */
 public record ListeningPort(String protocol, String address, int port, Integer pid, String command) {
-
-    static ListeningPort of(Map<?, ?> entry) {
-        Integer pid = entry.get("pid") instanceof Number n ? n.intValue() : null;
-        return new ListeningPort(Json.text(entry, "protocol", "?"), Json.text(entry, "address", "?"),
-                (int) Json.number(entry, "port", 0), pid, pid == null ? null : Json.text(entry, "command", ""));
-    }
 }

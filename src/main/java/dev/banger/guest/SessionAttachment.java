@@ -2,9 +2,6 @@ package dev.banger.guest;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.time.Duration;
-import java.util.concurrent.TimeoutException;
 
 /**
  * This side's view of a guest session (docs/agent-protocol.md, "Sessions"): its output (the ring buffer's replay,
@@ -12,17 +9,18 @@ import java.util.concurrent.TimeoutException;
  * does nothing more than leave; only {@code AgentClient.killSession} stops it.
  *
  * <p>Read {@link #output()} steadily: the session never waits for a reader, so one that falls more than the ring
- * buffer behind loses output ({@link SessionOutcome#lostBytes()}). Input written to {@link #input()} goes to the
- * session's stdin or terminal; closing it ends only this attachment's copy of the descriptor.
+ * buffer behind loses output ({@link SessionOutcome#lostBytes()}). Input written to {@link #stdin()} goes to the
+ * session's stdin or terminal; closing it ends only this attachment's copy of the descriptor; a logs view has no
+ * input. {@link #waitFor()} returns once the session has ended and its output has been delivered (or this side
+ * detached, or a logs view reached the end of the output it was asked for); it throws an {@link AgentException}
+ * with code {@code not_found} when there is no such session.
  */
-public final class SessionAttachment implements Interactive {
+public final class SessionAttachment extends InteractiveChannel<SessionOutcome> {
 
-    private final AgentChannel channel;
     private final String session;
 
-    SessionAttachment(AgentClient client, int id, String session, boolean logs) {
-        this.channel = new AgentChannel(client, id, (logs ? "logs of session " : "attach to session ") + session,
-                !logs);
+    SessionAttachment(AgentChannel<SessionOutcome> channel, String session) {
+        super(channel);
         this.session = session;
     }
 
@@ -35,46 +33,8 @@ public final class SessionAttachment implements Interactive {
         return channel.stdout();
     }
 
-    /** The session's stdin (or terminal input); fails for a logs view. Never null. */
-    @Override
-    public OutputStream stdin() {
-        return channel.stdin();
-    }
-
-    /** Resizes the session's terminal (ignored without one). */
-    public void resize(int rows, int cols) throws IOException {
-        channel.resize(rows, cols);
-    }
-
-    /** Sends {@code signal} to the session's process group. */
-    public void signal(int signal) throws IOException {
-        channel.signal(signal);
-    }
-
     /** Leaves the session running; {@link #waitFor()} then returns a detached outcome. Idempotent. */
     public void detach() throws IOException {
         channel.cancel();
-    }
-
-    /**
-     * Waits until the session has ended and its output has been delivered (or this side detached, or a logs view
-     * reached the end of the output it was asked for).
-     *
-     * @throws AgentException {@code not_found} when there is no such session, or when the connection was lost
-     */
-    public SessionOutcome waitFor() throws IOException, InterruptedException {
-        return SessionOutcome.of(channel.waitFor());
-    }
-
-    public SessionOutcome waitFor(Duration timeout) throws IOException, InterruptedException, TimeoutException {
-        return SessionOutcome.of(channel.waitFor(timeout));
-    }
-
-    public boolean isFinished() {
-        return channel.isFinished();
-    }
-
-    AgentClient.ChannelHandler handler() {
-        return channel.handler();
     }
 }

@@ -3,7 +3,6 @@ package dev.banger.guest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A guest session as {@code session.list} reports it.
@@ -28,16 +27,5 @@ public record SessionInfo(String name, int pid, List<String> argv, boolean tty, 
 
     public boolean running() {
         return exitStatus == null;
-    }
-
-    static SessionInfo of(Map<?, ?> entry) {
-        List<String> argv = entry.get("argv") instanceof List<?> list
-                ? list.stream().map(String::valueOf).toList() : List.of();
-        boolean running = !Boolean.FALSE.equals(entry.get("running"));
-        return new SessionInfo(Json.text(entry, "name", ""), (int) Json.number(entry, "pid", 0), argv,
-                Boolean.TRUE.equals(entry.get("tty")), running ? null : ExitStatus.of(entry),
-                Instant.ofEpochMilli(Json.number(entry, "started_at", 0)),
-                Duration.ofMillis(Json.number(entry, "runtime_ms", 0)), Json.number(entry, "bytes", 0),
-                Json.number(entry, "dropped", 0), (int) Json.number(entry, "attached", 0));
     }
 }

@@ -1,7 +1,5 @@
 package dev.banger.guest;
 
-import java.util.Map;
-
 /**
  * How an attach or logs channel ended.
  *
@@ -10,10 +8,4 @@ import java.util.Map;
  * @param lostBytes output that left the ring buffer before this reader could take it
  */
 public record SessionOutcome(boolean detached, ExitStatus exitStatus, long lostBytes) {
-
-    static SessionOutcome of(Map<?, ?> result) {
-        boolean ended = Boolean.FALSE.equals(result.get("running"));
-        return new SessionOutcome(Boolean.TRUE.equals(result.get("detached")), ended ? ExitStatus.of(result) : null,
-                Json.number(result, "lost", 0));
-    }
 }

@@ -1,0 +1,383 @@
+package dev.banger.guest;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One operation of the agent protocol (docs/agent-protocol.md, "Operations"): its wire name, the fields of its OPEN
+ * request, and how its RESULT reads as {@code R}. An op the agent answers with one RESULT is a {@link Call}
+ * ({@link AgentClient#call}); one that streams on its channel first is a {@link Channel} ({@link AgentClient#open}),
+ * which also makes the handle the caller streams through. Adding an op is one more record here (and its handler in
+ * the agent); {@link AgentCodec} does the JSON.
+ *
+ * @param <R> what the op's RESULT says
+ */
+public sealed interface AgentOp<R> {
+
+    /** The op's {@code "op"} value. */
+    String wireName();
+
+    /** Puts the request's fields besides {@code "op"}. */
+    default void write(AgentCodec.Request out) {
+    }
+
+    /** Reads the RESULT; a missing field the result needs is an {@link AgentException}. */
+    R read(AgentCodec.Fields in) throws AgentException;
+
+    /** An op answered by a single RESULT (or ERROR) and nothing else. */
+    sealed interface Call<R> extends AgentOp<R> {
+    }
+
+    /**
+     * An op whose channel carries data (stdin, stdout, stderr, signals) until its RESULT.
+     *
+     * @param <H> the handle the caller streams through
+     */
+    sealed interface Channel<R, H> extends AgentOp<R> {
+
+        /** What runs on the channel, for messages ("exec uname -a", "attach to session build"). */
+        String describe();
+
+        /** False when the channel takes no input: writes to its stdin then fail. */
+        boolean stdin();
+
+        /** The caller's handle over the channel. */
+        H handle(AgentChannel<R> channel);
+    }
+
+    /** The channel ops on one session, ending with how the session (or this view of it) ended. */
+    sealed interface OnSession extends Channel<SessionOutcome, SessionAttachment> {
+        String name();
+
+        @Override
+        default SessionOutcome read(AgentCodec.Fields in) throws AgentException {
+            return sessionOutcome(in);
+        }
+
+        @Override
+        default SessionAttachment handle(AgentChannel<SessionOutcome> channel) {
+            return new SessionAttachment(channel, name());
+        }
+    }
+
+    /** The file copies: a tar archive of one guest path, ending with what was copied. */
+    sealed interface OnPath<H> extends Channel<CopyStats, H> {
+        String path();
+
+        @Override
+        default void write(AgentCodec.Request out) {
+            out.put("path", path());
+        }
+
+        @Override
+        default CopyStats read(AgentCodec.Fields in) throws AgentException {
+            return copyStats(in);
+        }
+    }
+
+    /** A call whose RESULT is empty: done is all it says. */
+    sealed interface Acknowledged extends Call<Void> {
+        @Override
+        default Void read(AgentCodec.Fields in) {
+            return null;
+        }
+    }
+
+    /** The agent's identity and uptime. */
+    record Ping() implements Call<AgentInfo> {
+        @Override
+        public String wireName() {
+            return "ping";
+        }
+
+        @Override
+        public AgentInfo read(AgentCodec.Fields in) throws AgentException {
+            return new AgentInfo(in.integer("protocol"), in.text("version"), in.number("uptime_ms"),
+                    in.text("hostname"));
+        }
+    }
+
+    /** Runs a program; the channel carries its stdio and ends with its exit status. */
+    record Exec(ExecSpec spec) implements Channel<ExitStatus, ExecProcess> {
+        public Exec {
+            Objects.requireNonNull(spec, "spec");
+        }
+
+        @Override
+        public String wireName() {
+            return "exec";
+        }
+
+        @Override
+        public void write(AgentCodec.Request out) {
+            writeSpec(spec, out);
+        }
+
+        @Override
+        public ExitStatus read(AgentCodec.Fields in) throws AgentException {
+            return exitStatus(in);
+        }
+
+        @Override
+        public String describe() {
+            return spec.toString();
+        }
+
+        @Override
+        public boolean stdin() {
+            return spec.stdin();
+        }
+
+        @Override
+        public ExecProcess handle(AgentChannel<ExitStatus> channel) {
+            return new ExecProcess(channel, spec);
+        }
+    }
+
+    /** Starts a named session running {@code spec}; the result is its pid. */
+    record SessionStart(String name, ExecSpec spec) implements Call<Integer> {
+        public SessionStart {
+            Objects.requireNonNull(spec, "spec");
+        }
+
+        @Override
+        public String wireName() {
+            return "session.start";
+        }
+
+        @Override
+        public void write(AgentCodec.Request out) {
+            writeSpec(spec, out);
+            out.put("name", name);
+        }
+
+        @Override
+        public Integer read(AgentCodec.Fields in) throws AgentException {
+            return in.integer("pid");
+        }
+    }
+
+    /** The sessions, running and ended, in the order they were started. */
+    record SessionList() implements Call<List<SessionInfo>> {
+        @Override
+        public String wireName() {
+            return "session.list";
+        }
+
+        @Override
+        public List<SessionInfo> read(AgentCodec.Fields in) throws AgentException {
+            return in.objects("sessions", AgentOp::sessionInfo);
+        }
+    }
+
+    /** A session's output (with {@code replay}, its buffer first) and input, until it ends or this side detaches. */
+    record SessionAttach(String name, boolean replay) implements OnSession {
+        @Override
+        public String wireName() {
+            return "session.attach";
+        }
+
+        @Override
+        public void write(AgentCodec.Request out) {
+            out.put("name", name);
+            out.put("replay", replay);
+        }
+
+        @Override
+        public String describe() {
+            return "attach to session " + name;
+        }
+
+        @Override
+        public boolean stdin() {
+            return true;
+        }
+    }
+
+    /** A session's buffered output; with {@code follow}, then its live output until it ends. */
+    record SessionLogs(String name, boolean follow) implements OnSession {
+        @Override
+        public String wireName() {
+            return "session.logs";
+        }
+
+        @Override
+        public void write(AgentCodec.Request out) {
+            out.put("name", name);
+            out.put("follow", follow);
+        }
+
+        @Override
+        public String describe() {
+            return "logs of session " + name;
+        }
+
+        @Override
+        public boolean stdin() {
+            return false;
+        }
+    }
+
+    /** Sends {@code signal} (a Linux signal number) to a session's process group. */
+    record SessionKill(String name, int signal) implements Acknowledged {
+        public SessionKill {
+            if (signal < 1 || signal > 64) {
+                throw new IllegalArgumentException("not a signal number: " + signal);
+            }
+        }
+
+        @Override
+        public String wireName() {
+            return "session.kill";
+        }
+
+        @Override
+        public void write(AgentCodec.Request out) {
+            out.put("name", name);
+            out.put("signal", signal);
+        }
+    }
+
+    /** Forgets an ended session. */
+    record SessionRemove(String name) implements Acknowledged {
+        @Override
+        public String wireName() {
+            return "session.remove";
+        }
+
+        @Override
+        public void write(AgentCodec.Request out) {
+            out.put("name", name);
+        }
+    }
+
+    /** A tar archive of {@code path} (absolute) out of the guest. */
+    record FileRead(String path) implements OnPath<FileCopyOut> {
+        @Override
+        public String wireName() {
+            return "file.read";
+        }
+
+        @Override
+        public String describe() {
+            return "copy of " + path + " out of the guest";
+        }
+
+        @Override
+        public boolean stdin() {
+            return false;
+        }
+
+        @Override
+        public FileCopyOut handle(AgentChannel<CopyStats> channel) {
+            return new FileCopyOut(channel);
+        }
+    }
+
+    /** A tar archive extracted at {@code path} (absolute) in the guest. */
+    record FileWrite(String path) implements OnPath<FileCopyIn> {
+        @Override
+        public String wireName() {
+            return "file.write";
+        }
+
+        @Override
+        public String describe() {
+            return "copy into the guest at " + path;
+        }
+
+        @Override
+        public boolean stdin() {
+            return true;
+        }
+
+        @Override
+        public FileCopyIn handle(AgentChannel<CopyStats> channel) {
+            return new FileCopyIn(channel);
+        }
+    }
+
+    /** Listening TCP and bound UDP sockets in the guest, by port. */
+    record Ports() implements Call<List<ListeningPort>> {
+        @Override
+        public String wireName() {
+            return "ports";
+        }
+
+        @Override
+        public List<ListeningPort> read(AgentCodec.Fields in) throws AgentException {
+            return in.objects("ports", AgentOp::listeningPort);
+        }
+    }
+
+    /** Stops the guest's processes, unmounts and powers off or reboots; answered before it begins. */
+    record Shutdown(ShutdownAction action) implements Acknowledged {
+        public Shutdown {
+            Objects.requireNonNull(action, "action");
+        }
+
+        @Override
+        public String wireName() {
+            return "shutdown";
+        }
+
+        @Override
+        public void write(AgentCodec.Request out) {
+            out.put("action", action.wireName());
+        }
+    }
+
+    // --- fields several ops share ---
+
+    private static void writeSpec(ExecSpec spec, AgentCodec.Request out) {
+        out.put("argv", spec.argv());
+        if (!spec.env().isEmpty()) {
+            out.put("env", spec.env());
+        }
+        if (spec.cwd() != null) {
+            out.put("cwd", spec.cwd());
+        }
+        out.put("tty", spec.tty());
+        if (spec.tty()) {
+            out.put("rows", spec.rows());
+            out.put("cols", spec.cols());
+        }
+        out.put("stdin", spec.stdin());
+    }
+
+    /** {"exit_code":N} or {"exit_code":128+S,"signal":S}. */
+    private static ExitStatus exitStatus(AgentCodec.Fields in) throws AgentException {
+        return in.has("signal") ? ExitStatus.killed(in.integer("signal")) : ExitStatus.exited(in.integer("exit_code"));
+    }
+
+    /** An attach or logs channel's end: {"running":false,exit status,"lost":N} or {"detached":true,"lost":N}. */
+    private static SessionOutcome sessionOutcome(AgentCodec.Fields in) throws AgentException {
+        boolean ended = !in.flag("running", true);
+        return new SessionOutcome(in.flag("detached", false), ended ? exitStatus(in) : null, in.number("lost"));
+    }
+
+    private static SessionInfo sessionInfo(AgentCodec.Fields in) throws AgentException {
+        return new SessionInfo(in.text("name"), in.integer("pid"), in.texts("argv"), in.flag("tty"),
+                in.flag("running") ? null : exitStatus(in), Instant.ofEpochMilli(in.number("started_at")),
+                Duration.ofMillis(in.number("runtime_ms")), in.number("bytes"), in.number("dropped"),
+                in.integer("attached"));
+    }
+
+    private static CopyStats copyStats(AgentCodec.Fields in) throws AgentException {
+        if (in.flag("cancelled", false)) {
+            // This side cancelled the copy: the helper's counts never reach the agent.
+            return new CopyStats(0, 0, 0, 0, 0, 0, List.of());
+        }
+        return new CopyStats(in.number("files"), in.number("dirs"), in.number("symlinks"), in.number("others"),
+                in.number("bytes"), in.number("skipped"), in.texts("warnings"));
+    }
+
+    /** pid and command are absent when no process holding the socket was found. */
+    private static ListeningPort listeningPort(AgentCodec.Fields in) throws AgentException {
+        Integer pid = in.optionalInteger("pid");
+        return new ListeningPort(in.text("protocol"), in.text("address"), in.integer("port"), pid,
+                pid == null ? null : in.text("command"));
+    }
+}
