@@ -63,15 +63,18 @@ public final class Bangerd implements AutoCloseable {
     private final Database db;
     private final RpcServer server;
     private final DnsServer dnsServer;
+    private final VmLifecycle vms;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private Bangerd(BangerPaths paths, DaemonLock lock, Database db, RpcServer server, DnsServer dnsServer) {
+    private Bangerd(BangerPaths paths, DaemonLock lock, Database db, RpcServer server, DnsServer dnsServer,
+                    VmLifecycle vms) {
         this.paths = paths;
         this.lock = lock;
         this.db = db;
         this.server = server;
         this.dnsServer = dnsServer;
+        this.vms = vms;
     }
 
     /**
@@ -113,6 +116,7 @@ public final class Bangerd implements AutoCloseable {
             VmConnect connect = new VmConnect(running);
             SessionService sessions = new SessionService(running);
             vms.reconcile(); // Also fills the DNS records with the VMs it finds running.
+            vms.watchVmms();
             DnsServer dnsServer = startDns(dnsAddress, dnsRecords);
 
             Bangerd[] self = new Bangerd[1];
@@ -121,7 +125,7 @@ public final class Bangerd implements AutoCloseable {
                     Dispatcher.handlers(control, vms, new VmUsage(running, network, runner), exec, run, connect,
                             new VmPorts(running), new VmCopy(running), sessions, images, kernels),
                     PeerPolicy.forCurrentUser(config.socketGroupName()));
-            self[0] = new Bangerd(paths, lock, db, server, dnsServer);
+            self[0] = new Bangerd(paths, lock, db, server, dnsServer, vms);
             server.start();
             log.info("bangerd {} ready (pid {}, state {})", dev.banger.config.BuildInfo.version(),
                     ProcessHandle.current().pid(), paths.stateDir());
@@ -174,6 +178,7 @@ public final class Bangerd implements AutoCloseable {
         }
         log.info("shutting down");
         server.close();
+        vms.close(); // Before the store closes: the VMM watcher writes to it.
         if (dnsServer != null) {
             dnsServer.close();
         }

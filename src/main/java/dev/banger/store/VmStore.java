@@ -64,10 +64,20 @@ public final class VmStore {
         });
     }
 
+    public Optional<Vm> findById(String id) {
+        return findOne("id", id);
+    }
+
     public Optional<Vm> findByName(String name) {
+        return findOne("name", name);
+    }
+
+    /** @param column a unique column, one of ours (never user input) */
+    private Optional<Vm> findOne(String column, String value) {
         return db.query(c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM vms WHERE name = ?")) {
-                ps.setString(1, name);
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM vms WHERE " + column
+                    + " = ?")) {
+                ps.setString(1, value);
                 try (ResultSet rs = ps.executeQuery()) {
                     return rs.next() ? Optional.of(read(rs)) : Optional.empty();
                 }

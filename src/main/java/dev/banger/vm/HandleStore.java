@@ -33,6 +33,11 @@ final class HandleStore {
         return Optional.ofNullable(cache.get(vmId));
     }
 
+    /** The handles of every VM this daemon holds handles for, by VM id, as they are now. */
+    java.util.Map<String, VmHandles> snapshot() {
+        return java.util.Map.copyOf(cache);
+    }
+
     void put(String vmId, VmHandles handles) throws IOException {
         Files2.writeAtomically(paths.vmHandlesFile(vmId), Json.writeBytes(handles));
         cache.put(vmId, handles);

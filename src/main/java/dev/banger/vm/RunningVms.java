@@ -56,12 +56,12 @@ public final class RunningVms {
     }
 
     /**
-     * Whether the VM's VMM is running right now: its handles name a process that still exists (the same one,
-     * by start time) and whose control socket answers. The only liveness check; everything else asks it.
+     * Whether the VM's VMM is running right now: its handles name a process that still exists and is the same
+     * one (pid and start time). The only liveness check; everything else asks it. A VMM whose control socket is
+     * slow to answer is still running.
      */
     public boolean isAlive(Vm vm) {
-        Optional<VmHandles> h = handles.get(vm.id());
-        return h.isPresent() && h.get().vmm() != null && driver(vm.vmm()).isAlive(h.get().vmm());
+        return vmmOf(vm).map(vmm -> driver(vm.vmm()).isRunning(vmm)).orElse(false);
     }
 
     /** @throws BangerException conflict, saying how to start it, when the VM is not running */
@@ -108,30 +108,41 @@ public final class RunningVms {
     }
 
     /**
-     * A VM's handles from the cache, else from its handles.json, else rebuilt from the host: the VMM is the
-     * process whose command line names this VM's control socket; the tap has a deterministic name.
+     * A VM's handles from the cache, else from its handles.json; either way completed from the host when they
+     * name no VMM (see {@link #withRediscoveredVmm}).
      */
     Optional<VmHandles> recoverHandles(Vm vm) {
-        return handles.get(vm.id()).or(() -> handles.load(vm.id())).or(() -> rediscover(vm));
+        return withRediscoveredVmm(vm, handles.get(vm.id()).or(() -> handles.load(vm.id())));
     }
 
     /** As {@link #recoverHandles} but never trusting the cache: what reconcile reads at daemon start. */
     Optional<VmHandles> handlesAtStart(Vm vm) {
-        return handles.load(vm.id()).or(() -> rediscover(vm));
+        return withRediscoveredVmm(vm, handles.load(vm.id()));
     }
 
-    private Optional<VmHandles> rediscover(Vm vm) {
-        return VmmProcess.findByArgument(vm.controlSocket().toString()).flatMap(pid ->
-                VmmProcess.stat(pid).map(stat -> {
-                    VmHandles found = new VmHandles(new VmmHandle(vm.id(), vm.vmm(), pid, stat.startTicks(),
-                            vm.controlSocket(), vm.agentSocket(), vm.logPath()), HostNetwork.tapName(vm.id()), null);
-                    log.info("reconcile: VM {} had no readable handles; found its VMM as pid {}", vm.name(), pid);
-                    try {
-                        handles.put(vm.id(), found);
-                    } catch (IOException e) {
-                        log.warn("could not rewrite the handles of {}: {}", vm.name(), e.toString());
-                    }
-                    return found;
-                }));
+    /**
+     * Handles that name no VMM (lost, or a daemon killed between launching the VMM and recording it) are
+     * completed from the host: the VMM is the process whose command line names this VM's control socket, which
+     * is unique to the VM. A VM is never taken for stopped while a process of it lives.
+     */
+    private Optional<VmHandles> withRediscoveredVmm(Vm vm, Optional<VmHandles> known) {
+        if (known.isPresent() && known.get().vmm() != null) {
+            return known;
+        }
+        Optional<VmmHandle> found = VmmProcess.findByArgument(vm.controlSocket().toString()).flatMap(pid ->
+                VmmProcess.stat(pid).map(stat -> new VmmHandle(vm.id(), vm.vmm(), pid, stat.startTicks(),
+                        vm.controlSocket(), vm.agentSocket(), vm.logPath())));
+        if (found.isEmpty()) {
+            return known;
+        }
+        VmHandles completed = known.orElse(new VmHandles(null, HostNetwork.tapName(vm.id()), null))
+                .withVmm(found.get());
+        log.info("VM {}: its handles named no VMM; found it as pid {}", vm.name(), found.get().pid());
+        try {
+            handles.put(vm.id(), completed);
+        } catch (IOException e) {
+            log.warn("could not rewrite the handles of {}: {}", vm.name(), e.toString());
+        }
+        return Optional.of(completed);
     }
 }

@@ -256,7 +256,7 @@ final class VmBoot {
             try {
                 boot.agent = AgentClient.awaitReady(transport, Duration.ofNanos(Math.max(slice, 1)), vm.logPath());
             } catch (AgentException e) {
-                if (!boot.driver.isAlive(boot.vmm)) {
+                if (!boot.driver.isRunning(boot.vmm)) {
                     throw BangerException.unavailable("VM '" + vm.name() + "' exited during boot before its guest "
                             + "agent answered; see the serial console log " + vm.logPath());
                 }

@@ -74,6 +74,7 @@ public final class VmLifecycle {
     private final VmLocks locks = new VmLocks();
     private final CreateOperations operations;
     private final VmDns dns;
+    private final VmmWatcher watcher;
 
     public VmLifecycle(BangerPaths paths, DaemonConfig config, VmStore vms, ImageService images, KernelService kernels,
                      RunningVms running, HostNetwork network, dev.banger.host.CommandRunner runner,
@@ -92,6 +93,7 @@ public final class VmLifecycle {
         this.clock = clock;
         this.operations = new CreateOperations(clock);
         this.dns = dns;
+        this.watcher = new VmmWatcher(running.handles(), this::vmmExited);
     }
 
     // ---- create / start / stop / delete ----
@@ -293,6 +295,49 @@ public final class VmLifecycle {
         return view(running.find(name));
     }
 
+    // ---- VMMs that exit by themselves ----
+
+    /**
+     * Watches every VMM this daemon holds handles for (booted or adopted) until {@link #close()}: one that exits
+     * without being asked is noticed within half a second, its resources released, and its VM recorded as
+     * {@code stopped} when the guest powered itself off, else {@code error} with the cause.
+     */
+    public void watchVmms() {
+        watchVmms(VmmWatcher.DEFAULT_PERIOD);
+    }
+
+    void watchVmms(Duration period) {
+        watcher.start(period);
+    }
+
+    /** Stops watching VMMs (daemon shutdown). The VMs go on running. */
+    public void close() {
+        watcher.close();
+    }
+
+    /** The watcher saw {@code seen} gone: unless a lifecycle operation already dealt with it, record why. */
+    void vmmExited(String vmId, VmmHandle seen) {
+        Optional<Vm> found = vms.findById(vmId);
+        if (found.isEmpty()) {
+            return;
+        }
+        try (VmLocks.Guard ignored = locks.lock(found.get().name())) {
+            Vm vm = vms.findById(vmId).orElse(null);
+            if (vm == null || !running.vmmOf(vm).map(seen::equals).orElse(false)
+                    || running.driver(vm.vmm()).isRunning(seen)) {
+                return; // Stopped, deleted or restarted meanwhile.
+            }
+            List<String> console = ConsoleTail.lastLines(vm.logPath(), 3);
+            boolean poweredOff = ConsoleTail.showsGuestShutdown(console);
+            String why = "its VMM (" + vm.vmm().wireName() + ", pid " + seen.pid() + ") exited "
+                    + (poweredOff ? "after the guest shut down" : "unexpectedly")
+                    + (console.isEmpty() ? "" : "; the serial console's last lines: " + String.join(" | ", console));
+            teardown.release(vm);
+            update(vm, poweredOff ? VmState.STOPPED : VmState.ERROR, why);
+            log.warn("VM {}: {}", vm.name(), why);
+        }
+    }
+
     // ---- reconcile ----
 
     /**
@@ -307,7 +352,7 @@ public final class VmLifecycle {
             try (VmLocks.Guard ignored = locks.lock(vm.name())) {
                 Optional<VmHandles> h = running.handlesAtStart(vm);
                 if (h.isPresent() && vm.state() == VmState.RUNNING && h.get().vmm() != null
-                        && running.driver(vm.vmm()).isAlive(h.get().vmm())) {
+                        && running.driver(vm.vmm()).isRunning(h.get().vmm())) {
                     log.info("reconcile: VM {} is running (pid {}); adopted", vm.name(), h.get().vmm().pid());
                     dns.running(vm);
                     continue;

@@ -27,6 +27,14 @@ public interface VmmDriver {
     boolean isAlive(VmmHandle handle);
 
     /**
+     * True while the handle's process exists and is the same process (pid and start time): whether the VM runs.
+     * A control socket slow to answer does not make a VMM dead; {@link #isAlive} also asks it.
+     */
+    default boolean isRunning(VmmHandle handle) {
+        return VmmProcess.running(handle.pid(), handle.startTicks());
+    }
+
+    /**
      * Asks the guest to power off (ACPI power button / Ctrl-Alt-Del) and returns at once. The guest may ignore it:
      * follow with {@link #awaitExit} and then {@link #terminate}.
      */

@@ -47,11 +47,15 @@ public final class AgentProcess implements AutoCloseable {
     }
 
     public static AgentProcess start(Path dir) throws IOException, InterruptedException {
+        return start(dir, dir.resolve("agent.sock"));
+    }
+
+    /** Listens on {@code socket}; the log goes in {@code dir}. */
+    public static AgentProcess start(Path dir, Path socket) throws IOException, InterruptedException {
         Path binary = binary();
         if (!Files.isExecutable(binary)) {
             throw new IllegalStateException("banger-init not built at " + binary + " (run mvn generate-resources)");
         }
-        Path socket = dir.resolve("agent.sock");
         Path log = dir.resolve("agent.log");
         Process p = new ProcessBuilder(List.of(binary.toString(), "agent", "--listen", "unix:" + socket, "--debug"))
                 .redirectErrorStream(true)

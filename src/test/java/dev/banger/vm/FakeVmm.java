@@ -64,7 +64,10 @@ final class FakeVmm implements VmmDriver {
             switch (behaviour) {
                 case LAUNCH_FAILS -> throw new VmmException("qemu-system-x86_64: -drive file=x: Could not open 'x'");
                 case BOOTS -> {
-                    AgentProcess agent = AgentProcess.start(vmDir);
+                    // Like QEMU's -qmp unix:PATH, the process names the VM's control socket on its command line
+                    // (the marker reconcile finds a VMM by), here as part of its agent socket's path.
+                    AgentProcess agent = AgentProcess.start(vmDir,
+                            Path.of(spec.controlSocket() + "-agent"));
                     agents.put(spec.id(), agent);
                     pid = agent.process().pid();
                 }

@@ -20,6 +20,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import dev.banger.guest.ShutdownAction;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -214,5 +216,91 @@ class VmLifecycleTest {
                 true), Call.detached())).hasMessageContaining("--memory 64M is too small");
 
         assertThat(vmStore.findByName("lambda")).isEmpty();
+    }
+
+    @Test
+    void aVmmKilledBehindTheDaemonsBackIsNoticedAndItsVmReleased() throws Exception {
+        service.watchVmms(Duration.ofMillis(50));
+        VmView view = create("mu");
+        Vm vm = record("mu");
+
+        vmm.crash(vm.id());
+
+        Vm after = awaitState("mu", VmState.ERROR);
+        assertThat(after.lastError()).contains("exited unexpectedly").contains("pid " + view.pid());
+        assertThat(paths.vmHandlesFile(vm.id())).doesNotExist();
+        assertThat(ip.commandLines()).contains("ip link del " + tap("mu"));
+        assertThatThrownBy(() -> running.agent(record("mu"))).isInstanceOf(BangerException.class)
+                .hasMessageContaining("is not running (state error)");
+        assertThat(service.start("mu", Call.detached()).state()).as("it starts again").isEqualTo("running");
+    }
+
+    @Test
+    void aGuestThatShutsItselfDownIsRecordedStopped() throws Exception {
+        service.watchVmms(Duration.ofMillis(50));
+        create("nu");
+        Vm vm = record("nu");
+        // What a real guest's console shows last when it powers itself off (banger-init, then the kernel).
+        Files.writeString(vm.logPath(), "banger-init: powering off: stopping all processes\n"
+                + "banger-init: power off\n[   12.345678] reboot: Power down\n");
+
+        running.agent(vm).shutdown(ShutdownAction.POWEROFF);
+
+        Vm after = awaitState("nu", VmState.STOPPED);
+        assertThat(after.lastError()).contains("exited after the guest shut down").contains("reboot: Power down");
+        assertThat(paths.vmHandlesFile(vm.id())).doesNotExist();
+    }
+
+    @Test
+    void aStopIsNotMistakenForACrash() throws Exception {
+        service.watchVmms(Duration.ofMillis(20));
+        create("xi");
+
+        service.stop(new VmStopRequest("xi", false), Call.detached());
+        Thread.sleep(300);
+
+        assertThat(record("xi").state()).isEqualTo(VmState.STOPPED);
+        assertThat(record("xi").lastError()).isNull();
+    }
+
+    @Test
+    void reconcileKillsAVmmThatADaemonKilledMidBootHadNotRecordedYet() throws Exception {
+        VmView view = create("omicron");
+        Vm vm = record("omicron");
+        // The daemon died between launching the VMM and writing its pid: the VM is "starting", its handles
+        // name the tap but no VMM, and the VMM runs on.
+        vmStore.update(vm.withState(VmState.STARTING, null, vm.updatedAt()));
+        running.handles().put(vm.id(), new VmHandles(null, tap("omicron"), null));
+
+        service.reconcile();
+
+        Vm after = record("omicron");
+        assertThat(after.state()).isEqualTo(VmState.STOPPED);
+        assertThat(after.lastError()).contains("the daemon stopped while it was starting");
+        assertThat(ProcessHandle.of(view.pid()).map(ProcessHandle::isAlive).orElse(false))
+                .as("the VMM found by its control socket is terminated").isFalse();
+        assertThat(paths.vmHandlesFile(vm.id())).doesNotExist();
+    }
+
+    @Test
+    void reconcileAdoptsARunningVmWhoseHandlesLostTheVmm() throws Exception {
+        VmView view = create("pi");
+        Vm vm = record("pi");
+        running.handles().put(vm.id(), new VmHandles(null, tap("pi"), null));
+
+        service.reconcile();
+
+        assertThat(record("pi").state()).isEqualTo(VmState.RUNNING);
+        assertThat(service.show("pi").pid()).isEqualTo(view.pid());
+        assertThat(running.agent(record("pi")).ping().version()).isNotEmpty();
+    }
+
+    private Vm awaitState(String name, VmState state) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (record(name).state() != state && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(record(name).state()).as("state of %s", name).isEqualTo(state);
+        return record(name);
     }
 }
