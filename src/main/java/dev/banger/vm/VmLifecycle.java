@@ -24,6 +24,7 @@ import dev.banger.model.Image;
 import dev.banger.model.Kernel;
 import dev.banger.model.KernelFormat;
 import dev.banger.model.Names;
+import dev.banger.model.Sizes;
 import dev.banger.model.Vm;
 import dev.banger.model.VmState;
 import dev.banger.model.VmmKind;
@@ -108,7 +109,7 @@ public final class VmLifecycle {
         try {
             VmCreateRequest named = new VmCreateRequest(name, request.image(), request.kernel(), request.cpus(),
                     request.memoryMib(), request.diskMib(), request.vmm(), request.noStart());
-            VmView view = view(create(named, null, op.recording(call)));
+            VmView view = view(create(named, null, 0, op.recording(call)));
             op.succeeded(view);
             return view;
         } catch (BangerException e) {
@@ -137,14 +138,22 @@ public final class VmLifecycle {
      *
      * @param workDiskSeed lays files into the work disk's root (the guest's /root) before the disk is built, or
      *     null for an empty work disk
+     * @param seedMib what the seed needs on the work disk: without {@code --disk} the disk is made big enough for
+     *     it and {@link VmResources#WORK_DISK_HEADROOM_MIB} more; a smaller {@code --disk} is refused before
+     *     anything is created
      */
-    Vm create(VmCreateRequest request, Consumer<Path> workDiskSeed, Call call) {
+    Vm create(VmCreateRequest request, Consumer<Path> workDiskSeed, long seedMib, Call call) {
         String name = Names.requireValid("VM", request.name() != null ? request.name() : generateName());
         int cpus = request.cpus() != null ? request.cpus() : config.cpus();
         int memory = request.memoryMib() != null ? request.memoryMib() : config.memoryMib();
-        long disk = request.diskMib() != null ? request.diskMib() : config.diskMib();
+        long disk = request.diskMib() != null ? request.diskMib()
+                : Math.max(config.diskMib(), seedMib == 0 ? 0 : seedMib + VmResources.WORK_DISK_HEADROOM_MIB);
         VmResources.requireCpusAndMemory(cpus, memory);
         VmResources.requireDisk(disk);
+        if (disk < seedMib) {
+            throw BangerException.invalidArgument("the workspace needs " + Sizes.formatMib(seedMib) + "; --disk "
+                    + Sizes.formatMib(disk) + " is too small (leave --disk out to size the disk to fit)");
+        }
         VmmKind vmm = request.vmm() == null ? VmmKind.QEMU : VmmKind.fromWire(request.vmm());
         try {
             running.driver(vmm).requireAvailable();

@@ -8,6 +8,8 @@ final class VmResources {
     static final int MAX_CPUS = 64;
     static final int MIN_MEMORY_MIB = 128;
     static final long MIN_DISK_MIB = 64;
+    /** Room left on a work disk sized to fit its workspace: builds, caches, the user's own files. */
+    static final long WORK_DISK_HEADROOM_MIB = 1024;
 
     private VmResources() {
     }

@@ -1,6 +1,7 @@
 package dev.banger.vm;
 
 import dev.banger.api.BangerException;
+import dev.banger.api.Event;
 import dev.banger.api.ErrorCode;
 import dev.banger.api.ExecResult;
 import dev.banger.api.VmCreateRequest;
@@ -15,6 +16,7 @@ import dev.banger.model.Vm;
 import dev.banger.rpc.Call;
 import dev.banger.workspace.Workspace;
 import dev.banger.workspace.WorkspaceService;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -30,6 +32,9 @@ import org.slf4j.LoggerFactory;
 public final class VmRun {
 
     private static final Logger log = LoggerFactory.getLogger(VmRun.class);
+
+    /** What ext4 takes of a small disk for itself: the journal, inode tables, reserved blocks. */
+    static final long EXT4_OVERHEAD_MIB = 16;
 
     private final VmLifecycle vms;
     private final RunningVms running;
@@ -49,13 +54,18 @@ public final class VmRun {
         }
         Optional<Workspace> workspace = request.workspace() == null ? Optional.empty()
                 : workspaces.find(Path.of(request.workspace()));
+        if (request.workspace() != null && workspace.isEmpty()) {
+            call.emit(new Event.Output("stderr", ("banger: " + request.workspace() + " is not in a git checkout, so "
+                    + "the VM gets no workspace (--no-workspace says that is what you meant)\n")
+                    .getBytes(StandardCharsets.UTF_8)));
+        }
         String name = request.name() != null ? request.name() : vms.generateName();
         VmCreateRequest create = new VmCreateRequest(name, request.image(), request.kernel(), request.cpus(),
                 request.memoryMib(), request.diskMib(), null, false);
         Vm vm;
         try {
             vm = vms.create(create, workspace.<java.util.function.Consumer<Path>>map(ws -> seed ->
-                    workspaces.seed(ws, seed)).orElse(null), call);
+                    workspaces.seed(ws, seed)).orElse(null), workspace.map(VmRun::diskMibFor).orElse(0L), call);
         } catch (BangerException e) {
             if (request.rm() && e.code() != ErrorCode.ALREADY_EXISTS) {
                 remove(name); // A failed boot leaves the VM in state error; --rm means it goes anyway.
@@ -67,7 +77,7 @@ public final class VmRun {
                 throw new BangerException(ErrorCode.CANCELLED, "the client went away before the command started");
             }
             String cwd = request.workdir() != null ? request.workdir()
-                    : workspace.map(ws -> "/root/" + ws.name()).orElse(null);
+                    : workspace.map(Workspace::guestDirectory).orElse(null);
             ExecResult result = exec.exec(new VmExecRequest(vm.name(), request.argv(), request.env(), cwd,
                     request.tty(), request.rows(), request.cols(), request.stdin()), call);
             return new VmRunResult(vm.name(), result.exitCode(), result.signal(), request.rm());
@@ -76,6 +86,15 @@ public final class VmRun {
                 remove(vm.name());
             }
         }
+    }
+
+    /**
+     * The work disk a workspace needs at the least: its bytes, a fifth more and {@link #EXT4_OVERHEAD_MIB} for
+     * ext4's own structures (journal, inode tables).
+     */
+    static long diskMibFor(Workspace workspace) {
+        long bytes = workspace.seedBytes() + workspace.seedBytes() / 5;
+        return (bytes + (1 << 20) - 1 >> 20) + EXT4_OVERHEAD_MIB;
     }
 
     /** {@code workspace export}: a bundle of the guest repository's work, streamed to the client. */

@@ -12,10 +12,19 @@ import java.util.List;
  * @param branch the checked-out branch, or null when HEAD is detached (or there are no commits)
  * @param files tracked files plus untracked files that are not ignored, relative to {@code root}, as they are in
  *     the working tree (tracked files deleted from the working tree are left out)
+ * @param subdirectory where in the repository the user asked from, relative to {@code root} ("" at the top):
+ *     the command runs in the same place in the guest
+ * @param seedBytes what the workspace takes on a disk: its files rounded up to 4 KiB blocks, plus the git objects
  */
-public record Workspace(Path root, String name, String head, String branch, List<String> files) {
+public record Workspace(Path root, String name, String head, String branch, List<String> files, String subdirectory,
+                        long seedBytes) {
 
     public Workspace {
         files = List.copyOf(files);
+    }
+
+    /** Where the command runs in the guest: the repository under /root, at the subdirectory the user was in. */
+    public String guestDirectory() {
+        return "/root/" + name + (subdirectory.isEmpty() ? "" : "/" + subdirectory);
     }
 }

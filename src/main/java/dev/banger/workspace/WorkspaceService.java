@@ -53,20 +53,28 @@ public final class WorkspaceService {
             return Optional.empty();
         }
         Path root = Path.of(top.stdoutText().strip());
+        String prefix = git(dir, false, "rev-parse", "--show-prefix").stdoutText().strip();
+        if (prefix.endsWith("/")) {
+            prefix = prefix.substring(0, prefix.length() - 1);
+        }
         CommandResult head = git(root, true, "rev-parse", "--verify", "-q", "HEAD");
         CommandResult branch = git(root, true, "symbolic-ref", "-q", "--short", "HEAD");
         List<String> files = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        long bytes = 0;
         String listing = git(root, false, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
                 .stdoutText();
         for (String file : listing.split("\0")) {
-            if (!file.isEmpty() && Files.exists(root.resolve(file), LinkOption.NOFOLLOW_LINKS)
-                    && !files.contains(file)) {
+            Path path = root.resolve(file);
+            if (!file.isEmpty() && Files.exists(path, LinkOption.NOFOLLOW_LINKS) && seen.add(file)) {
                 files.add(file);
+                bytes += blocks(path);
             }
         }
+        bytes += gitObjectBytes(root);
         String name = root.getFileName() == null ? "workspace" : root.getFileName().toString();
         return Optional.of(new Workspace(root, name, head.succeeded() ? head.stdoutText().strip() : null,
-                head.succeeded() && branch.succeeded() ? branch.stdoutText().strip() : null, files));
+                head.succeeded() && branch.succeeded() ? branch.stdoutText().strip() : null, files, prefix, bytes));
     }
 
     /**
@@ -92,6 +100,8 @@ public final class WorkspaceService {
             for (String file : workspace.files()) {
                 bytes += place(workspace.root().resolve(file), target.resolve(file));
             }
+            // The user's directory exists in the guest even when nothing in it is copied (only ignored files).
+            Files.createDirectories(target.resolve(workspace.subdirectory()));
             // The guest's root runs git in a tree its user owns (the host user's uid travels with the files).
             Files.writeString(seedRoot.resolve(".gitconfig"), "[safe]\n\tdirectory = *\n", StandardCharsets.UTF_8);
             log.info("workspace {}: {} files, {} bytes seeded", workspace.root(), workspace.files().size(), bytes);
@@ -108,6 +118,32 @@ public final class WorkspaceService {
     public WorkspaceExportResult export(AgentClient guest, String guestPath, boolean uncommitted, Call call)
             throws IOException, InterruptedException {
         return GuestExport.export(guest, guestPath, uncommitted, call);
+    }
+
+    /** A file's size rounded up to whole 4 KiB blocks, as it lands on the work disk. */
+    private static long blocks(Path file) {
+        try {
+            long size = Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) ? Files.size(file) : 0;
+            return (size + 4095) / 4096 * 4096 + 4096;
+        } catch (IOException e) {
+            return 4096;
+        }
+    }
+
+    /** Bytes of the repository's git objects (loose and packed), which its clone in the seed takes too. */
+    private long gitObjectBytes(Path root) {
+        long kib = 0;
+        for (String line : git(root, true, "count-objects", "-v").stdoutText().split("\n")) {
+            String[] kv = line.split(":\\s*", 2);
+            if (kv.length == 2 && (kv[0].equals("size") || kv[0].equals("size-pack"))) {
+                try {
+                    kib += Long.parseLong(kv[1].strip());
+                } catch (NumberFormatException ignored) {
+                    // An unexpected line: the estimate stays low by that much.
+                }
+            }
+        }
+        return kib * 1024;
     }
 
     /** Hard-links a file into the seed (no bytes copied), or copies it when linking is not possible. */

@@ -6,7 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.banger.api.BangerException;
 import dev.banger.api.ErrorCode;
 import dev.banger.api.Event;
+import dev.banger.api.VmRunRequest;
+import dev.banger.api.VmRunResult;
 import dev.banger.api.WorkspaceExportRequest;
+import java.util.List;
 import dev.banger.host.ProcessCommandRunner;
 import dev.banger.rpc.Call;
 import dev.banger.rpc.Input;
@@ -75,6 +78,73 @@ class VmRunTest {
                         .contains("is not a git repository"));
     }
 
+    @Test
+    void aWorkspaceBiggerThanTheGivenDiskIsRefusedBeforeAnythingIsCreated() throws Exception {
+        Path repo = bigRepository(40);
+
+        assertThatThrownBy(() -> run.run(request(repo, 64L), Call.detached()))
+                .isInstanceOfSatisfying(BangerException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+                    assertThat(e.getMessage()).as("the file and its git object, 40 MiB each, and a fifth more").matches("the workspace needs 1[0-9][0-9]M; --disk 64M is too small.*");
+                });
+        assertThat(host.vmStore.list()).isEmpty();
+    }
+
+    @Test
+    void withoutDiskTheWorkDiskIsSizedToFitTheWorkspace() throws Exception {
+        Path repo = bigRepository(40);
+
+        VmRunResult result = run.run(request(repo, null), Call.detached());
+
+        assertThat(result.exitCode()).isZero();
+        assertThat(host.record(result.name()).diskMib()).as("the 64M default grows to hold 2 x 40 MiB and room")
+                .isGreaterThan(80 + VmResources.WORK_DISK_HEADROOM_MIB);
+    }
+
+    @Test
+    void outsideAGitCheckoutTheRunSaysOnceThatNoWorkspaceIsCopied() throws Exception {
+        Path plain = Files.createDirectories(tmp.resolve("plain"));
+        RecordingCall call = new RecordingCall();
+
+        VmRunResult result = run.run(request(plain, null), call);
+
+        assertThat(result.exitCode()).isZero();
+        assertThat(call.stderr()).isEqualTo("banger: " + plain + " is not in a git checkout, so the VM gets no "
+                + "workspace (--no-workspace says that is what you meant)\n");
+    }
+
+    @Test
+    void theWorkspaceKnowsWhichSubdirectoryTheUserIsIn() throws Exception {
+        Path repo = Files.createDirectories(tmp.resolve("proj"));
+        Files.createDirectories(repo.resolve("a/b"));
+        Files.writeString(repo.resolve("a/b/f.txt"), "x");
+        git(repo, "init", "-q");
+
+        var ws = new WorkspaceService(new ProcessCommandRunner()).find(repo.resolve("a/b")).orElseThrow();
+
+        assertThat(ws.subdirectory()).isEqualTo("a/b");
+        assertThat(ws.guestDirectory()).isEqualTo("/root/proj/a/b");
+        assertThat(new WorkspaceService(new ProcessCommandRunner()).find(repo).orElseThrow().guestDirectory())
+                .isEqualTo("/root/proj");
+    }
+
+    /** A repository with one committed file of {@code mib} MiB (random, so git cannot compress it). */
+    private Path bigRepository(int mib) throws Exception {
+        Path repo = Files.createDirectories(tmp.resolve("big"));
+        byte[] data = new byte[mib << 20];
+        new Random(11).nextBytes(data);
+        Files.write(repo.resolve("data.bin"), data);
+        git(repo, "init", "-q");
+        git(repo, "add", "data.bin");
+        git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "data");
+        return repo;
+    }
+
+    private static VmRunRequest request(Path workspace, Long diskMib) {
+        return new VmRunRequest(null, null, null, null, null, diskMib, false, workspace.toString(), "/",
+                List.of("true"), null, false, 0, 0, false);
+    }
+
     private static void git(Path dir, String... args) throws Exception {
         String[] argv = new String[args.length + 3];
         argv[0] = "git";
@@ -83,6 +153,36 @@ class VmRunTest {
         System.arraycopy(args, 0, argv, 3, args.length);
         Process p = new ProcessBuilder(argv).inheritIO().start();
         assertThat(p.waitFor()).as("git %s", String.join(" ", args)).isZero();
+    }
+
+    /** A client that keeps what the call sends to its stderr. */
+    private static final class RecordingCall implements Call {
+        private final java.io.ByteArrayOutputStream stderr = new java.io.ByteArrayOutputStream();
+
+        String stderr() {
+            return stderr.toString(java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public synchronized void emit(Event event) {
+            if (event instanceof Event.Output out && "stderr".equals(out.stream())) {
+                stderr.writeBytes(out.data());
+            }
+        }
+
+        @Override
+        public Input nextInput(long timeout, TimeUnit unit) {
+            return null;
+        }
+
+        @Override
+        public boolean cancelled() {
+            return false;
+        }
+
+        @Override
+        public void onCancel(Runnable action) {
+        }
     }
 
     /** A client that receives output, and on the first bytes kills the VM's "VMM" (its agent). */

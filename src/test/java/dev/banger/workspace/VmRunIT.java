@@ -62,11 +62,17 @@ class VmRunIT {
                 + "no-log\nhas-git\n");
         assertThat(run.stderr()).as("progress goes to stderr").contains("creating VM ws", "guest ready");
 
+        Result nested = runIn(repo.resolve("src"), "vm", "run", "--name", "ws3", "--memory", "256M", "--", "sh",
+                "-c", "pwd; cat nested.txt");
+        assertThat(nested.exitCode()).as(nested.output()).isZero();
+        assertThat(nested.stdout()).as("the command runs where the user is in the repository")
+                .isEqualTo("/root/project/src\nnested\n");
+
         Result failing = run("vm", "run", "--name", "ws2", "--memory", "256M", "--disk", "64M", "--", "sh", "-c",
                 "echo failing >&2; exit 7");
         assertThat(failing.exitCode()).isEqualTo(7);
         assertThat(failing.stderr()).endsWith("failing\n");
-        assertThat(names()).as("without --rm the VMs stay").containsExactlyInAnyOrder("ws", "ws2");
+        assertThat(names()).as("without --rm the VMs stay").containsExactlyInAnyOrder("ws", "ws2", "ws3");
     }
 
     @Test
@@ -120,12 +126,17 @@ class VmRunIT {
     }
 
     private Result run(String... args) throws Exception {
+        return runIn(repo, args);
+    }
+
+    private Result runIn(Path dir, String... args) throws Exception {
         List<String> argv = new ArrayList<>();
         argv.add(BangerHome.root().resolve("bin/banger").toString());
         argv.addAll(List.of(args));
         Path out = Files.createTempFile(banger.home(), "out", ".txt");
         Path err = Files.createTempFile(banger.home(), "err", ".txt");
-        Process p = builder(argv).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        Process p = builder(argv).directory(dir.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
         return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
