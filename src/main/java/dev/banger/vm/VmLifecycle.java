@@ -145,7 +145,8 @@ public final class VmLifecycle {
         long disk = request.diskMib() != null ? request.diskMib() : config.diskMib();
         VmResources.requireCpusAndMemory(cpus, memory);
         VmResources.requireDisk(disk);
-        VmmKind vmm = request.vmm() == null ? VmmKind.QEMU : VmmKind.fromWire(request.vmm());
+        VmmKind vmm = dev.banger.vmm.VmmChooser.forHost().choose(request.vmm(), config.vmmOverride(),
+                () -> kernels.resolve(request.kernel(), call).artifacts().format()).kind();
         try {
             running.driver(vmm).requireAvailable();
         } catch (VmmException e) {
