@@ -20,6 +20,7 @@
 
 #include "agent.h"
 #include "exec.h"
+#include "machine.h"
 #include "net.h"
 #include "transport.h"
 #include "util.h"
@@ -46,35 +47,11 @@ static void cmdline_load(void)
         cmdline = strdup("");
 }
 
-/* The value of key=value on the kernel command line (last one wins), malloc'ed, or NULL. */
+/* The value of key=value on this machine's kernel command line (last one wins), malloc'ed, or NULL. */
 static char *cmdline_get(const char *key)
 {
     cmdline_load();
-    size_t klen = strlen(key);
-    char *found = NULL;
-    const char *p = cmdline;
-    while (*p) {
-        while (*p == ' ' || *p == '\n' || *p == '\t')
-            p++;
-        if (!*p)
-            break;
-        /* One word, where double quotes may protect spaces: key="a b". */
-        char word[1024];
-        size_t n = 0;
-        int quoted = 0;
-        for (; *p && (quoted || (*p != ' ' && *p != '\n' && *p != '\t')); p++) {
-            if (*p == '"')
-                quoted = !quoted;
-            else if (n < sizeof word - 1)
-                word[n++] = *p;
-        }
-        word[n] = '\0';
-        if (strncmp(word, key, klen) == 0 && word[klen] == '=') {
-            free(found);
-            found = strdup(word + klen + 1);
-        }
-    }
-    return found;
+    return cmdline_value(cmdline, key);
 }
 
 /* --- small system helpers --- */
@@ -131,22 +108,25 @@ static int wait_for_path(const char *path, int wait_ms)
 }
 
 /*
- * Ends the machine. Without ACPI (Firecracker) a power-off would only halt the CPU and leave the VMM running, so
- * there a reboot ends it instead; banger always starts QEMU with -no-reboot, so both actions end the VMM.
+ * Ends the machine with the reboot(2) command machine_choose() picks for what was wanted (docs/guest-boot.md,
+ * "Shutdown"): power-off only where it ends the VMM, else a reboot, on which the VMM exits too.
  */
-__attribute__((noreturn)) static void machine_off(int want_reboot)
+__attribute__((noreturn)) static void machine_off(enum agent_exit want)
 {
     struct stat st;
+    if (stat("/proc/cmdline", &st) < 0) {
+        mkdir("/proc", 0755);
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    }
     if (stat("/sys/firmware", &st) < 0) {
         mkdir("/sys", 0755);
         mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     }
-    int acpi = stat("/sys/firmware/acpi", &st) == 0;
-    int cmd = want_reboot || !acpi ? RB_AUTOBOOT : RB_POWER_OFF;
-    if (!want_reboot && !acpi)
-        log_debug("no ACPI: rebooting instead of powering off (the VMM exits on reboot)");
+    char *halt = cmdline_get(HALT_KEY);
+    struct machine_choice choice = machine_choose(want, halt, stat("/sys/firmware/acpi", &st) == 0);
+    log_msg("%s (%s)", choice.end == MACHINE_REBOOT ? "reboot" : "power off", choice.why);
     sync();
-    reboot(cmd);
+    reboot(choice.end == MACHINE_REBOOT ? RB_AUTOBOOT : RB_POWER_OFF);
     log_msg("reboot(2) failed: %s", strerror(errno));
     reboot(RB_AUTOBOOT);
     for (;;)
@@ -163,7 +143,7 @@ __attribute__((noreturn, format(printf, 1, 2))) static void fatal(const char *fm
     va_end(ap);
     log_msg("%s", msg);
     log_msg("fatal error; powering off");
-    machine_off(0);
+    machine_off(AGENT_EXIT_POWEROFF);
 }
 
 static void mount_or_die(const char *src, const char *target, const char *type, unsigned long flags,
@@ -474,8 +454,7 @@ __attribute__((noreturn)) static void system_shutdown(enum agent_exit action)
     reap_all(1000);
     sync();
     unmount_all();
-    log_msg("%s", want_reboot ? "reboot" : "power off");
-    machine_off(want_reboot);
+    machine_off(action);
 }
 
 void init_stage2(void)

@@ -1,6 +1,7 @@
 /*
  * banger-init: the guest's PID 1 and agent. Modes (docs/guest-boot.md):
- *   banger-init agent --listen unix:PATH [--listen ...] [--debug]   agent only, e.g. on the host for tests
+ *   banger-init agent --listen unix:PATH [--listen ...] [--debug] [--guest-root DIR]
+ *                                                                  agent only, e.g. on the host for tests
  *   PID 1 on banger's initramfs (/etc/banger/modules present)      stage 1, then exec stage 2 in the real root
  *   PID 1 anywhere else, or "stage2"                               stage 2
  */
@@ -10,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "init.h"
+#include "machine.h"
 #include "util.h"
 
 #define MAX_LISTEN 8
@@ -21,8 +24,12 @@
 static void usage(void)
 {
     fputs("usage: banger-init agent --listen unix:PATH|vsock:PORT|serial:NAME [--listen ...] [--debug]\n"
+          "                         [--guest-root DIR]\n"
           "       banger-init --version\n"
-          "As PID 1 it boots the guest (stage 1 on banger's initramfs, stage 2 in the real root).\n",
+          "As PID 1 it boots the guest (stage 1 on banger's initramfs, stage 2 in the real root).\n"
+          "--guest-root DIR: when the agent ends, print on stdout how PID 1 would end the machine\n"
+          "(\"machine: reboot\" or \"machine: power-off\"), reading the kernel command line from\n"
+          "DIR/proc/cmdline and ACPI's presence from DIR/sys/firmware/acpi; for host tests that model a guest.\n",
           stderr);
 }
 
@@ -49,13 +56,33 @@ static void ensure_stdio(void)
     }
 }
 
+/* What machine_off() in init.c would do at the end of the agent, for a guest whose "/" is root. */
+static void report_machine_end(const char *root, enum agent_exit want)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/proc/cmdline", root);
+    char *cmdline = read_small_file(path, 4096);
+    char *halt = cmdline ? cmdline_value(cmdline, HALT_KEY) : NULL;
+    snprintf(path, sizeof path, "%s/sys/firmware/acpi", root);
+    struct stat st;
+    struct machine_choice choice = machine_choose(want, halt, stat(path, &st) == 0);
+    log_msg("%s (%s)", choice.end == MACHINE_REBOOT ? "reboot" : "power off", choice.why);
+    printf("machine: %s\n", choice.end == MACHINE_REBOOT ? "reboot" : "power-off");
+    fflush(stdout);
+    free(halt);
+    free(cmdline);
+}
+
 static int agent_main(int argc, char **argv)
 {
     const char *specs[MAX_LISTEN];
     int n_specs = 0;
+    const char *guest_root = NULL;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc && n_specs < MAX_LISTEN) {
             specs[n_specs++] = argv[++i];
+        } else if (strcmp(argv[i], "--guest-root") == 0 && i + 1 < argc) {
+            guest_root = argv[++i];
         } else if (strcmp(argv[i], "--debug") == 0) {
             g_debug = 1;
         } else {
@@ -82,10 +109,12 @@ static int agent_main(int argc, char **argv)
     }
     log_debug("agent listening (pid %d)", (int)getpid());
     struct agent_options opt = { .listen_fds = listen_fds, .n_listen = n_listen, .serial_fd = serial_fd };
-    agent_run(&opt);
+    enum agent_exit action = agent_run(&opt);
     for (int i = 0; i < n_specs; i++)
         if (strncmp(specs[i], "unix:", 5) == 0)
             unlink(specs[i] + 5);
+    if (guest_root)
+        report_machine_end(guest_root, action);
     return 0;
 }
 

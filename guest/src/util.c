@@ -152,6 +152,34 @@ char *read_small_file(const char *path, size_t max)
     return s;
 }
 
+char *cmdline_value(const char *cmdline, const char *key)
+{
+    size_t klen = strlen(key);
+    char *found = NULL;
+    const char *p = cmdline;
+    while (*p) {
+        while (*p == ' ' || *p == '\n' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        char word[1024];
+        size_t n = 0;
+        int quoted = 0;
+        for (; *p && (quoted || (*p != ' ' && *p != '\n' && *p != '\t')); p++) {
+            if (*p == '"')
+                quoted = !quoted;
+            else if (n < sizeof word - 1)
+                word[n++] = *p;
+        }
+        word[n] = '\0';
+        if (strncmp(word, key, klen) == 0 && word[klen] == '=') {
+            free(found);
+            found = strdup(word + klen + 1);
+        }
+    }
+    return found;
+}
+
 int mkdir_p(const char *path, mode_t mode)
 {
     char tmp[4096];

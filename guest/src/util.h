@@ -44,6 +44,11 @@ uint64_t uptime_ms(void);
 int write_full(int fd, const void *p, size_t n);
 /* Reads a whole small file into a NUL-terminated malloc'ed string (NULL on error). */
 char *read_small_file(const char *path, size_t max);
+/*
+ * The value of key=value in a kernel command line (last one wins; double quotes protect blanks: key="a b"),
+ * malloc'ed, or NULL when the key is absent.
+ */
+char *cmdline_value(const char *cmdline, const char *key);
 /* mkdir -p for one path (mode for created directories); 0 or -1 with errno. */
 int mkdir_p(const char *path, mode_t mode);
 

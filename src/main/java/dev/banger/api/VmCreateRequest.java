@@ -7,7 +7,8 @@ package dev.banger.api;
  * @param kernel kernel name, or null for the default kernel
  * @param memoryMib guest memory in MiB
  * @param diskMib size of the work disk in MiB
- * @param vmm "qemu" or "firecracker", or null for the host's default
+ * @param vmm "qemu" or "firecracker", or null for the daemon's choice ({@code defaultVmm}, else by host and
+ *     kernel: see {@code VmmChooser})
  * @param noStart record and provision the VM without booting it
  */
 public record VmCreateRequest(String name, String image, String kernel, Integer cpus, Integer memoryMib,

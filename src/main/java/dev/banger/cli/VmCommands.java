@@ -38,6 +38,10 @@ final class VmCommands extends HelpOption {
             Stop.class, Restart.class, Delete.class, ListVms.class, Show.class, SetResources.class, Exec.class,
             Ssh.class, SshProxy.class, Logs.class, Stats.class, Ports.class, Copy.class);
 
+    static final String VMM_HELP = "firecracker or qemu (default: defaultVmm in the daemon's config, else "
+            + "Firecracker where KVM is usable, firecracker is installed and the kernel is an ELF vmlinux, else "
+            + "QEMU; banger doctor says which).";
+
     @Command(name = "create", description = "Provision disks and network for a new VM and boot it.")
     static final class Create extends Base {
         @Parameters(paramLabel = "NAME", arity = "0..1", description = "VM name (a DNS label: a-z, 0-9, '-').")
@@ -57,7 +61,7 @@ final class VmCommands extends HelpOption {
         String memory;
         @Option(names = "--disk", paramLabel = "SIZE", description = "Work disk size (mounted at /root), e.g. 8G.")
         String disk;
-        @Option(names = "--vmm", paramLabel = "VMM", description = "firecracker or qemu (default: what the host supports).")
+        @Option(names = "--vmm", paramLabel = "VMM", description = VMM_HELP)
         String vmm;
         @Option(names = "--no-start", description = "Record and provision the VM without booting it.")
         boolean noStart;
@@ -274,6 +278,8 @@ final class VmCommands extends HelpOption {
         String memory;
         @Option(names = "--disk", paramLabel = "SIZE", description = "Work disk size, e.g. 8G.")
         String disk;
+        @Option(names = "--vmm", paramLabel = "VMM", description = VMM_HELP)
+        String vmm;
         @Option(names = "--rm", description = "Delete the VM afterwards, whatever happened.")
         boolean rm;
         @Option(names = "--no-workspace", description = "Do not copy the git workspace in.")
@@ -294,8 +300,8 @@ final class VmCommands extends HelpOption {
             String workspace = noWorkspace ? null : java.nio.file.Path.of("").toAbsolutePath().toString();
             VmRunRequest request = new VmRunRequest(name, image, kernel, cpus,
                     memory == null ? null : Math.toIntExact(Sizes.parseMib("--memory", memory)),
-                    disk == null ? null : Sizes.parseMib("--disk", disk), rm, workspace, workdir, command, null, tty,
-                    size[0], size[1], tty || !Terminal.stdinIsTerminal());
+                    disk == null ? null : Sizes.parseMib("--disk", disk), vmm, rm, workspace, workdir, command, null,
+                    tty, size[0], size[1], tty || !Terminal.stdinIsTerminal());
             return ExecSession.run(context, Api.VM_RUN, request, tty, request.stdin(), VmRunResult::exitCode);
         }
     }

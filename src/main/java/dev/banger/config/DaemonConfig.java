@@ -2,6 +2,7 @@ package dev.banger.config;
 
 import dev.banger.json.Json;
 import dev.banger.json.JsonException;
+import dev.banger.model.VmmKind;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,13 +29,17 @@ import java.util.Optional;
  * @param dnsListen where the daemon's {@code NAME.vm} DNS server listens (UDP and TCP), {@code HOST:PORT} (an IPv6
  *     host in brackets), or {@code off}; default {@value #DEFAULT_DNS_LISTEN}: loopback only, and not 5353
  *     (mDNS, avahi) or 5355 (LLMNR, systemd-resolved)
+ * @param defaultVmm VMM of a VM created without {@code --vmm}: {@code qemu}, {@code firecracker}, or
+ *     {@value #AUTO_VMM} (the default: Firecracker where KVM, firecracker and the kernel allow, else QEMU)
  */
 public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defaultMemoryMib, Long defaultDiskMib,
-                           String defaultImage, Integer bootTimeoutSeconds, Network network, String dnsListen) {
+                           String defaultImage, Integer bootTimeoutSeconds, Network network, String dnsListen,
+                           String defaultVmm) {
 
     public static final String DEFAULT_DNS_LISTEN = "127.0.0.1:5553";
+    public static final String AUTO_VMM = "auto";
     public static final DaemonConfig DEFAULTS = new DaemonConfig(null, 2, 1024, 4096L, null, 60, null,
-            DEFAULT_DNS_LISTEN);
+            DEFAULT_DNS_LISTEN, AUTO_VMM);
 
     /**
      * The {@code network} section.
@@ -85,6 +90,24 @@ public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defa
             return Optional.of(new InetSocketAddress(InetAddress.getByName(host), port));
         } catch (UnknownHostException e) {
             throw new IllegalArgumentException("dnsListen '" + value + "': " + e.getMessage());
+        }
+    }
+
+    /**
+     * The VMM {@code defaultVmm} fixes, or empty for {@value #AUTO_VMM} (also when unset).
+     *
+     * @throws IllegalArgumentException for a value that is none of auto, qemu, firecracker
+     */
+    public Optional<VmmKind> vmmOverride() {
+        String value = defaultVmm == null || defaultVmm.isBlank() ? AUTO_VMM : defaultVmm.strip();
+        if (value.equals(AUTO_VMM)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(VmmKind.fromWire(value));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("defaultVmm '" + value + "' in config.json is not auto, qemu or "
+                    + "firecracker; fix the file");
         }
     }
 

@@ -4,7 +4,12 @@ import dev.banger.api.Api;
 import dev.banger.api.BangerException;
 import dev.banger.api.DaemonStatus;
 import dev.banger.api.Empty;
+import dev.banger.api.KernelView;
 import dev.banger.config.BangerPaths;
+import dev.banger.config.DaemonConfig;
+import dev.banger.model.KernelFormat;
+import dev.banger.model.VmmKind;
+import dev.banger.vmm.VmmChooser;
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandRunner;
@@ -48,8 +53,9 @@ public final class Doctor {
         results.add(vmm("qemu", qemu, "--version", firecracker.isEmpty(),
                 "install QEMU: apt-get install qemu-system-x86 qemu-utils"));
         results.add(vmm("firecracker", firecracker, "--version", false,
-                "only needed for --vmm firecracker on a KVM host: install the release binary from "
+                "only needed for Firecracker VMs on a KVM host: install the release binary from "
                         + "https://github.com/firecracker-microvm/firecracker/releases into PATH"));
+        results.add(newVmVmm(firecracker));
         results.add(program("qemu-img", "qemu-img", true, "apt-get install qemu-utils"));
         results.add(program("ip", "ip", true, "apt-get install iproute2"));
         results.add(deviceNode("tun", Path.of("/dev/net/tun"), true, "load the tun module: modprobe tun"));
@@ -94,6 +100,40 @@ public final class Doctor {
                     : CheckResult.warn(name, name + " not found on PATH", fix);
         }
         return CheckResult.pass(name, program.get() + " (" + version(program.get(), versionFlag) + ")");
+    }
+
+    /** Which VMM a VM created without {@code --vmm} gets here, and why (the daemon decides the same way). */
+    private CheckResult newVmVmm(Optional<Path> firecracker) {
+        Optional<VmmKind> configured;
+        try {
+            configured = DaemonConfig.load(paths.configFile()).vmmOverride();
+        } catch (IllegalArgumentException e) {
+            return CheckResult.fail("vmm", e.getMessage(), "set \"defaultVmm\" in " + paths.configFile()
+                    + " to auto, qemu or firecracker", true);
+        }
+        Path devKvm = Path.of("/dev/kvm");
+        VmmChooser.Kvm kvm = VmmChooser.Kvm.of(host.exists(Path.of("/sys/module/kvm_pvm")), host.exists(devKvm),
+                host.canOpenReadWrite(devKvm));
+        VmmChooser.Choice choice = new VmmChooser(new VmmChooser.HostProfile(kvm, firecracker))
+                .choose(null, configured, this::defaultKernelFormat);
+        return CheckResult.pass("vmm", "new VMs: " + choice.reason());
+    }
+
+    /**
+     * The format of the kernel a VM created without {@code --kernel} boots: the running daemon's default kernel; a
+     * daemon with no kernel pulls Debian's cloud kernel, a bzImage. Null when no daemon answers.
+     */
+    private KernelFormat defaultKernelFormat() {
+        try {
+            List<KernelView> kernels = new RpcClient(paths.socket()).call(Api.KERNEL_LIST, Empty.INSTANCE).kernels();
+            if (kernels.isEmpty()) {
+                return KernelFormat.BZIMAGE;
+            }
+            return kernels.stream().filter(KernelView::isDefault).findFirst()
+                    .map(k -> KernelFormat.valueOf(k.format().toUpperCase(java.util.Locale.ROOT))).orElse(null);
+        } catch (BangerException | IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private CheckResult program(String check, String name, boolean required, String fix) {

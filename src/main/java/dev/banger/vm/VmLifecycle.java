@@ -34,6 +34,7 @@ import dev.banger.store.VmStore;
 import dev.banger.vmm.DiskSpec;
 import dev.banger.vmm.VmmDriver;
 import dev.banger.vmm.VmmException;
+import dev.banger.vmm.VmmChooser;
 import dev.banger.vmm.VmmHandle;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -154,7 +155,8 @@ public final class VmLifecycle {
             throw BangerException.invalidArgument("the workspace needs " + Sizes.formatMib(seedMib) + "; --disk "
                     + Sizes.formatMib(disk) + " is too small (leave --disk out to size the disk to fit)");
         }
-        VmmKind vmm = request.vmm() == null ? VmmKind.QEMU : VmmKind.fromWire(request.vmm());
+        VmmKind vmm = VmmChooser.forHost().choose(request.vmm(), config.vmmOverride(),
+                () -> kernels.resolve(request.kernel(), call).artifacts().format()).kind();
         try {
             running.driver(vmm).requireAvailable();
         } catch (VmmException e) {

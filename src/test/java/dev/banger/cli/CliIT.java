@@ -117,6 +117,11 @@ class CliIT {
         assertThat(unknownImage.exitCode()).isEqualTo(1);
         assertThat(unknownImage.stderr()).isEqualTo("banger: no such image: nope; see: banger image list\n");
 
+        Result unknownVmm = banger.banger("vm", "run", "--vmm", "xen", "--no-workspace", "--", "true");
+        assertThat(unknownVmm.exitCode()).as(unknownVmm.output()).isEqualTo(1);
+        assertThat(unknownVmm.stderr()).as("vm run passes --vmm on to the create")
+                .isEqualTo("banger: unknown VMM 'xen': use qemu or firecracker\n");
+
         assertThat(banger.banger("vm", "list", "--json").stdout()).as("nothing was stored").contains("[]");
     }
 
@@ -153,7 +158,8 @@ class CliIT {
         }
         assertThat(banger.banger("vm", "create", "--help").stdout()).contains("--image", "--kernel", "--cpus",
                 "--memory", "--disk", "--vmm", "--no-start");
-        assertThat(banger.banger("vm", "run", "--help").stdout()).contains("--rm", "--no-workspace", "--name");
+        assertThat(banger.banger("vm", "run", "--help").stdout()).contains("--rm", "--no-workspace", "--name",
+                "--vmm");
         assertThat(Files.exists(banger.socket())).as("help never starts the daemon").isFalse();
     }
 

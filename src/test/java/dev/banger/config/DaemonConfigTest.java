@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.banger.json.Json;
+import dev.banger.model.VmmKind;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -29,6 +30,18 @@ class DaemonConfigTest {
             assertThatThrownBy(() -> config(bad).dnsAddress()).as(bad).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("dnsListen");
         }
+    }
+
+    @Test
+    void defaultVmm_isAutoUnlessItNamesAVmm() {
+        assertThat(DaemonConfig.DEFAULTS.vmmOverride()).isEmpty();
+        assertThat(Json.read("{}", DaemonConfig.class).vmmOverride()).isEmpty();
+        assertThat(Json.read("{\"defaultVmm\": \"auto\"}", DaemonConfig.class).vmmOverride()).isEmpty();
+        assertThat(Json.read("{\"defaultVmm\": \"firecracker\"}", DaemonConfig.class).vmmOverride())
+                .contains(VmmKind.FIRECRACKER);
+        assertThatThrownBy(() -> Json.read("{\"defaultVmm\": \"kvm\"}", DaemonConfig.class).vmmOverride())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("defaultVmm 'kvm' in config.json is not auto, qemu or firecracker; fix the file");
     }
 
     private static DaemonConfig config(String dnsListen) {

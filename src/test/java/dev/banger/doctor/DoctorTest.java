@@ -35,7 +35,7 @@ class DoctorTest {
         assertThat(find(results, "qemu").detail()).contains("QEMU emulator version");
         assertThat(find(results, "daemon").status()).isEqualTo(Status.WARN);
         assertThat(results).extracting(CheckResult::check).containsExactly("kvm", "kvm-pvm", "qemu", "firecracker",
-                "qemu-img", "ip", "tun", "loop", "device-mapper", "e2fsprogs", "disk", "daemon", "dns-server",
+                "vmm", "qemu-img", "ip", "tun", "loop", "device-mapper", "e2fsprogs", "disk", "daemon", "dns-server",
                 "dns-host");
     }
 
@@ -47,7 +47,43 @@ class DoctorTest {
         List<CheckResult> results = doctor(host).run();
 
         assertThat(find(results, "kvm-pvm").status()).isEqualTo(Status.WARN);
+        assertThat(find(results, "vmm").detail()).isEqualTo("new VMs: KVM here is kvm_pvm, which boots only PVM "
+                + "guest kernels: QEMU with TCG emulation");
         assertThat(Doctor.healthy(results)).isTrue();
+    }
+
+    @Test
+    void vmm_onAKvmHostWithFirecracker_dependsOnTheKernel_whenNoDaemonSaysWhichItIs() {
+        CheckResult vmm = find(doctor(FakeHost.complete()).run(), "vmm");
+
+        assertThat(vmm.status()).isEqualTo(Status.PASS);
+        assertThat(vmm.detail()).isEqualTo("new VMs: KVM is usable, firecracker is /usr/bin/true: Firecracker for "
+                + "a kernel that is an ELF vmlinux, QEMU with KVM for a bzImage");
+    }
+
+    @Test
+    void vmm_followsDefaultVmmInTheConfig_andFailsOnABadOne() throws Exception {
+        Files.createDirectories(paths().configFile().getParent());
+        Files.writeString(paths().configFile(), "{\"defaultVmm\": \"qemu\"}");
+        assertThat(find(doctor(FakeHost.complete()).run(), "vmm").detail())
+                .isEqualTo("new VMs: defaultVmm is \"qemu\" in the daemon's config.json: QEMU");
+
+        Files.writeString(paths().configFile(), "{\"defaultVmm\": \"xen\"}");
+        List<CheckResult> results = doctor(FakeHost.complete()).run();
+        assertThat(find(results, "vmm").status()).isEqualTo(Status.FAIL);
+        assertThat(find(results, "vmm").detail()).contains("defaultVmm 'xen'");
+        assertThat(Doctor.healthy(results)).isFalse();
+    }
+
+    @Test
+    void vmm_withoutFirecrackerOrKvm_isQemu() {
+        FakeHost noFirecracker = FakeHost.complete();
+        noFirecracker.programs.remove("firecracker");
+        FakeHost noKvm = FakeHost.complete();
+        noKvm.paths.remove(Path.of("/dev/kvm"));
+
+        assertThat(find(doctor(noFirecracker).run(), "vmm").detail()).endsWith("QEMU with KVM");
+        assertThat(find(doctor(noKvm).run(), "vmm").detail()).endsWith("QEMU with TCG emulation");
     }
 
     @Test

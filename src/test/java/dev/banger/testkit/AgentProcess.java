@@ -47,17 +47,30 @@ public final class AgentProcess implements AutoCloseable {
     }
 
     public static AgentProcess start(Path dir) throws IOException, InterruptedException {
-        return start(dir, dir.resolve("agent.sock"));
+        return start(dir, dir.resolve("agent.sock"), List.of());
     }
 
     /** Listens on {@code socket}; the log goes in {@code dir}. */
     public static AgentProcess start(Path dir, Path socket) throws IOException, InterruptedException {
+        return start(dir, socket, List.of());
+    }
+
+    /** As {@link #start(Path)}, with {@code extraArgs} after banger-init's own (e.g. {@code --guest-root DIR}). */
+    public static AgentProcess start(Path dir, List<String> extraArgs) throws IOException, InterruptedException {
+        return start(dir, dir.resolve("agent.sock"), extraArgs);
+    }
+
+    private static AgentProcess start(Path dir, Path socket, List<String> extraArgs)
+            throws IOException, InterruptedException {
         Path binary = binary();
         if (!Files.isExecutable(binary)) {
             throw new IllegalStateException("banger-init not built at " + binary + " (run mvn generate-resources)");
         }
         Path log = dir.resolve("agent.log");
-        Process p = new ProcessBuilder(List.of(binary.toString(), "agent", "--listen", "unix:" + socket, "--debug"))
+        List<String> argv = new java.util.ArrayList<>(List.of(binary.toString(), "agent", "--listen",
+                "unix:" + socket, "--debug"));
+        argv.addAll(extraArgs);
+        Process p = new ProcessBuilder(argv)
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();

@@ -141,7 +141,7 @@ class VmRunTest {
     }
 
     private static VmRunRequest request(Path workspace, Long diskMib) {
-        return new VmRunRequest(null, null, null, null, null, diskMib, false, workspace.toString(), "/",
+        return new VmRunRequest(null, null, null, null, null, diskMib, null, false, workspace.toString(), "/",
                 List.of("true"), null, false, 0, 0, false);
     }
 

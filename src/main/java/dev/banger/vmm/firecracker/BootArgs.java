@@ -2,21 +2,32 @@ package dev.banger.vmm.firecracker;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The kernel command line a Firecracker guest boots with: the spec's own line, with the agent transport switched
- * to vsock (Firecracker has no virtio-serial) and Firecracker's usual parameters added where the spec does not
- * set them already: {@code console=ttyS0} (the console is the process's stdout), {@code reboot=k} (a guest
- * reboot goes through the keyboard controller, on which Firecracker exits), {@code panic=1}, {@code pci=off} (the
- * devices are virtio-mmio) and the {@code i8042.*} options of Firecracker's default line, which skip probing for
- * a mouse and multiplexer but keep the keyboard that {@code SendCtrlAltDel} needs.
+ * The kernel command line a Firecracker guest boots with: the spec's own line, with two banger-init keys forced and
+ * Firecracker's usual parameters added where the spec does not set them already.
+ *
+ * <p>Forced: {@code banger.agent=vsock:PORT} (Firecracker has no virtio-serial) and {@code banger.halt=reboot}:
+ * Firecracker on x86 has no ACPI power-off (its guests have ACPI tables since 1.8, but a power-off only halts the
+ * CPUs and the process keeps running), while a guest reboot through the keyboard controller ends the process.
+ *
+ * <p>Added: {@code console=ttyS0} (the console is the process's stdout), {@code reboot=k} (reboot through the
+ * keyboard controller, on which Firecracker exits), {@code panic=1}, {@code pci=off} (the devices are virtio-mmio)
+ * and the {@code i8042.*} options of Firecracker's default line, which skip probing for a mouse, a multiplexer
+ * and keyboard state but keep the keyboard that {@code SendCtrlAltDel} needs. Not {@code i8042.nopnp}: on a
+ * kernel with ACPI it hides the keyboard, which is described only in ACPI, so Ctrl-Alt-Del never arrives
+ * (Firecracker dropped it from its own defaults in 1.12 for that reason).
  */
 final class BootArgs {
 
     static final List<String> FIRECRACKER_DEFAULTS = List.of("console=ttyS0", "reboot=k", "panic=1", "pci=off",
-            "i8042.noaux", "i8042.nomux", "i8042.nopnp", "i8042.dumbkbd");
+            "i8042.noaux", "i8042.nomux", "i8042.dumbkbd");
 
     static final String AGENT_KEY = "banger.agent";
+    /** banger-init's key for how a power-off ends the machine (docs/guest-boot.md). */
+    static final String HALT_KEY = "banger.halt";
+    static final String HALT = HALT_KEY + "=reboot";
 
     private BootArgs() {
     }
@@ -35,13 +46,16 @@ final class BootArgs {
             }
         }
         String agent = AGENT_KEY + "=vsock:" + agentPort;
-        if (!hasKey(tokens, AGENT_KEY)) {
-            out.add(agent);
+        Map<String, String> forced = Map.of(AGENT_KEY, agent, HALT_KEY, HALT);
+        for (String param : List.of(agent, HALT)) {
+            if (!hasKey(tokens, key(param))) {
+                out.add(param);
+            }
         }
         boolean initArgs = false;
         for (String t : tokens) {
             initArgs |= t.equals("--");
-            out.add(!initArgs && key(t).equals(AGENT_KEY) ? agent : t);
+            out.add(initArgs ? t : forced.getOrDefault(key(t), t));
         }
         return String.join(" ", out);
     }

@@ -58,12 +58,15 @@ public final class FirecrackerApi {
         return new InstanceInfo(text(map, "app_name"), text(map, "id"), state, text(map, "vmm_version"));
     }
 
-    /** {@code PUT /logger}. The log file must exist already: Firecracker opens it without creating it. */
+    /** {@code PUT /logger}. Firecracker creates the log file when missing (its directory must exist). */
     public void putLogger(Logger logger) {
         put("/logger", logger);
     }
 
-    /** {@code PUT /metrics}. The metrics file must exist already; metrics can be configured once per process. */
+    /**
+     * {@code PUT /metrics}. Firecracker creates the metrics file when missing (its directory must exist); metrics
+     * can be configured once per process.
+     */
     public void putMetrics(Metrics metrics) {
         put("/metrics", metrics);
     }

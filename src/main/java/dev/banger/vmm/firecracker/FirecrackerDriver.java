@@ -119,7 +119,8 @@ public final class FirecrackerDriver implements VmmDriver {
         Undo undo = new Undo();
         undo.push(() -> deleteFiles(api, vsock));
         try {
-            // Firecracker opens its log and metrics files without creating them.
+            // Firecracker creates its log and metrics files but does not truncate them: it would write this
+            // run's lines over the last run's and leave their tail behind, so both start empty.
             truncate(FirecrackerFiles.logFile(vmDir));
             truncate(FirecrackerFiles.metricsFile(vmDir));
             truncate(FirecrackerFiles.stderrFile(vmDir));
@@ -338,8 +339,11 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     /**
-     * Sends {@code SendCtrlAltDel}. banger-init turns Ctrl-Alt-Del into an orderly shutdown and, with no ACPI in
-     * a Firecracker guest, ends it with a reboot, on which Firecracker ({@code reboot=k}) exits.
+     * Sends {@code SendCtrlAltDel}, which reaches the guest through its i8042 keyboard (so the boot args never
+     * carry {@code i8042.nopnp}, see {@link BootArgs}). banger-init turns Ctrl-Alt-Del into an orderly shutdown
+     * ending in a reboot, on which Firecracker ({@code reboot=k}) exits. The agent's power-off ends in a reboot
+     * too ({@code banger.halt=reboot}): x86 Firecracker has no ACPI power-off, and a halted guest would leave the
+     * process running.
      */
     @Override
     public void requestPowerdown(VmmHandle handle) {

@@ -37,22 +37,32 @@ import java.util.regex.Pattern;
  *       fields, wrong types, unknown enum values and unknown fields (serde {@code deny_unknown_fields}) are a 400
  *       "An error occurred when deserializing the json body of a request: ...";
  *   <li>path ids are letters, digits and {@code _} and must equal the body's id;
- *   <li>files are checked as Firecracker opens them: the logger and metrics files, the kernel, the initrd and
- *       drive images must exist; the vsock {@code uds_path} is bound at {@code PUT /vsock} and must not exist;
- *       a tap must be one the test declared as existing;
+ *   <li>files are checked as Firecracker opens them: the logger and metrics files are created when missing (their
+ *       directory must exist); the kernel, the initrd and drive images must exist; the vsock {@code uds_path} is
+ *       bound at {@code PUT /vsock} and must not exist; a tap must be one the test declared as existing;
  *   <li>{@code InstanceStart} needs a boot source (machine-config defaults to 1 vCPU / 128 MiB when never set,
  *       as in Firecracker) and an ELF kernel; it is accepted once; pre-boot-only endpoints (boot-source, logger,
  *       metrics, machine-config, drives, network-interfaces, vsock, ...) are refused after it with Firecracker's
  *       "The requested operation is not supported after starting the microVM.";
- *   <li>{@code SendCtrlAltDel} is refused before start; after start it is accepted and the instance then exits
- *       (a guest answering Ctrl-Alt-Del reboots, and Firecracker exits on reboot).
+ *   <li>{@code SendCtrlAltDel} is refused before start and accepted after it; what follows is the guest's doing.
  * </ul>
  *
- * After {@code InstanceStart} the vsock socket answers {@code CONNECT 1024\n} with {@code OK <n>\n} and proxies
- * the connection to the agent socket given (a real {@code banger-init agent} in host mode); other ports, and any
- * connection before start, are closed as Firecracker does when nothing in the guest listens. Every request is
- * recorded (method, path, body, status) in memory and, when a record file is given, as one JSON line per request.
- * Fault messages follow Firecracker's wording where known; positions ("at line 1 column N") are left out.
+ * <p>The guest is modelled, not assumed. {@code InstanceStart} "boots" it: a real {@code banger-init agent} in host
+ * mode whose {@code --guest-root} holds {@code proc/cmdline} (the boot args) and {@code sys/firmware/acpi}
+ * (Firecracker gives x86 guests ACPI tables since 1.8), so on its way out it prints how PID 1 would end the
+ * machine. The fake then does what Firecracker on x86 does: a guest reboot (the keyboard controller's reset
+ * line) ends the process; a guest power-off only halts the CPUs (no ACPI power management), so the process keeps
+ * running, its API still answers, and nothing in the guest listens any more; a guest whose init dies panics and,
+ * with a {@code panic=} timeout, reboots. {@code SendCtrlAltDel} presses the keys on the emulated i8042: an ACPI
+ * kernel booted with {@code i8042.nopnp} never probed that keyboard and sees nothing; otherwise PID 1 gets SIGINT
+ * (banger-init disables the kernel's own Ctrl-Alt-Del reboot), unless the guest already halted. Without a guest
+ * binary nothing in the guest listens or reacts.
+ *
+ * <p>After {@code InstanceStart} the vsock socket answers {@code CONNECT 1024\n} with {@code OK <n>\n} and proxies
+ * the connection to the guest agent's socket; other ports, and any connection before start or while nothing
+ * listens, are closed as Firecracker does. Every request is recorded (method, path, body, status) in memory and,
+ * when a record file is given, as one JSON line per request. Fault messages follow Firecracker's wording where
+ * known; positions ("at line 1 column N") are left out.
  */
 final class FakeFirecracker implements AutoCloseable {
 
@@ -73,14 +83,19 @@ final class FakeFirecracker implements AutoCloseable {
      * @param instanceId the instance id ({@code --id}); Firecracker's default is "anonymous-instance"
      * @param swagger the API description bodies are checked against
      * @param recordFile where to append one JSON line per request, or null
-     * @param agentSocket where vsock port 1024 leads, or null for no guest listener
+     * @param guestBinary banger-init, run as the guest from {@code InstanceStart} on, or null for a guest where
+     *     nothing listens or reacts
+     * @param guestDir the guest's pretend root and its agent socket (vsock port 1024 leads there)
      * @param taps the tap devices that "exist" on this pretend host
      * @param console where the guest console goes (Firecracker's stdout), or null
-     * @param onGuestExit run when the guest reboots after SendCtrlAltDel (the process main exits here)
+     * @param onGuestExit run when the guest reboots, on which Firecracker exits (the process main exits here)
      */
-    record Options(Path apiSocket, String instanceId, Swagger swagger, Path recordFile, Path agentSocket,
-                   Set<String> taps, PrintStream console, Runnable onGuestExit) {
+    record Options(Path apiSocket, String instanceId, Swagger swagger, Path recordFile, Path guestBinary,
+                   Path guestDir, Set<String> taps, PrintStream console, Runnable onGuestExit) {
     }
+
+    /** What became of the guest: still running, halted (the process stays), or rebooted (the process ends). */
+    enum GuestState { NONE, RUNNING, HALTED, REBOOTED }
 
     /** One request as received, with the status it was answered. */
     record Recorded(String method, String path, Object body, int status, String fault) {
@@ -93,6 +108,8 @@ final class FakeFirecracker implements AutoCloseable {
     private final AtomicLong nextHostPort = new AtomicLong(1L << 30);
     private final Object lock = new Object();
     private volatile boolean closed;
+    private volatile Process guest;
+    private volatile GuestState guestState = GuestState.NONE;
 
     // VM resources, guarded by lock.
     private String state = "Not started";
@@ -331,7 +348,7 @@ final class FakeFirecracker implements AutoCloseable {
     private Answer putLogger(Map<?, ?> b) {
         if (b.get("log_path") instanceof String logPath) {
             Path p = Path.of(logPath);
-            if (!Files.exists(p)) {
+            if (!openOrCreate(p)) {
                 return bad("Logger error: Failed to open target file: No such file or directory (os error 2)");
             }
             append(p, Instant.now() + " [" + options.instanceId() + ":main] Running Firecracker v" + VERSION + "\n");
@@ -344,12 +361,24 @@ final class FakeFirecracker implements AutoCloseable {
             return bad("Metrics error: Reinitialization of metrics not allowed.");
         }
         Path p = Path.of((String) b.get("metrics_path"));
-        if (!Files.exists(p)) {
+        if (!openOrCreate(p)) {
             return bad("Metrics error: Cannot initialize the metrics system due to: No such file or directory "
                     + "(os error 2)");
         }
         metricsPath = p;
         return ok();
+    }
+
+    /** As Firecracker opens its log and metrics files: created when missing, not truncated; false without a parent. */
+    private static boolean openOrCreate(Path file) {
+        try {
+            if (!Files.exists(file)) {
+                Files.createFile(file);
+            }
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private Answer putMachineConfig(Map<?, ?> b) {
@@ -468,17 +497,18 @@ final class FakeFirecracker implements AutoCloseable {
                             + "invalid kernel image: Kernel Loader: failed to load ELF kernel image");
                 }
                 state = "Running";
-                if (options.console() != null) {
-                    options.console().println("fake Firecracker guest console: booted "
-                            + bootSource.get("kernel_image_path") + " with " + bootSource.get("boot_args"));
-                    options.console().flush();
+                console("booted " + bootSource.get("kernel_image_path") + " with " + bootSource.get("boot_args"));
+                try {
+                    bootGuest();
+                } catch (IOException e) {
+                    return bad("fake Firecracker: cannot start the guest model: " + e.getMessage());
                 }
                 return ok();
             case "SendCtrlAltDel":
                 if (state.equals("Not started")) {
                     return bad(PRE_BOOT);
                 }
-                return new Answer(204, null, this::guestReboots);
+                return new Answer(204, null, this::pressCtrlAltDel);
             case "FlushMetrics":
                 if (state.equals("Not started")) {
                     return bad(PRE_BOOT);
@@ -492,23 +522,136 @@ final class FakeFirecracker implements AutoCloseable {
         }
     }
 
-    /** The guest answers Ctrl-Alt-Del with an orderly reboot a moment later, on which Firecracker exits. */
-    private void guestReboots() {
-        daemon("fake-firecracker-guest-reboot", () -> {
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
+    // ---- the guest (caller of bootGuest holds lock) ----
+
+    private String bootArgs() {
+        return bootSource.get("boot_args") instanceof String a ? a : "";
+    }
+
+    /** Whether the boot args carry {@code key} (alone or as {@code key=value}) before any "--". */
+    private boolean hasParam(String key) {
+        for (String t : BootArgs.split(bootArgs())) {
+            if (t.equals("--")) {
+                return false;
+            }
+            if (BootArgs.key(t).equals(key)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private Path agentSocket() {
+        return options.guestDir().resolve("agent.sock");
+    }
+
+    private void bootGuest() throws IOException {
+        if (options.guestBinary() == null) {
+            return;
+        }
+        Path root = options.guestDir();
+        Files.createDirectories(root.resolve("proc"));
+        Files.writeString(root.resolve("proc/cmdline"), bootArgs() + "\n");
+        Files.createDirectories(root.resolve("sys/firmware/acpi"));
+        Files.deleteIfExists(agentSocket());
+        Process p = new ProcessBuilder(options.guestBinary().toString(), "agent", "--listen", "unix:" + agentSocket(),
+                "--guest-root", root.toString())
+                .redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+        guest = p;
+        guestState = GuestState.RUNNING;
+        daemon("fake-firecracker-guest", () -> runGuest(p));
+    }
+
+    /** The guest's console: its lines go to Firecracker's stdout; when it ends, the machine does what it chose. */
+    private void runGuest(Process p) {
+        String end = null;
+        try (java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(
+                p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = out.readLine(); line != null; line = out.readLine()) {
+                console("guest: " + line);
+                if (line.startsWith("machine: ")) {
+                    end = line.substring("machine: ".length());
+                }
+            }
+            p.waitFor();
+        } catch (IOException | InterruptedException e) {
+            return;
+        }
+        if (closed) {
+            return;
+        }
+        if ("power-off".equals(end)) {
+            // x86 Firecracker has no ACPI power management: the guest halts and the process stays.
+            guestState = GuestState.HALTED;
+            console("reboot: System halted");
+            return;
+        }
+        if (end == null) {
+            console("Kernel panic - not syncing: Attempted to kill init! exitcode=" + p.exitValue());
+            if (!panicReboots()) {
+                guestState = GuestState.HALTED;
                 return;
             }
-            if (options.console() != null) {
-                options.console().println("fake Firecracker guest console: reboot: Restarting system");
-                options.console().flush();
+        }
+        guestState = GuestState.REBOOTED;
+        console("reboot: Restarting system");
+        // Firecracker sees the keyboard controller's reset and exits.
+        if (options.onGuestExit() != null) {
+            options.onGuestExit().run();
+        }
+        close();
+    }
+
+    /** {@code panic=N} with N != 0 reboots after a panic; without it (the kernel default 0) the guest hangs. */
+    private boolean panicReboots() {
+        String value = null;
+        synchronized (lock) {
+            for (String t : BootArgs.split(bootArgs())) {
+                if (t.equals("--")) {
+                    break;
+                }
+                if (BootArgs.key(t).equals("panic")) {
+                    value = t.substring("panic=".length());
+                }
             }
-            if (options.onGuestExit() != null) {
-                options.onGuestExit().run();
+        }
+        return value != null && !value.strip().equals("0");
+    }
+
+    /** Ctrl-Alt-Del on the emulated i8042, as a guest kernel would see it. */
+    private void pressCtrlAltDel() {
+        boolean nopnp;
+        synchronized (lock) {
+            nopnp = hasParam("i8042.nopnp");
+        }
+        Process p = guest;
+        if (nopnp || p == null || guestState != GuestState.RUNNING) {
+            // An ACPI kernel told i8042.nopnp skips the keyboard ACPI describes; a halted guest runs nothing.
+            return;
+        }
+        try {
+            new ProcessBuilder("kill", "-s", "INT", Long.toString(p.pid()))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start().waitFor();
+        } catch (IOException | InterruptedException e) {
+            console("fake Firecracker: cannot signal the guest: " + e);
+        }
+    }
+
+    GuestState guestState() {
+        return guestState;
+    }
+
+    private void console(String line) {
+        PrintStream console = options.console();
+        if (console != null) {
+            synchronized (console) {
+                console.println("fake Firecracker guest console: " + line);
+                console.flush();
             }
-            close();
-        });
+        }
     }
 
     private Map<String, Object> instanceInfo() {
@@ -570,12 +713,13 @@ final class FakeFirecracker implements AutoCloseable {
             synchronized (lock) {
                 running = state.equals("Running");
             }
-            if (!running || line == null || !line.equals("CONNECT " + AGENT_PORT) || options.agentSocket() == null) {
+            if (!running || line == null || !line.equals("CONNECT " + AGENT_PORT)
+                    || guestState != GuestState.RUNNING) {
                 host.close();
                 return;
             }
             guest = SocketChannel.open(StandardProtocolFamily.UNIX);
-            guest.connect(UnixDomainSocketAddress.of(options.agentSocket()));
+            guest.connect(UnixDomainSocketAddress.of(agentSocket()));
             closeables.add(guest);
             ByteBuffer ok = ByteBuffer.wrap(("OK " + nextHostPort.getAndIncrement() + "\n")
                     .getBytes(StandardCharsets.US_ASCII));
@@ -677,6 +821,11 @@ final class FakeFirecracker implements AutoCloseable {
         closed = true;
         closeQuietly(api);
         closeables.forEach(FakeFirecracker::closeQuietly);
+        Process p = guest;
+        if (p != null) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
     }
 
     /** Reads CRLF- or LF-terminated lines and exact byte counts from a blocking channel, without stream wrappers. */

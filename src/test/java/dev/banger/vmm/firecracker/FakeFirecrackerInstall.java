@@ -1,6 +1,7 @@
 package dev.banger.vmm.firecracker;
 
 import dev.banger.host.Executables;
+import dev.banger.testkit.AgentProcess;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,10 +28,11 @@ final class FakeFirecrackerInstall {
 
     /**
      * @param dir a fresh directory for the install and the request record
-     * @param agentSocket where the fake's vsock port 1024 leads, or null
+     * @param guest whether InstanceStart boots a guest (the real banger-init in agent mode, in {@code dir/guest});
+     *     without one nothing in the guest listens or reacts
      * @param taps tap devices the fake pretends exist
      */
-    static FakeFirecrackerInstall create(Path dir, Path agentSocket, List<String> taps) throws IOException {
+    static FakeFirecrackerInstall create(Path dir, boolean guest, List<String> taps) throws IOException {
         Path bin = Files.createDirectories(dir.resolve("bin"));
         Path record = dir.resolve("requests.jsonl");
         List<String> argv = new ArrayList<>(List.of(
@@ -40,9 +42,9 @@ final class FakeFirecrackerInstall {
                 FakeFirecrackerMain.class.getName(),
                 "--fake-swagger", Swagger.defaultPath().toString(),
                 "--fake-record", record.toString()));
-        if (agentSocket != null) {
-            argv.add("--fake-agent");
-            argv.add(agentSocket.toString());
+        if (guest) {
+            argv.addAll(List.of("--fake-guest", AgentProcess.binary().toString(),
+                    "--fake-guest-dir", Files.createDirectories(dir.resolve("guest")).toString()));
         }
         if (!taps.isEmpty()) {
             argv.add("--fake-taps");

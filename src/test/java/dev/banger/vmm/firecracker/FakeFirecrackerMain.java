@@ -9,11 +9,12 @@ import java.util.regex.Pattern;
 /**
  * {@link FakeFirecracker} as a process, so {@code FirecrackerDriver} can launch it as it launches firecracker. A
  * test writes a {@code firecracker} script into a temp directory that execs this class with the fake's own
- * options first ({@code --fake-swagger FILE}, {@code --fake-record FILE}, {@code --fake-agent SOCKET},
- * {@code --fake-taps a,b}) followed by the driver's arguments, of which it accepts what Firecracker accepts and
- * the driver uses: {@code --api-sock PATH}, {@code --id ID} (1-64 letters, digits, '-') and {@code --version}.
+ * options first ({@code --fake-swagger FILE}, {@code --fake-record FILE}, {@code --fake-guest BANGER_INIT},
+ * {@code --fake-guest-dir DIR}, {@code --fake-taps a,b}) followed by the driver's arguments, of which it accepts
+ * what Firecracker accepts and the driver uses: {@code --api-sock PATH}, {@code --id ID} (1-64 letters, digits,
+ * '-') and {@code --version}.
  * Anything else is refused the way Firecracker refuses an unknown argument. The guest console (Firecracker's
- * stdout) is this process's stdout. The process exits 0 when the guest "reboots" after SendCtrlAltDel, and like
+ * stdout) is this process's stdout. The process exits 0 when the guest reboots (not when it halts), and like
  * Firecracker on SIGTERM.
  */
 public final class FakeFirecrackerMain {
@@ -26,7 +27,8 @@ public final class FakeFirecrackerMain {
     public static void main(String[] args) throws Exception {
         Path swagger = null;
         Path record = null;
-        Path agent = null;
+        Path guest = null;
+        Path guestDir = null;
         Set<String> taps = new HashSet<>();
         Path apiSock = null;
         String id = "anonymous-instance";
@@ -36,7 +38,8 @@ public final class FakeFirecrackerMain {
             switch (a) {
                 case "--fake-swagger" -> swagger = Path.of(argv.get(++i));
                 case "--fake-record" -> record = Path.of(argv.get(++i));
-                case "--fake-agent" -> agent = Path.of(argv.get(++i));
+                case "--fake-guest" -> guest = Path.of(argv.get(++i));
+                case "--fake-guest-dir" -> guestDir = Path.of(argv.get(++i));
                 case "--fake-taps" -> taps.addAll(List.of(argv.get(++i).split(",")));
                 case "--api-sock" -> apiSock = Path.of(value(argv, ++i, a));
                 case "--id" -> id = value(argv, ++i, a);
@@ -58,7 +61,7 @@ public final class FakeFirecrackerMain {
         Swagger api = Swagger.load(swagger == null ? Swagger.defaultPath() : swagger);
         FakeFirecracker fake;
         try {
-            fake = FakeFirecracker.start(new FakeFirecracker.Options(apiSock, id, api, record, agent, taps,
+            fake = FakeFirecracker.start(new FakeFirecracker.Options(apiSock, id, api, record, guest, guestDir, taps,
                     System.out, () -> Runtime.getRuntime().halt(0)));
         } catch (java.io.IOException e) {
             fail(e.getMessage());

@@ -3,7 +3,12 @@ package dev.banger.vmm.firecracker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.banger.guest.AgentClient;
+import dev.banger.guest.FirecrackerVsockTransport;
+import dev.banger.guest.RetryPolicy;
+import dev.banger.guest.ShutdownAction;
 import dev.banger.json.Json;
+import dev.banger.testkit.AgentProcess;
 import dev.banger.vmm.VmmException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -53,10 +58,11 @@ class FirecrackerApiTest {
         kernel = KernelFiles.elf(dir.resolve("vmlinux"));
         initrd = KernelFiles.file(dir.resolve("initrd.img"));
         rootDisk = KernelFiles.file(dir.resolve("root.ext4"));
-        logFile = Files.createFile(dir.resolve("firecracker.log"));
-        metricsFile = Files.createFile(dir.resolve("firecracker.metrics"));
+        logFile = dir.resolve("firecracker.log");
+        metricsFile = dir.resolve("firecracker.metrics");
         fake = FakeFirecracker.start(new FakeFirecracker.Options(dir.resolve("api.sock"), "vm-1", swagger, null,
-                null, Set.of("tap0"), null, guestExited::countDown));
+                AgentProcess.binary(), Files.createDirectories(dir.resolve("guest")), Set.of("tap0"), null,
+                guestExited::countDown));
         api = new FirecrackerApi(dir.resolve("api.sock"), Duration.ofSeconds(5));
     }
 
@@ -68,10 +74,14 @@ class FirecrackerApiTest {
     }
 
     private void configureAll() {
+        configureAll("console=ttyS0");
+    }
+
+    private void configureAll(String bootArgs) {
         api.putLogger(new FirecrackerApi.Logger(logFile.toString(), "Warning", true, false));
         api.putMetrics(new FirecrackerApi.Metrics(metricsFile.toString()));
         api.putMachineConfig(new FirecrackerApi.MachineConfiguration(2, 256, false));
-        api.putBootSource(new FirecrackerApi.BootSource(kernel.toString(), initrd.toString(), "console=ttyS0"));
+        api.putBootSource(new FirecrackerApi.BootSource(kernel.toString(), initrd.toString(), bootArgs));
         api.putDrive(new FirecrackerApi.Drive("root", rootDisk.toString(), false, false));
         api.putNetworkInterface(new FirecrackerApi.NetworkInterface("eth0", "tap0", "02:fc:00:00:00:01"));
         api.putVsock(new FirecrackerApi.Vsock(3, dir.resolve("v.sock").toString()));
@@ -163,11 +173,56 @@ class FirecrackerApiTest {
         api.sendCtrlAltDel();
 
         assertThat(guestExited.await(5, TimeUnit.SECONDS)).as("the guest reboots and Firecracker exits").isTrue();
+        assertThat(fake.guestState()).isEqualTo(FakeFirecracker.GuestState.REBOOTED);
+    }
+
+    @Test
+    void sendCtrlAltDel_isLostOnAGuestBootedWithI8042Nopnp() throws Exception {
+        // Firecracker's guests have ACPI; with i8042.nopnp the kernel skips the keyboard ACPI describes.
+        configureAll("console=ttyS0 reboot=k i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd");
+        api.instanceStart();
+
+        api.sendCtrlAltDel();
+
+        assertThat(guestExited.await(2, TimeUnit.SECONDS)).as("no key press arrives, nothing exits").isFalse();
+        assertThat(fake.guestState()).isEqualTo(FakeFirecracker.GuestState.RUNNING);
+        assertThat(api.describeInstance().running()).isTrue();
+    }
+
+    @Test
+    void aGuestThatPowersOff_haltsAndLeavesFirecrackerRunning() throws Exception {
+        // No banger.halt=reboot: banger-init powers off, as it does under QEMU, and x86 Firecracker cannot.
+        configureAll("console=ttyS0 reboot=k panic=1");
+        api.instanceStart();
+        RetryPolicy retry = new RetryPolicy(Duration.ofMillis(50), Duration.ofSeconds(1), Duration.ofSeconds(10));
+        try (AgentClient client = AgentClient.connect(new FirecrackerVsockTransport(dir.resolve("v.sock"),
+                FakeFirecracker.AGENT_PORT, retry), Duration.ofSeconds(10))) {
+            client.shutdown(ShutdownAction.POWEROFF);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (fake.guestState() == FakeFirecracker.GuestState.RUNNING && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(fake.guestState()).isEqualTo(FakeFirecracker.GuestState.HALTED);
+
+        api.sendCtrlAltDel();
+
+        assertThat(guestExited.await(1, TimeUnit.SECONDS)).as("a halted guest never reboots").isFalse();
+        assertThat(api.describeInstance().running()).as("the process and its API stay").isTrue();
+    }
+
+    @Test
+    void firecrackerCreatesItsLogAndMetricsFiles_inAnExistingDirectory() throws Exception {
+        api.putLogger(new FirecrackerApi.Logger(logFile.toString(), "Warning", true, false));
+        api.putMetrics(new FirecrackerApi.Metrics(metricsFile.toString()));
+
+        assertThat(logFile).isRegularFile();
+        assertThat(metricsFile).isRegularFile();
     }
 
     @Test
     void filesAreCheckedAsFirecrackerOpensThem() throws Exception {
-        Path missing = dir.resolve("missing");
+        Path missing = dir.resolve("missing-dir/missing");
         assertThatThrownBy(() -> api.putLogger(new FirecrackerApi.Logger(missing.toString(), null, null, null)))
                 .hasMessageStartingWith("Firecracker refused PUT /logger: Logger error: Failed to open target file");
         assertThatThrownBy(() -> api.putMetrics(new FirecrackerApi.Metrics(missing.toString())))

@@ -1,7 +1,5 @@
 package dev.banger.vmm.firecracker;
 
-import dev.banger.testkit.AgentProcess;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,6 +10,7 @@ import dev.banger.guest.ExecProcess;
 import dev.banger.guest.ExecSpec;
 import dev.banger.guest.ExitStatus;
 import dev.banger.guest.RetryPolicy;
+import dev.banger.guest.ShutdownAction;
 import dev.banger.host.Executables;
 import dev.banger.json.Json;
 import dev.banger.testkit.VmReaper;
@@ -66,7 +65,6 @@ class FirecrackerDriverTest {
 
     private Path vmDir;
     private Path runDir;
-    private AgentProcess agent;
 
     @BeforeAll
     static void loadSwagger() throws Exception {
@@ -81,13 +79,10 @@ class FirecrackerDriverTest {
 
     /**
      * Runs before the reaper: stops whatever a failed test left, i.e. processes whose command line names this
-     * test's directory (the fake's argv carries its socket paths; the agent's carries its socket).
+     * test's directory (the fake's argv carries its socket paths; its guest's carries its guest root).
      */
     @AfterEach
     void killLeftovers() throws Exception {
-        if (agent != null) {
-            agent.close();
-        }
         String marker = dir.toString();
         List<ProcessHandle> leftovers = ProcessHandle.allProcesses()
                 .filter(p -> p.pid() != ProcessHandle.current().pid())
@@ -116,9 +111,9 @@ class FirecrackerDriverTest {
                 new DiskSpec(KernelFiles.file(dir.resolve("work.ext4")), DiskSpec.Format.RAW, false, DiskSpec.Role.WORK));
     }
 
-    private FakeFirecrackerInstall install(Path agentSocket) throws IOException {
-        return FakeFirecrackerInstall.create(Files.createDirectories(dir.resolve("fake")), agentSocket,
-                List.of("tap0"));
+    /** @param guest whether InstanceStart boots a modelled guest (the real banger-init, see FakeFirecracker) */
+    private FakeFirecrackerInstall install(boolean guest) throws IOException {
+        return FakeFirecrackerInstall.create(Files.createDirectories(dir.resolve("fake")), guest, List.of("tap0"));
     }
 
     private static FirecrackerDriver driver(FakeFirecrackerInstall install) {
@@ -142,7 +137,7 @@ class FirecrackerDriverTest {
 
     @Test
     void launch_configuresFirecrackerInOrder_withBodiesTheSwaggerAccepts() throws Exception {
-        FakeFirecrackerInstall fake = install(null);
+        FakeFirecrackerInstall fake = install(false);
         VmSpec spec = spec();
 
         VmmHandle handle = reaper.track(driver(fake).launch(spec));
@@ -168,6 +163,7 @@ class FirecrackerDriverTest {
         assertThat(boot.get("initrd_path")).isEqualTo(dir.resolve("initrd.img").toString());
         assertThat(BootArgs.split((String) boot.get("boot_args")))
                 .contains("console=ttyS0", "reboot=k", "pci=off", "panic=-1", "banger.agent=vsock:1024",
+                        "banger.halt=reboot",
                         "banger.root=/dev/vda", "banger.hostname=fc1")
                 .as("the spec's own panic= wins; the agent moves from serial to vsock")
                 .doesNotContain("panic=1", "banger.agent=serial:banger.agent");
@@ -196,7 +192,7 @@ class FirecrackerDriverTest {
 
     @Test
     void launch_removesStaleApiAndVsockSocketsFirst() throws Exception {
-        FakeFirecrackerInstall fake = install(null);
+        FakeFirecrackerInstall fake = install(false);
         // What a killed Firecracker leaves: both socket paths exist, and Firecracker refuses to bind either.
         Files.writeString(runDir.resolve("api.sock"), "stale");
         Files.writeString(runDir.resolve("v.sock"), "stale");
@@ -210,7 +206,7 @@ class FirecrackerDriverTest {
 
     @Test
     void launch_surfacesFirecrackersFaultMessage_andLeavesNothingBehind() throws Exception {
-        FakeFirecrackerInstall fake = install(null);
+        FakeFirecrackerInstall fake = install(false);
         VmSpec spec = spec(KernelFiles.elf(dir.resolve("vmlinux")), rawDisks(),
                 Optional.of(new NetworkSpec("tap9", "02:fc:00:00:00:09")));
 
@@ -231,7 +227,7 @@ class FirecrackerDriverTest {
 
     @Test
     void requestPowerdown_sendsCtrlAltDel_andFirecrackerExitsWithTheGuest() throws Exception {
-        FakeFirecrackerInstall fake = install(null);
+        FakeFirecrackerInstall fake = install(true);
         FirecrackerDriver driver = driver(fake);
         VmmHandle handle = reaper.track(driver.launch(spec()));
 
@@ -244,11 +240,39 @@ class FirecrackerDriverTest {
         assertThat(runDir.resolve("api.sock")).as("sockets removed once it is gone").doesNotExist();
         assertThat(runDir.resolve("v.sock")).doesNotExist();
         assertThat(driver.isAlive(handle)).isFalse();
+        assertThat(Files.readString(vmDir.resolve("console.log")))
+                .as("Ctrl-Alt-Del reached the guest's PID 1, which rebooted")
+                .contains("SIGINT (Ctrl-Alt-Del)", "machine: reboot", "reboot: Restarting system");
+    }
+
+    /**
+     * What {@code vm stop} does first: the agent's shutdown with "poweroff", then a wait for the VMM to exit. On
+     * x86 Firecracker a guest power-off only halts, so the guest must reboot instead, or every stop waits out
+     * both timeouts and ends in SIGTERM.
+     */
+    @Test
+    void agentShutdown_poweroff_endsFirecrackerPromptly_throughAGuestReboot() throws Exception {
+        FakeFirecrackerInstall fake = install(true);
+        FirecrackerDriver driver = driver(fake);
+        VmmHandle handle = reaper.track(driver.launch(spec()));
+        try (AgentClient client = AgentClient.connect(driver.agentTransport(handle), Duration.ofSeconds(20))) {
+            client.shutdown(ShutdownAction.POWEROFF);
+        }
+        long t0 = System.nanoTime();
+
+        assertThat(driver.awaitExit(handle, Duration.ofSeconds(5))).as("Firecracker exited").isTrue();
+
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+        assertThat(Files.readString(vmDir.resolve("console.log")))
+                .contains("machine: reboot", "banger.halt=reboot", "reboot: Restarting system")
+                .doesNotContain("System halted");
+        assertThat(recorded(fake)).as("no Ctrl-Alt-Del was needed")
+                .noneMatch(r -> Map.of("action_type", "SendCtrlAltDel").equals(r.get("body")));
     }
 
     @Test
     void isAlive_followsTheProcessAndItsApiSocket_untilTerminate() throws Exception {
-        FakeFirecrackerInstall fake = install(null);
+        FakeFirecrackerInstall fake = install(false);
         FirecrackerDriver driver = driver(fake);
         VmmHandle handle = reaper.track(driver.launch(spec()));
         assertThat(driver.isAlive(handle)).isTrue();
@@ -267,7 +291,7 @@ class FirecrackerDriverTest {
 
     @Test
     void isAlive_isFalseWhenTheProcessRunsButItsApiSocketIsGone() throws Exception {
-        FakeFirecrackerInstall fake = install(null);
+        FakeFirecrackerInstall fake = install(false);
         FirecrackerDriver driver = driver(fake);
         VmmHandle handle = reaper.track(driver.launch(spec()));
 
@@ -280,8 +304,7 @@ class FirecrackerDriverTest {
 
     @Test
     void agentTransport_pingsAndExecsThroughHybridVsock() throws Exception {
-        agent = AgentProcess.start(Files.createDirectories(dir.resolve("guest")));
-        FakeFirecrackerInstall fake = install(agent.socket());
+        FakeFirecrackerInstall fake = install(true);
         FirecrackerDriver driver = driver(fake);
         VmmHandle handle = reaper.track(driver.launch(spec()));
 
@@ -303,7 +326,7 @@ class FirecrackerDriverTest {
 
     @Test
     void launch_refusesABzImage_beforeStartingAnything() throws Exception {
-        FakeFirecrackerInstall fake = install(null);
+        FakeFirecrackerInstall fake = install(false);
         VmSpec spec = spec(KernelFiles.bzImage(dir.resolve("vmlinuz")), rawDisks(), Optional.empty());
 
         assertThatThrownBy(() -> driver(fake).launch(spec))
@@ -315,7 +338,7 @@ class FirecrackerDriverTest {
 
     @Test
     void launch_refusesQcow2DisksAndOtherShapesFirecrackerCannotRun() throws Exception {
-        FakeFirecrackerInstall fake = install(null);
+        FakeFirecrackerInstall fake = install(false);
         Path work = KernelFiles.file(dir.resolve("work.ext4"));
         Path overlay = KernelFiles.file(dir.resolve("root.qcow2"));
         VmSpec spec = new VmSpec("fc_bad_id", "fc1", 40, 256, KernelFiles.elf(dir.resolve("vmlinux")), null, "",
