@@ -11,7 +11,9 @@ import java.util.Map;
  * @param env variables added to the guest's base environment (and the image's), or null
  * @param cwd working directory in the guest, or null for the image's (else /root)
  * @param tty run on a terminal of {@code rows} x {@code cols} (0: 24 x 80)
+ * @param replace start even when an ended session of that name is kept, dropping its output; without it that is
+ *     refused, so output nobody has read is never lost silently
  */
 public record SessionStartRequest(String vm, String session, List<String> argv, Map<String, String> env, String cwd,
-                                  boolean tty, int rows, int cols) {
+                                  boolean tty, int rows, int cols, boolean replace) {
 }

@@ -32,6 +32,8 @@ final class SessionCommands extends HelpOption {
         boolean tty;
         @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "Directory to run in.")
         String workdir;
+        @Option(names = "--replace", description = "Replace an ended session of the same name (its output goes).")
+        boolean replace;
         @Parameters(index = "1..*", arity = "1..*", paramLabel = "CMD", description = "Command (after --).")
         List<String> command;
 
@@ -43,7 +45,7 @@ final class SessionCommands extends HelpOption {
         public Integer call() {
             int[] size = tty ? Terminal.size().orElse(new int[] {24, 80}) : new int[] {0, 0};
             SessionView s = context.call(Api.SESSION_START, new SessionStartRequest(vm, session, command, null,
-                    workdir, tty, size[0], size[1]));
+                    workdir, tty, size[0], size[1], replace));
             context.out().println(s.name());
             context.err().println("started session " + s.name() + " (pid " + s.pid() + "); attach with: banger "
                     + "session attach " + vm + " " + s.name());

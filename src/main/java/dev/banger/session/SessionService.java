@@ -63,6 +63,8 @@ public final class SessionService {
         try {
             if (name == null) {
                 name = freeName(agent, request.argv().get(0));
+            } else if (!request.replace()) {
+                refuseEnded(agent, vm, name);
             }
             agent.startSession(name, spec);
             String started = name;
@@ -161,6 +163,17 @@ public final class SessionService {
             view.detach();
         } catch (IOException e) {
             log.debug("detach failed: {}", e.toString());
+        }
+    }
+
+    /** An ended session keeps its output until removed: starting another of its name would drop it unread. */
+    private static void refuseEnded(AgentClient agent, Vm vm, String name) throws IOException {
+        for (SessionInfo s : agent.listSessions()) {
+            if (s.name().equals(name) && s.exitStatus() != null) {
+                throw BangerException.conflict("session '" + name + "' in VM '" + vm.name() + "' has ended and "
+                        + "keeps its output (banger session logs " + vm.name() + " " + name + "); remove it first "
+                        + "(banger session rm " + vm.name() + " " + name + ") or start with --replace");
+            }
         }
     }
 

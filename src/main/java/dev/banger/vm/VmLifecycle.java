@@ -212,9 +212,6 @@ public final class VmLifecycle {
             throw BangerException.invalidArgument("name at least one VM to delete");
         }
         List<String> missing = request.names().stream().filter(n -> vms.findByName(n).isEmpty()).toList();
-        if (!missing.isEmpty()) {
-            throw BangerException.notFound("no such VM: " + String.join(", ", missing) + "; see: banger vm list");
-        }
         List<String> deleted = new ArrayList<>();
         for (String name : request.names()) {
             try (VmLocks.Guard ignored = locks.lock(name)) {
@@ -233,6 +230,12 @@ public final class VmLifecycle {
                 deleted.add(name);
                 log.info("deleted VM {} ({})", name, vm.id());
             }
+        }
+        if (!missing.isEmpty()) {
+            // What exists goes, as the user asked; the names that matched nothing make the command fail.
+            throw BangerException.notFound("no such VM: " + String.join(", ", missing)
+                    + (deleted.isEmpty() ? "" : " (deleted " + String.join(", ", deleted) + ")")
+                    + "; see: banger vm list");
         }
         return new VmDeleteResult(deleted);
     }

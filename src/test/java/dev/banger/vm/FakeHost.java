@@ -41,18 +41,18 @@ import java.util.Optional;
  * ("img", Env LANG=C), a {@link FakeVmm} and recorded {@code ip} commands; disks are real. {@link #close()} ends
  * every "VMM" and closes the store.
  */
-final class FakeHost implements AutoCloseable {
+public final class FakeHost implements AutoCloseable {
 
-    final BangerPaths paths;
-    final Database db;
-    final VmStore vmStore;
-    final RecordingCommandRunner ip = new RecordingCommandRunner();
+    public final BangerPaths paths;
+    public final Database db;
+    public final VmStore vmStore;
+    public final RecordingCommandRunner ip = new RecordingCommandRunner();
     final FakeVmm vmm;
-    final HostNetwork network;
-    final RunningVms running;
-    final VmLifecycle lifecycle;
+    public final HostNetwork network;
+    public final RunningVms running;
+    public final VmLifecycle lifecycle;
 
-    FakeHost(Path dir) throws IOException {
+    public FakeHost(Path dir) throws IOException {
         paths = new BangerPaths(dir.resolve("state"), dir.resolve("config"), dir.resolve("run"));
         Files.createDirectories(paths.stateDir());
         Files.createDirectories(paths.runtimeDir());
@@ -89,16 +89,16 @@ final class FakeHost implements AutoCloseable {
     }
 
     /** Creates and boots a VM with the defaults. */
-    VmView create(String name) {
+    public VmView create(String name) {
         return lifecycle.create(new VmCreateRequest(name, null, null, null, null, null, null, false),
                 Call.detached());
     }
 
-    Vm record(String name) {
+    public Vm record(String name) {
         return vmStore.findByName(name).orElseThrow();
     }
 
-    String tap(String name) {
+    public String tap(String name) {
         return HostNetwork.tapName(record(name).id());
     }
 

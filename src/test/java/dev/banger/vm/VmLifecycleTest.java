@@ -295,6 +295,19 @@ class VmLifecycleTest {
         assertThat(running.agent(record("pi")).ping().version()).isNotEmpty();
     }
 
+    @Test
+    void deleteRemovesWhatExistsAndNamesWhatDoesNot() {
+        create("rho");
+        create("sigma");
+
+        assertThatThrownBy(() -> service.delete(new VmDeleteRequest(List.of("rho", "nope", "sigma"), true)))
+                .isInstanceOfSatisfying(BangerException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND);
+                    assertThat(e.getMessage()).isEqualTo("no such VM: nope (deleted rho, sigma); see: banger vm list");
+                });
+        assertThat(vmStore.list()).isEmpty();
+    }
+
     private Vm awaitState(String name, VmState state) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (record(name).state() != state && System.nanoTime() < deadline) {
