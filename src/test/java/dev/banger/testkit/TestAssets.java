@@ -203,8 +203,10 @@ public final class TestAssets {
             try {
                 RUNNER.run(Command.of("debootstrap", "--variant=minbase", suite, tree.toString(), mirror)
                         .withTimeout(Duration.ofMinutes(30)));
+                // Without the downloaded .debs, as image builders leave a tree.
                 List<String> argv = new ArrayList<>(List.of("tar", "--numeric-owner", "--xattrs",
-                        "--xattrs-include=*", "-C", tree.toString(), "-czf", staged.toString()));
+                        "--xattrs-include=*", "--exclude=var/cache/apt/archives/*.deb", "-C", tree.toString(),
+                        "-czf", staged.toString()));
                 try (Stream<Path> top = Files.list(tree)) {
                     top.map(p -> p.getFileName().toString()).sorted().forEach(argv::add);
                 }
