@@ -154,7 +154,7 @@ public final class ImagePullBench {
             List<Double> skopeo = new ArrayList<>();
             java.util.Map<String, List<Double>> stages = new java.util.LinkedHashMap<>();
             for (int i = 0; i < runs; i++) {
-                Path dir = tmp.resolve("run" + i);
+                Path dir = Files.createDirectories(tmp.resolve("run" + i));
                 long t1 = System.nanoTime();
                 TestAssets.runner().run(Command.of("skopeo", "--insecure-policy", "copy", "--quiet",
                         "--src-tls-verify=false", "docker://" + ref, "oci:" + dir.resolve("skopeo-oci") + ":v1")
