@@ -116,7 +116,8 @@ public final class LayerFlattener {
     public void apply(InputStream blob, String layer) throws IOException {
         Set<String> layerPaths = new HashSet<>();
         long streamBudget = limits.maxBytes() + limits.maxEntries() * FRAMING_PER_ENTRY;
-        try (InputStream decompressed = new BoundedStream(Decompression.open(new NonClosing(blob)), streamBudget);
+        try (InputStream decompressed = new ReadAhead(new BoundedStream(Decompression.open(new NonClosing(blob)),
+                streamBudget));
              TarArchiveInputStream tar = new TarArchiveInputStream(decompressed, StandardCharsets.UTF_8.name())) {
             TarArchiveEntry entry;
             while ((entry = tar.getNextEntry()) != null) {
