@@ -9,7 +9,8 @@ public sealed interface Event {
      * A stage of a long operation.
      *
      * @param stage short name of the step ("provision-disks", "launch-vmm", "pull-layer")
-     * @param status "started", "running", "done" or "failed"
+     * @param status "started", "running", "done", "failed", or "warning" (something the user should know; the call
+     *     goes on)
      * @param detail human text, may be null
      * @param elapsedMs time spent in the stage so far (done: its duration)
      * @param current bytes or items done, or -1 when not counted

@@ -8,6 +8,7 @@ import dev.banger.api.ImagePullRequest;
 import dev.banger.api.ImageRef;
 import dev.banger.api.ImageRegisterRequest;
 import dev.banger.api.ImageView;
+import dev.banger.model.Sizes;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -81,9 +82,11 @@ final class ImageCommands extends HelpOption {
 
         @Override
         public Integer call() {
+            ProgressPrinter progress = new ProgressPrinter(context.err());
             ImageView image = context.call(Api.IMAGE_REGISTER, new ImageRegisterRequest(name,
-                    KernelCommands.absolute(rootfs)));
-            context.out().println(image.name() + " registered (" + image.sizeBytes() + " bytes)");
+                    KernelCommands.absolute(rootfs)), progress);
+            progress.finish();
+            context.out().println(image.name() + " registered (" + Sizes.formatBytes(image.sizeBytes()) + ")");
             return BangerCli.EXIT_OK;
         }
     }
@@ -102,7 +105,8 @@ final class ImageCommands extends HelpOption {
         @Override
         public Integer call() {
             ImageView promoted = context.call(Api.IMAGE_PROMOTE, new ImagePromoteRequest(vm, image));
-            context.out().println(promoted.name() + " promoted from " + vm + " (" + promoted.sizeBytes() + " bytes)");
+            context.out().println(promoted.name() + " promoted from " + vm + " ("
+                    + Sizes.formatBytes(promoted.sizeBytes()) + ")");
             return BangerCli.EXIT_OK;
         }
     }
@@ -125,7 +129,7 @@ final class ImageCommands extends HelpOption {
             }
             Output.Table table = new Output.Table("NAME", "SIZE", "SOURCE", "CREATED", "USED BY");
             for (ImageView image : list.images()) {
-                table.row(image.name(), image.sizeBytes(), image.source(), image.createdAt(),
+                table.row(image.name(), Sizes.formatBytes(image.sizeBytes()), image.source(), image.createdAt(),
                         String.join(",", image.usedBy()));
             }
             table.print(context.out());
@@ -152,7 +156,7 @@ final class ImageCommands extends HelpOption {
                 return BangerCli.EXIT_OK;
             }
             new Output.Fields().add("name", image.name()).add("source", image.source())
-                    .add("digest", image.digest()).add("rootfs", image.rootfsPath()).add("size", image.sizeBytes())
+                    .add("digest", image.digest()).add("rootfs", image.rootfsPath()).add("size", Sizes.formatBytes(image.sizeBytes()))
                     .add("created", image.createdAt()).add("used by", String.join(", ", image.usedBy()))
                     .print(context.out());
             return BangerCli.EXIT_OK;

@@ -52,7 +52,7 @@ final class Dispatcher {
                 .on(Api.SESSION_REMOVE, (req, call) -> sessions.remove(req))
                 .on(Api.IMAGE_LIST, (req, call) -> images.list())
                 .on(Api.IMAGE_SHOW, (req, call) -> images.show(req.name()))
-                .on(Api.IMAGE_REGISTER, (req, call) -> images.register(req))
+                .on(Api.IMAGE_REGISTER, images::register)
                 .on(Api.IMAGE_PULL, images::pull)
                 .on(Api.IMAGE_PROMOTE, (req, call) -> vms.promote(req.vm(), req.name()))
                 .on(Api.IMAGE_DELETE, (req, call) -> { images.delete(req.name()); return Empty.INSTANCE; })

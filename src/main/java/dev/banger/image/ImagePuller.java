@@ -21,8 +21,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.http.HttpClient;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -103,7 +105,7 @@ public final class ImagePuller {
         String ref = source.reference();
         listener.step("resolving " + ref);
         ResolvedImage image = source.resolve();
-        ImageConfig config = readConfig(source, image, ref);
+        ImageConfig config = readConfig(source, image);
 
         Path staging = null;
         Path partial = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
@@ -117,7 +119,7 @@ public final class ImagePuller {
         boolean published = false;
         try {
             Scratch scratch = chooseScratch(image, options.limits());
-            staging = Files.createTempDirectory(scratch.dir(), "staging-");
+            staging = scratch.staging();
             LayerFlattener flattener = new LayerFlattener(new StagingTree(staging), scratch.limits(), runner,
                     executables);
             List<Future<Path>> fetches = new ArrayList<>();
@@ -130,7 +132,7 @@ public final class ImagePuller {
                 Path blob = await(fetches.get(i));
                 listener.step("applying layer " + (i + 1) + "/" + layers.size());
                 flattener.apply(blob, "layer " + (i + 1) + "/" + layers.size() + " (" + layers.get(i).digest()
-                        + ") of " + ref);
+                        + ")");
             }
             flattener.finish();
             listener.step("finalising the root filesystem");
@@ -141,7 +143,7 @@ public final class ImagePuller {
             published = true;
             return new PulledImage(target, image.manifestDigest().toString(), ref, size, config);
         } catch (IOException e) {
-            throw new ImageException("cannot pull " + ref + ": " + e.getMessage(), e);
+            throw new ImageException(Files2.describe(e), e);
         } finally {
             pool.shutdownNow();
             try {
@@ -153,31 +155,48 @@ public final class ImagePuller {
         }
     }
 
-    private record Scratch(Path dir, FlattenLimits limits) {
+    /** A fresh staging directory and the limits that fit where it is. */
+    private record Scratch(Path staging, FlattenLimits limits) {
     }
 
     private Scratch chooseScratch(ResolvedImage image, FlattenLimits limits) throws IOException {
         if (fastScratch != null) {
             long compressed = image.layers().stream().mapToLong(Descriptor::size).sum();
             try {
-                Files.createDirectories(fastScratch);
-                long free = Files.getFileStore(fastScratch).getUsableSpace();
+                long free = Files.getFileStore(fastScratch.getParent()).getUsableSpace();
                 if (compressed * 4 <= free / 4) {
-                    return new Scratch(fastScratch, new FlattenLimits(Math.min(limits.maxBytes(), free / 2),
-                            limits.maxEntries()));
+                    return new Scratch(stagingIn(fastScratch), new FlattenLimits(Math.min(limits.maxBytes(),
+                            free / 2), limits.maxEntries()));
                 }
             } catch (IOException e) {
-                LOG.warn("cannot use {} for staging, using {}: {}", fastScratch, workDir, e.toString());
+                LOG.warn("cannot use {} for staging, using {}: {}", fastScratch, workDir, Files2.describe(e));
             }
         }
-        Files.createDirectories(workDir);
-        return new Scratch(workDir, limits);
+        return new Scratch(stagingIn(workDir), limits);
     }
 
-    private ImageConfig readConfig(ImageSource source, ResolvedImage image, String ref) {
+    /**
+     * A private staging directory in {@code dir}, made when missing. A concurrent pull's {@link #cleanUp} may remove
+     * {@code dir} between the two steps (it removes the shared scratch directory when it is empty), hence the retry.
+     */
+    private static Path stagingIn(Path dir) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            Files.createDirectories(dir);
+            try {
+                return Files.createTempDirectory(dir, "staging-");
+            } catch (NoSuchFileException e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private ImageConfig readConfig(ImageSource source, ResolvedImage image) {
         Descriptor config = image.config();
         if (config.size() > 4 * 1024 * 1024) {
-            throw new ImageException("the image config of " + ref + " is " + config.size() + " bytes; refusing it");
+            throw new ImageException("the image config " + config.digest() + " is " + config.size()
+                    + " bytes; refusing it");
         }
         try {
             ContentStore.Ingested got = source.fetch(config, store, BlobListener.NONE, "image config");
@@ -185,9 +204,10 @@ public final class ImagePuller {
             try (InputStream in = Files.newInputStream(got.path(), LinkOption.NOFOLLOW_LINKS)) {
                 body = in.readAllBytes();
             }
-            return ImageConfigs.parse(body, Platform.LINUX_AMD64, "image config " + config.digest() + " of " + ref);
+            return ImageConfigs.parse(body, Platform.LINUX_AMD64, "image config " + config.digest());
         } catch (IOException e) {
-            throw new ImageException("cannot fetch the image config of " + ref + ": " + e.getMessage(), e);
+            throw new ImageException("cannot fetch the image config " + config.digest() + ": " + Files2.describe(e),
+                    e);
         }
     }
 
@@ -220,7 +240,7 @@ public final class ImagePuller {
         }
     }
 
-    private static void cleanUp(Path staging, Path partial) {
+    private void cleanUp(Path staging, Path partial) {
         try {
             if (staging != null) {
                 Files2.deleteRecursively(staging);
@@ -230,6 +250,16 @@ public final class ImagePuller {
             }
         } catch (IOException | UncheckedIOException e) {
             LOG.warn("cannot remove the partial image {} / {}: {}", staging, partial, e.toString());
+        }
+        if (fastScratch != null) {
+            // Shared by concurrent pulls: removed only when empty, so tmpfs keeps no directory per state dir.
+            try {
+                Files.deleteIfExists(fastScratch);
+            } catch (DirectoryNotEmptyException inUse) {
+                // another pull is staging there; the last one out removes it
+            } catch (IOException e) {
+                LOG.warn("cannot remove {}: {}", fastScratch, Files2.describe(e));
+            }
         }
     }
 }

@@ -139,7 +139,12 @@ public final class ImageService {
                         + "\"defaultImage\" in " + paths.configFile());
     }
 
-    public ImageView register(ImageRegisterRequest request) {
+    /**
+     * Adopts an ext4 file as an image (copied into the store). A file that is not ext4 is refused; one where neither
+     * /bin/sh nor /sbin/init is a regular executable is registered with a warning event ("warning" status) saying
+     * what is wrong, since a VM of it boots but cannot run a command.
+     */
+    public ImageView register(ImageRegisterRequest request, Call call) {
         String name = Names.requireValid("image", request.name());
         if (request.rootfs() == null || !Path.of(request.rootfs()).isAbsolute()) {
             throw BangerException.invalidArgument("--rootfs needs an absolute path to an ext4 file");
@@ -156,6 +161,9 @@ public final class ImageService {
         } catch (IOException e) {
             throw BangerException.invalidArgument("cannot read --rootfs " + source + ": " + e.getMessage());
         }
+        new BootCheck(runner).problem(source).ifPresent(problem -> call.emit(new Event.Progress("check-rootfs",
+                "warning", "warning: " + source + " has no program to run commands with (" + problem + "); VMs"
+                + " of it boot but cannot run commands", 0, -1, -1)));
         return publish(name, existing -> false, dir -> {
             Path target = dir.resolve(ROOTFS_FILE);
             try {

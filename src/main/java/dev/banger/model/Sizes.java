@@ -60,4 +60,27 @@ public final class Sizes {
         }
         return mib + "M";
     }
+
+    /**
+     * Formats bytes for humans in binary units, as {@code ls -h} does: 2650800128 → "2.5G", 270532608 → "258M",
+     * 4096 → "4.0K", 512 → "512B". Tables show this; {@code --json} keeps the bytes.
+     */
+    public static String formatBytes(long bytes) {
+        if (bytes < 1024) {
+            return bytes + "B";
+        }
+        String units = "KMGTPE";
+        double value = bytes;
+        int unit = -1;
+        while (value >= 1024 && unit < units.length() - 1) {
+            value /= 1024;
+            unit++;
+        }
+        if (value >= 1023.95 && unit < units.length() - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return value < 9.95 ? String.format(Locale.ROOT, "%.1f%c", value, units.charAt(unit))
+                : String.format(Locale.ROOT, "%.0f%c", value, units.charAt(unit));
+    }
 }

@@ -1,9 +1,15 @@
 package dev.banger.util;
 
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.NotLinkException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
@@ -51,5 +57,46 @@ public final class Files2 {
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
         Files.write(tmp, bytes);
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /**
+     * The operating system's reason for {@code e}, without the file name: the JDK puts only the path in the message
+     * of the exceptions it maps from errno (an {@link AccessDeniedException}'s message is the path alone), so a
+     * caller naming the file its own way (an entry of a layer, not a staging path) uses this.
+     */
+    public static String reason(IOException e) {
+        if (e instanceof FileSystemException fs) {
+            if (fs.getReason() != null) {
+                return fs.getReason();
+            }
+            if (e instanceof AccessDeniedException) {
+                return "Permission denied";
+            }
+            if (e instanceof NoSuchFileException) {
+                return "No such file or directory";
+            }
+            if (e instanceof FileAlreadyExistsException) {
+                return "File exists";
+            }
+            if (e instanceof DirectoryNotEmptyException) {
+                return "Directory not empty";
+            }
+            if (e instanceof NotDirectoryException) {
+                return "Not a directory";
+            }
+            if (e instanceof NotLinkException) {
+                return "Not a symbolic link";
+            }
+            return e.getClass().getSimpleName();
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    /** {@code e} as "FILE: reason" (the JDK's message is sometimes the file alone). */
+    public static String describe(IOException e) {
+        if (e instanceof FileSystemException fs && fs.getFile() != null) {
+            return fs.getFile() + (fs.getOtherFile() != null ? " -> " + fs.getOtherFile() : "") + ": " + reason(e);
+        }
+        return reason(e);
     }
 }

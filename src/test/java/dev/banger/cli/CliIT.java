@@ -55,6 +55,33 @@ class CliIT {
     }
 
     @Test
+    void registerWarnsAboutAnImageWithoutAProgramAndTablesShowHumanSizes() throws Exception {
+        Path empty = FakeKernel.writeRootfs(banger.home().resolve("empty.ext4"));
+        Path notExt4 = banger.home().resolve("not.ext4");
+        Files.write(notExt4, new byte[1 << 20]);
+
+        Result emptyImage = banger.banger("image", "register", "empty", "--rootfs", empty.toString());
+        Result busybox = banger.banger("image", "register", "busybox", "--rootfs",
+                dev.banger.testkit.TestAssets.busyboxRootfs().toString());
+        Result refused = banger.banger("image", "register", "junk", "--rootfs", notExt4.toString());
+
+        assertThat(emptyImage.exitCode()).as(emptyImage.output()).isZero();
+        assertThat(emptyImage.stderr()).as("a warning, not a failure").contains("warning: " + empty
+                + " has no program to run commands with (/bin/sh does not exist; /sbin/init does not exist)");
+        assertThat(emptyImage.stdout()).isEqualTo("empty registered (4.0M)\n");
+        assertThat(busybox.exitCode()).as(busybox.output()).isZero();
+        assertThat(busybox.stderr()).doesNotContain("warning");
+        assertThat(refused.exitCode()).isEqualTo(1);
+        assertThat(refused.stderr()).contains("is not an ext4 file system");
+        assertThat(banger.banger("image", "list").stdout()).containsPattern("(?m)^busybox +64M ")
+                .containsPattern("(?m)^empty +4.0M ");
+        List<?> images = (List<?>) ((Map<?, ?>) Json.parseTree(banger.banger("image", "list", "--json").stdout()))
+                .get("images");
+        assertThat(images.stream().map(i -> String.valueOf(((Map<?, ?>) i).get("sizeBytes")))).as("bytes in --json")
+                .containsExactlyInAnyOrder(String.valueOf(4L << 20), String.valueOf(64L << 20));
+    }
+
+    @Test
     void createListShowDeleteARecord() throws Exception {
         kernelAndImage();
         Result create = banger.banger("vm", "create", "--no-start", "--cpus", "3", "--memory", "768M", "--disk",

@@ -24,6 +24,10 @@ public final class ImagePullBench {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("debian")) {
+            debian(args.length > 1 ? Integer.parseInt(args[1]) : 3);
+            return;
+        }
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         Path tmp = Files.createTempDirectory("banger-bench-");
         try (RegistryFixture registry = RegistryFixture.start()) {
@@ -121,6 +125,83 @@ public final class ImagePullBench {
                     + " base-layer bytes; registry log: base blob GETs for bench/derived = %d%n",
                     (System.nanoTime() - t2) / 1e9, fetched.get(), baseFetched.get(),
                     registry.blobGets("bench/derived", base.digest()));
+        } finally {
+            TestAssets.deleteTree(tmp);
+        }
+    }
+
+    /**
+     * The real image of {@link RealImageIT} (debootstrap minbase base layer + a top layer of special cases): banger's
+     * pull + flatten + ext4 (staging on disk, as the daemon does for images too big for its tmpfs share, and on
+     * tmpfs) against skopeo copy of the same image, each from a cold content store, median of {@code runs}; and the
+     * median time of each stage of banger's pull.
+     */
+    private static void debian(int runs) throws Exception {
+        Path tmp = Files.createTempDirectory("banger-bench-");
+        try (RegistryFixture registry = RegistryFixture.start()) {
+            Path layout = RealImageIT.RealImage.layout(tmp);
+            registry.push(layout, "v1", "bench/debian");
+            String ref = registry.host() + "/bench/debian:v1";
+            long compressed = 0;
+            try (java.util.stream.Stream<Path> blobs = Files.list(layout.resolve("blobs/sha256"))) {
+                for (Path blob : (Iterable<Path>) blobs::iterator) {
+                    compressed += Files.size(blob);
+                }
+            }
+            System.out.printf("image: debootstrap minbase + top layer, %.1f MB compressed%n", compressed / 1e6);
+            List<Double> onDisk = new ArrayList<>();
+            List<Double> onTmpfs = new ArrayList<>();
+            List<Double> skopeo = new ArrayList<>();
+            java.util.Map<String, List<Double>> stages = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < runs; i++) {
+                Path dir = Files.createDirectories(tmp.resolve("run" + i));
+                long t1 = System.nanoTime();
+                TestAssets.runner().run(Command.of("skopeo", "--insecure-policy", "copy", "--quiet",
+                        "--src-tls-verify=false", "docker://" + ref, "oci:" + dir.resolve("skopeo-oci") + ":v1")
+                        .withTimeout(Duration.ofMinutes(10)));
+                skopeo.add((System.nanoTime() - t1) / 1e9);
+
+                PullTestSupport s = new PullTestSupport(dir);
+                List<String> names = new ArrayList<>();
+                List<Long> times = new ArrayList<>();
+                long t0 = System.nanoTime();
+                PullListener steps = new PullListener() {
+                    @Override
+                    public void step(String d) {
+                        names.add(d.replaceAll(" [0-9]+/[0-9]+$", "").replaceAll("resolving .*", "resolve+fetch"));
+                        times.add(System.nanoTime());
+                    }
+                };
+                s.puller.pull(ref, PullOptions.to(dir.resolve("img.ext4")).withDockerConfig(dir.resolve("n.json")),
+                        steps);
+                long end = System.nanoTime();
+                onDisk.add((end - t0) / 1e9);
+                times.add(end);
+                java.util.Map<String, Double> run = new java.util.LinkedHashMap<>();
+                for (int k = 0; k < names.size(); k++) {
+                    run.merge(names.get(k), (times.get(k + 1) - times.get(k)) / 1e9, Double::sum);
+                }
+                run.forEach((k, v) -> stages.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
+
+                Path shm = Path.of("/dev/shm/banger-bench-" + i);
+                ImagePuller fast = new ImagePuller(new dev.banger.image.registry.ContentStore(dir.resolve("store2")),
+                        dir.resolve("work2"), shm, TestAssets.runner(), dev.banger.host.Executables.fromEnvironment(),
+                        PullTestSupport.HTTP);
+                long t3 = System.nanoTime();
+                fast.pull(ref, PullOptions.to(dir.resolve("img2.ext4")).withDockerConfig(dir.resolve("n.json")),
+                        PullListener.NONE);
+                onTmpfs.add((System.nanoTime() - t3) / 1e9);
+                TestAssets.deleteTree(shm);
+                TestAssets.deleteTree(dir);
+            }
+            double skopeoMedian = median(skopeo);
+            System.out.printf("skopeo copy docker:// -> oci:       median %.2f s of %s%n", skopeoMedian, skopeo);
+            System.out.printf("banger pull+flatten+ext4 (disk):    median %.2f s of %s, ratio %.2f%n",
+                    median(onDisk), onDisk, median(onDisk) / skopeoMedian);
+            System.out.printf("banger pull+flatten+ext4 (tmpfs):   median %.2f s of %s, ratio %.2f%n",
+                    median(onTmpfs), onTmpfs, median(onTmpfs) / skopeoMedian);
+            System.out.println("banger stages (staging on disk), medians:");
+            stages.forEach((k, v) -> System.out.printf("  %-32s %6.2f s%n", k, median(v)));
         } finally {
             TestAssets.deleteTree(tmp);
         }

@@ -33,4 +33,16 @@ class SizesTest {
         assertThat(Sizes.formatMib(1024)).isEqualTo("1G");
         assertThat(Sizes.formatMib(1536)).isEqualTo("1.5G");
     }
+
+    @Test
+    void formatsBytesInBinaryUnits() {
+        assertThat(Sizes.formatBytes(0)).isEqualTo("0B");
+        assertThat(Sizes.formatBytes(512)).isEqualTo("512B");
+        assertThat(Sizes.formatBytes(1024)).isEqualTo("1.0K");
+        assertThat(Sizes.formatBytes(4096)).isEqualTo("4.0K");
+        assertThat(Sizes.formatBytes(270_532_608)).isEqualTo("258M");
+        assertThat(Sizes.formatBytes(2_650_800_128L)).as("the size issue 10 saw raw").isEqualTo("2.5G");
+        assertThat(Sizes.formatBytes((1L << 30) - 1)).as("rounds up into the next unit").isEqualTo("1.0G");
+        assertThat(Sizes.formatBytes(10L << 20)).isEqualTo("10M");
+    }
 }

@@ -12,6 +12,8 @@ public final class Ext4Inspector {
     private static final Pattern OWNER = Pattern.compile("User:\\s+(\\d+)\\s+Group:\\s+(\\d+)");
     private static final Pattern MODE = Pattern.compile("Mode:\\s+(\\d+)");
     private static final Pattern TYPE = Pattern.compile("Type:\\s+(\\S+)");
+    private static final Pattern DEVICE = Pattern.compile("Device major/minor number: (\\d+):(\\d+)");
+    private static final Pattern MTIME = Pattern.compile("mtime: 0x([0-9a-f]+)");
 
     private final Path image;
 
@@ -61,7 +63,25 @@ public final class Ext4Inspector {
         return TestAssets.runner().run(Command.of("debugfs", "-R", request, image.toString()).allowingFailure());
     }
 
-    /** @param mode the permission bits (07777) */
+    /**
+     * @param type debugfs' first word of the type: "regular", "directory", "symlink", "character", "block", "FIFO"
+     * @param mode the permission bits (07777)
+     */
     public record Stat(String type, int mode, int uid, int gid, String raw) {
+
+        /** "MAJOR:MINOR" of a device node (decimal), or null for other files. */
+        public String device() {
+            Matcher m = DEVICE.matcher(raw);
+            return m.find() ? Integer.parseInt(m.group(1)) + ":" + Integer.parseInt(m.group(2)) : null;
+        }
+
+        /** The modification time, in seconds since the epoch (the low 32 bits ext4 keeps in the inode). */
+        public long mtimeSeconds() {
+            Matcher m = MTIME.matcher(raw);
+            if (!m.find()) {
+                throw new IllegalStateException("no mtime in: " + raw);
+            }
+            return Long.parseLong(m.group(1), 16);
+        }
     }
 }

@@ -55,6 +55,38 @@ public final class TarLayer {
         return add(name, TarConstants.LF_FIFO, 0600, 0, 0, null, new byte[0]);
     }
 
+    /** A FIFO with its mode, owner and modification time (seconds since the epoch). */
+    public TarLayer fifo(String name, int mode, int uid, int gid, long mtimeSeconds) {
+        return node(name, TarConstants.LF_FIFO, 0, 0, mode, uid, gid, mtimeSeconds);
+    }
+
+    /** A character device node, e.g. {@code charDevice("dev/null", 1, 3, 0666, 0, 0, T)}. */
+    public TarLayer charDevice(String name, int major, int minor, int mode, int uid, int gid, long mtimeSeconds) {
+        return node(name, TarConstants.LF_CHR, major, minor, mode, uid, gid, mtimeSeconds);
+    }
+
+    /** A block device node, e.g. {@code blockDevice("dev/loop0", 7, 0, 0660, 0, 6, T)}. */
+    public TarLayer blockDevice(String name, int major, int minor, int mode, int uid, int gid, long mtimeSeconds) {
+        return node(name, TarConstants.LF_BLK, major, minor, mode, uid, gid, mtimeSeconds);
+    }
+
+    private TarLayer node(String name, byte type, int major, int minor, int mode, int uid, int gid,
+                          long mtimeSeconds) {
+        writes.add(out -> {
+            TarArchiveEntry e = new TarArchiveEntry(name, type, true);
+            e.setMode(mode);
+            e.setUserId(uid);
+            e.setGroupId(gid);
+            e.setModTime(mtimeSeconds * 1000);
+            if (type != TarConstants.LF_FIFO) {
+                e.setDevMajor(major);
+                e.setDevMinor(minor);
+            }
+            put(out, e, new byte[0]);
+        });
+        return this;
+    }
+
     /** A regular file with PAX extended headers (e.g. SCHILY.xattr.user.x). */
     public TarLayer fileWithPax(String name, String content, Map<String, String> pax) {
         writes.add(out -> {

@@ -187,6 +187,44 @@ public final class TestAssets {
         });
     }
 
+    /**
+     * A root tree made by {@code debootstrap --variant=minbase SUITE DIR MIRROR}, packed (gzip, numeric owners,
+     * xattrs, its /dev nodes as they are) as one OCI layer: what a distribution's base image holds. Built once per
+     * cache and suite (a few minutes, from the host's Debian mirror).
+     */
+    public static Path debianMinbaseLayer(String suite, String mirror) {
+        return locked(() -> {
+            Path layer = cacheDir().resolve("debian-" + suite + "-minbase-layer.tar.gz");
+            if (Files.isRegularFile(layer)) {
+                return layer;
+            }
+            Path tree = tempDirIn(cacheDir(), ".debootstrap-");
+            Path staged = cacheDir().resolve(".minbase-layer.tar.gz.tmp");
+            try {
+                RUNNER.run(Command.of("debootstrap", "--variant=minbase", suite, tree.toString(), mirror)
+                        .withTimeout(Duration.ofMinutes(30)));
+                // Without the downloaded .debs, as image builders leave a tree.
+                List<String> argv = new ArrayList<>(List.of("tar", "--numeric-owner", "--xattrs",
+                        "--xattrs-include=*", "--exclude=var/cache/apt/archives/*.deb", "-C", tree.toString(),
+                        "-czf", staged.toString()));
+                try (Stream<Path> top = Files.list(tree)) {
+                    top.map(p -> p.getFileName().toString()).sorted().forEach(argv::add);
+                }
+                RUNNER.run(Command.of(argv).withTimeout(Duration.ofMinutes(10)));
+                return Files.move(staged, layer, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } finally {
+                deleteTree(tree);
+                try {
+                    Files.deleteIfExists(staged);
+                } catch (IOException ignored) {
+                    // the next build overwrites it
+                }
+            }
+        });
+    }
+
     /** Runs {@code action} holding both the in-JVM lock and the cache directory's file lock. */
     private static <T> T locked(Supplier<T> action) {
         JVM_LOCK.lock();

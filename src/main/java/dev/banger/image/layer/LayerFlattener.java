@@ -5,6 +5,7 @@ import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandRunner;
 import dev.banger.host.Executables;
 import dev.banger.image.ImageException;
+import dev.banger.util.Files2;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URLDecoder;
@@ -37,7 +38,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Applies image layers, bottom first, into a {@link StagingTree}: OCI whiteouts ({@code .wh.NAME} removes NAME
  * from lower layers, {@code .wh..wh..opq} empties a directory of lower-layer content), modes including
- * setuid/setgid/sticky, uid/gid, symlinks, hardlinks, device nodes and FIFOs (through {@code mknod}), xattrs
+ * setuid/setgid/sticky, uid/gid, symlinks, hardlinks, device nodes and FIFOs ({@link SpecialNodes}: made with
+ * mknod and never opened; tar has no type for sockets, so layers carry none), xattrs
  * (user.* directly; security.capability, trusted.* and POSIX ACLs through {@code setfattr} when installed).
  *
  * <p>Hostile layers are refused with an {@link UnsafeLayerException} naming the layer and the entry: absolute
@@ -64,7 +66,7 @@ public final class LayerFlattener {
     private final FlattenLimits limits;
     private final CommandRunner runner;
     private final Path setfattr;
-    private final Path mknod;
+    private final SpecialNodes nodes;
     private final Map<Path, FileTime> directoryTimes = new HashMap<>();
     private final byte[] buffer = new byte[BUFFER];
     private long bytes;
@@ -84,7 +86,7 @@ public final class LayerFlattener {
         this.limits = limits;
         this.runner = runner;
         this.setfattr = executables.find("setfattr").orElse(null);
-        this.mknod = executables.find("mknod").orElse(null);
+        this.nodes = new SpecialNodes(runner, executables);
     }
 
     /** Total regular-file bytes written so far, over all layers. */
@@ -114,7 +116,8 @@ public final class LayerFlattener {
     public void apply(InputStream blob, String layer) throws IOException {
         Set<String> layerPaths = new HashSet<>();
         long streamBudget = limits.maxBytes() + limits.maxEntries() * FRAMING_PER_ENTRY;
-        try (InputStream decompressed = new BoundedStream(Decompression.open(new NonClosing(blob)), streamBudget);
+        try (InputStream decompressed = new ReadAhead(new BoundedStream(Decompression.open(new NonClosing(blob)),
+                streamBudget));
              TarArchiveInputStream tar = new TarArchiveInputStream(decompressed, StandardCharsets.UTF_8.name())) {
             TarArchiveEntry entry;
             while ((entry = tar.getNextEntry()) != null) {
@@ -130,17 +133,30 @@ public final class LayerFlattener {
                     throw new UnsafeLayerException(layer, entry.getName(), "name cannot be represented as a file"
                             + " name here (file-name encoding " + System.getProperty("sun.jnu.encoding")
                             + "); run bangerd with a UTF-8 locale, e.g. LC_ALL=C.UTF-8");
+                } catch (IOException e) {
+                    if (limitExceeded(e) != null) {
+                        throw e;
+                    }
+                    throw new LayerEntryException(layer, entry.getName(), Files2.reason(e), e);
                 }
             }
         } catch (IOException e) {
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof BoundedStream.LimitExceeded over) {
-                    throw new UnsafeLayerException(layer, null, "decompresses to more than " + over.limit
-                            + " bytes of tar stream (limit); refusing it");
-                }
+            BoundedStream.LimitExceeded over = limitExceeded(e);
+            if (over != null) {
+                throw new UnsafeLayerException(layer, null, "decompresses to more than " + over.limit
+                        + " bytes of tar stream (limit); refusing it");
             }
-            throw new IOException(layer + ": " + e.getMessage(), e);
+            throw new IOException(layer + ": " + Files2.reason(e), e);
         }
+    }
+
+    private static BoundedStream.LimitExceeded limitExceeded(IOException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof BoundedStream.LimitExceeded over) {
+                return over;
+            }
+        }
+        return null;
     }
 
     /** Sets the directory modification times recorded by the layers; call once after the last layer. */
@@ -204,9 +220,11 @@ public final class LayerFlattener {
             Path source = hardlinkSource(entry, layer);
             Files.createLink(target, source);
         } else if (entry.isCharacterDevice() || entry.isBlockDevice() || entry.isFIFO()) {
-            if (makeNode(target, entry, mode)) {
-                Ownership.chown(target, uid, gid);
-                setTimes(target, mtime);
+            SpecialNodes.Kind kind = entry.isFIFO() ? SpecialNodes.Kind.FIFO
+                    : entry.isCharacterDevice() ? SpecialNodes.Kind.CHARACTER : SpecialNodes.Kind.BLOCK;
+            if (!nodes.create(target, kind, entry.getDevMajor(), entry.getDevMinor(), mode, uid, gid, mtime)) {
+                skippedDevices++;
+                layerPaths.remove(path.toString());
             }
         } else if (entry.isFile()) {
             writeFile(tar, entry, target, layer);
@@ -336,24 +354,6 @@ public final class LayerFlattener {
         }
     }
 
-    private boolean makeNode(Path target, TarArchiveEntry entry, int mode) {
-        String type = entry.isFIFO() ? "p" : entry.isCharacterDevice() ? "c" : "b";
-        List<String> argv = new ArrayList<>(List.of(mknod == null ? "mknod" : mknod.toString(), "-m",
-                Integer.toOctalString(mode), target.toString(), type));
-        if (!type.equals("p")) {
-            argv.add(Integer.toString(entry.getDevMajor()));
-            argv.add(Integer.toString(entry.getDevMinor()));
-        }
-        try {
-            runner.run(Command.of(argv));
-            return true;
-        } catch (CommandFailedException e) {
-            skippedDevices++;
-            LOG.debug("cannot create device node {}: {}", target, e.getMessage());
-            return false;
-        }
-    }
-
     private void applyXattrs(Path target, TarArchiveEntry entry) throws IOException {
         Map<String, String> pax = entry.getExtraPaxHeaders();
         if (pax.isEmpty()) {
@@ -401,6 +401,7 @@ public final class LayerFlattener {
         }
     }
 
+    /** For regular files and symlinks only: on anything else the JDK opens the file (see {@link SpecialNodes}). */
     private static void setTimes(Path target, FileTime mtime) throws IOException {
         Files.getFileAttributeView(target, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
                 .setTimes(mtime, mtime, null);

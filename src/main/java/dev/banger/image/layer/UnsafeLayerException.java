@@ -26,7 +26,7 @@ public final class UnsafeLayerException extends ImageException {
         return entry;
     }
 
-    private static String shorten(String entry) {
+    static String shorten(String entry) {
         if (entry == null) {
             return "(none)";
         }
