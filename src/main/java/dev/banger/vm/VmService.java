@@ -28,7 +28,6 @@ import dev.banger.kernel.KernelException;
 import dev.banger.kernel.KernelService;
 import dev.banger.model.Image;
 import dev.banger.model.Kernel;
-import dev.banger.model.KernelFormat;
 import dev.banger.model.Names;
 import dev.banger.model.Vm;
 import dev.banger.model.VmState;
@@ -191,9 +190,10 @@ public final class VmService {
         }
         Image image = images.resolve(request.image(), call);
         Kernel kernel = kernels.resolve(request.kernel(), call);
-        if (vmm == VmmKind.FIRECRACKER && kernel.artifacts().format() != KernelFormat.ELF) {
-            throw BangerException.invalidArgument("kernel '" + kernel.name() + "' is a bzImage; Firecracker boots "
-                    + "ELF vmlinux kernels with virtio built in (see docs/firecracker.md), pick one with --kernel");
+        if (kernel.artifacts().bootImage(vmm).isEmpty()) {
+            throw BangerException.invalidArgument("kernel '" + kernel.name() + "' is a bzImage banger could not "
+                    + "unpack into the ELF vmlinux Firecracker boots (see docs/kernels.md); pick another with "
+                    + "--kernel, or use --vmm qemu");
         }
         try (VmLocks.Guard ignored = locks.lock(name)) {
             String id = newId();
@@ -535,7 +535,7 @@ public final class VmService {
             network.ensureBridge();
             network.createTap(tap);
             record(vm, h -> h.withTap(tap));
-            VmSpec spec = new VmSpec(vm.id(), vm.name(), vm.cpus(), vm.memoryMib(), kernel.artifacts().kernel(),
+            VmSpec spec = new VmSpec(vm.id(), vm.name(), vm.cpus(), vm.memoryMib(), bootImage(vm, kernel),
                     initrd, kernelCommandLine(vm), List.of(root.toDiskSpec(),
                             new DiskSpec(vm.workDiskPath(), DiskSpec.Format.RAW, false, DiskSpec.Role.WORK)),
                     vm.agentSocket(), vm.controlSocket(), vm.logPath(), vm.vmDir(), vm.vsockCid(),
@@ -570,12 +570,19 @@ public final class VmService {
         }
     }
 
+    /** The file {@code vm}'s VMM boots: the kernel, or for Firecracker the vmlinux unpacked from its bzImage. */
+    private static Path bootImage(Vm vm, Kernel kernel) {
+        return kernel.artifacts().bootImage(vm.vmm()).orElseThrow(() -> BangerException.failedPrecondition(
+                "kernel '" + kernel.name() + "' has no ELF vmlinux for " + vm.vmm().wireName()
+                        + "; import the kernel again (banger kernel delete, then banger kernel pull or import)"));
+    }
+
     /** Free space a boot wants in the state dir: the overlay's first writes, logs, a fresh initrd. */
     static final long MIN_FREE_BYTES = 256L << 20;
 
     /** What a boot needs from the host, checked up front so each missing piece gets its own clear message. */
     private void preflight(Vm vm, Kernel kernel, Image image) {
-        Path kernelFile = kernel.artifacts().kernel();
+        Path kernelFile = bootImage(vm, kernel);
         if (!Files.isRegularFile(kernelFile)) {
             throw BangerException.failedPrecondition("the kernel file " + kernelFile + " of kernel '" + kernel.name()
                     + "' is missing; import the kernel again (banger kernel delete " + kernel.name() + ", then "
