@@ -69,7 +69,8 @@ public final class ExecProcess implements Interactive {
     /**
      * Waits for the program to end and its output to arrive.
      *
-     * @throws AgentException when it could not start (code {@code exec_failed}), the agent failed the channel,
+     * @throws AgentException when it could not start in its working directory (code {@code exec_failed}), the
+     *     agent failed the channel,
      *     or the connection was lost
      */
     public ExitStatus waitFor() throws IOException, InterruptedException {
