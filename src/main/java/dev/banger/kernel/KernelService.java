@@ -261,7 +261,7 @@ public final class KernelService {
         KernelArtifacts a = kernel.artifacts();
         return new KernelView(kernel.name(), a.version(), a.format().name().toLowerCase(Locale.ROOT),
                 a.source().kind().name().toLowerCase(Locale.ROOT) + " " + a.source().reference(),
-                a.kernel().toString(), a.vmlinux() == null ? null : a.vmlinux().toString(), a.modules(), kernel.isDefault(), kernel.createdAt().toString(),
-                vms.namesUsingKernel(kernel.name()));
+                a.kernel().toString(), a.vmlinux() == null ? null : a.vmlinux().toString(), a.modules(),
+                kernel.isDefault(), kernel.createdAt().toString(), vms.namesUsingKernel(kernel.name()));
     }
 }
