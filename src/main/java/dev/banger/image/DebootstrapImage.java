@@ -32,7 +32,7 @@ final class DebootstrapImage {
     static final String FALLBACK_SUITE = "bookworm";
     static final long HEADROOM_BYTES = 2L << 30;
     /** What the first use measured (FirstUseIT; README). */
-    static final String TYPICAL_TIME = "a few minutes";
+    static final String TYPICAL_TIME = "5 to 15 minutes";
 
     private final CommandRunner runner;
     private final Executables executables;
