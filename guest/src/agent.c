@@ -520,7 +520,7 @@ static void op_exec(struct stream *s, uint32_t id, const struct json_doc *doc, c
         return;
     struct spawn_request sr = {
         .argv = a.argv, .envp = a.envp, .cwd = a.cwd, .tty = a.tty, .rows = a.rows, .cols = a.cols,
-        .with_stdin = a.with_stdin,
+        .with_stdin = a.with_stdin, .shell_status = 1,
     };
     struct spawned sp;
     char err[512];

@@ -103,6 +103,19 @@ static void child_fail(int errfd, int stage, int err)
     _exit(127);
 }
 
+/*
+ * What sh does when it cannot run a command, so callers can tell "tool missing" (127) and "not executable" (126)
+ * from the tool's own failures. The error pipe is left to close unwritten: to the agent the process started.
+ */
+static void shell_exec_failed(const char *name, int err)
+{
+    if (err == ENOENT && !strchr(name, '/'))
+        dprintf(2, "banger: %s: command not found\n", name);
+    else
+        dprintf(2, "banger: %s: %s\n", name, strerror(err));
+    _exit(err == ENOENT ? 127 : 126);
+}
+
 static void run_child(const struct spawn_request *req, int in_fd, int out_fd, int err_fd, int slave_fd, int errfd,
                       pid_t agent)
 {
@@ -133,7 +146,10 @@ static void run_child(const struct spawn_request *req, int in_fd, int out_fd, in
     close_fds_from(4);
     if (req->cwd && chdir(req->cwd) < 0)
         child_fail(errfd, STAGE_CWD, errno);
-    child_fail(errfd, STAGE_EXEC, exec_search(req->argv, req->envp));
+    int err = exec_search(req->argv, req->envp);
+    if (req->shell_status)
+        shell_exec_failed(req->argv[0], err);
+    child_fail(errfd, STAGE_EXEC, err);
 }
 
 static void close_if(int fd)

@@ -13,6 +13,12 @@ struct spawn_request {
     uint16_t rows, cols;
     int with_stdin; /* 0: stdin is /dev/null */
     int merge_stderr; /* without a PTY: stderr goes into the stdout pipe (stderr_fd is then -1) */
+    /*
+     * 1: a program that cannot be executed is reported as a shell does, not as a spawn error: the process
+     * writes "banger: NAME: command not found" (or the error) to its stderr and exits 127 when it does not
+     * exist, 126 when it exists but cannot be executed. A bad cwd or a setup failure is still an error.
+     */
+    int shell_status;
 };
 
 struct spawned {
@@ -24,7 +30,8 @@ struct spawned {
 
 /*
  * Starts the process. Returns 0, or -1 with a message in err ("uname: No such file or directory") when it could
- * not be started; then no process is left behind. All returned fds are non-blocking and close-on-exec.
+ * not be started (with shell_status, a program that cannot be executed still starts, see above); then no process
+ * is left behind. All returned fds are non-blocking and close-on-exec.
  */
 int spawn_process(const struct spawn_request *req, struct spawned *out, char *err, size_t err_len);
 

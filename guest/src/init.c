@@ -176,6 +176,57 @@ static int has_suffix(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/*
+ * The parameters the kernel command line gives module NAME ("virtio_mmio.device=4K@0xd0000000:5" gives
+ * virtio_mmio "device=4K@0xd0000000:5"), space-separated, as modprobe passes them: a module loaded from the
+ * initramfs must see what it would have seen built in (Firecracker describes its devices that way). '-' and '_'
+ * are the same in module names. malloc'ed; "" when there are none.
+ */
+static char *module_params(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char name[128];
+    size_t n = strcspn(base, ".");
+    if (n >= sizeof name)
+        n = sizeof name - 1;
+    for (size_t i = 0; i < n; i++)
+        name[i] = base[i] == '-' ? '_' : base[i];
+    name[n] = '\0';
+
+    cmdline_load();
+    struct buf params = { 0 };
+    const char *p = cmdline;
+    while (*p) {
+        while (*p == ' ' || *p == '\n' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        const char *word = p;
+        int quoted = 0;
+        for (; *p && (quoted || (*p != ' ' && *p != '\n' && *p != '\t')); p++)
+            if (*p == '"')
+                quoted = !quoted;
+        size_t len = (size_t)(p - word);
+        const char *dot = memchr(word, '.', len);
+        if (!dot || (size_t)(dot - word) != n || !memchr(dot, '=', len - (size_t)(dot - word)))
+            continue;
+        int same = 1;
+        for (size_t i = 0; i < n && same; i++)
+            same = (word[i] == '-' ? '_' : word[i]) == name[i];
+        if (!same)
+            continue;
+        if (params.len)
+            buf_append(&params, " ", 1);
+        buf_append(&params, dot + 1, len - n - 1);
+    }
+    if (buf_append(&params, "", 1) < 0) {
+        buf_free(&params);
+        return strdup("");
+    }
+    return (char *)params.data;
+}
+
 static void load_modules(const char *list)
 {
     char *text = read_small_file(list, 1 << 16);
@@ -194,8 +245,14 @@ static void load_modules(const char *list)
             fatal("kernel module %s (listed in %s): %s", line, list, strerror(errno));
         int flags = has_suffix(line, ".xz") || has_suffix(line, ".zst") || has_suffix(line, ".gz")
             ? MODULE_INIT_COMPRESSED_FILE : 0;
-        if (syscall(SYS_finit_module, fd, "", flags) < 0 && errno != EEXIST)
-            fatal("loading kernel module %s: %s", line, strerror(errno));
+        char *params = module_params(line);
+        if (!params)
+            fatal("out of memory");
+        if (syscall(SYS_finit_module, fd, params, flags) < 0 && errno != EEXIST)
+            fatal("loading kernel module %s (parameters \"%s\"): %s", line, params, strerror(errno));
+        if (*params)
+            log_debug("kernel module %s: %s", line, params);
+        free(params);
         close(fd);
         loaded++;
     }

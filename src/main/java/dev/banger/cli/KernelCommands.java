@@ -63,6 +63,7 @@ final class KernelCommands extends HelpOption {
             }
             new Output.Fields().add("name", k.name()).add("version", k.version()).add("default", k.isDefault())
                     .add("source", k.source()).add("format", k.format()).add("kernel", k.kernelPath())
+                    .add("vmlinux", k.vmlinuxPath() == null ? "-" : k.vmlinuxPath())
                     .add("modules", String.join(" ", k.modules()))
                     .add("created", k.createdAt()).add("used by", String.join(", ", k.usedBy()))
                     .print(context.out());

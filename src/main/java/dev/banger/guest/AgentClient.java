@@ -234,7 +234,8 @@ public final class AgentClient implements Closeable {
     }
 
     /**
-     * Starts a program in the guest. The call returns once the request is sent; a program that cannot be started
+     * Starts a program in the guest. The call returns once the request is sent. A program that does not exist or
+     * cannot be executed exits 127 or 126 with one line on its stderr, as under a shell; a bad working directory
      * shows up as an {@link AgentException} with code {@code exec_failed} from {@link ExecProcess#waitFor()}.
      */
     public ExecProcess exec(ExecSpec spec) throws IOException {

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * One invocation of an external program.
@@ -15,9 +16,11 @@ import java.util.Objects;
  * @param stdin bytes fed to the program's standard input, or null for none (stdin is then /dev/null)
  * @param timeout how long the program may run before it is killed
  * @param allowFailure when true a non-zero exit is returned as a result instead of thrown
+ * @param outputLines receives each line of stdout and stderr as the program writes it (without the line end),
+ *     on the runner's reader threads, besides the captured output; null for none
  */
 public record Command(List<String> argv, Map<String, String> env, Path cwd, byte[] stdin, Duration timeout,
-                      boolean allowFailure) {
+                      boolean allowFailure, Consumer<String> outputLines) {
 
     public Command {
         argv = List.copyOf(argv);
@@ -33,28 +36,33 @@ public record Command(List<String> argv, Map<String, String> env, Path cwd, byte
     }
 
     public static Command of(List<String> argv) {
-        return new Command(argv, Map.of(), null, null, CommandRunner.DEFAULT_TIMEOUT, false);
+        return new Command(argv, Map.of(), null, null, CommandRunner.DEFAULT_TIMEOUT, false, null);
     }
 
     public Command withEnv(Map<String, String> extra) {
-        return new Command(argv, extra, cwd, stdin, timeout, allowFailure);
+        return new Command(argv, extra, cwd, stdin, timeout, allowFailure, outputLines);
     }
 
     public Command withCwd(Path dir) {
-        return new Command(argv, env, dir, stdin, timeout, allowFailure);
+        return new Command(argv, env, dir, stdin, timeout, allowFailure, outputLines);
     }
 
     public Command withStdin(byte[] input) {
-        return new Command(argv, env, cwd, input, timeout, allowFailure);
+        return new Command(argv, env, cwd, input, timeout, allowFailure, outputLines);
     }
 
     public Command withTimeout(Duration limit) {
-        return new Command(argv, env, cwd, stdin, limit, allowFailure);
+        return new Command(argv, env, cwd, stdin, limit, allowFailure, outputLines);
     }
 
     /** Returns this command with non-zero exits reported in the result rather than thrown. */
     public Command allowingFailure() {
-        return new Command(argv, env, cwd, stdin, timeout, true);
+        return new Command(argv, env, cwd, stdin, timeout, true, outputLines);
+    }
+
+    /** Returns this command with its output lines also given to {@code lines} as they come (progress). */
+    public Command withOutputLines(Consumer<String> lines) {
+        return new Command(argv, env, cwd, stdin, timeout, allowFailure, lines);
     }
 
     /** The command line as a human reads it in an error message (arguments with spaces quoted). */

@@ -5,10 +5,15 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /** The real {@link CommandRunner}: starts the program with {@link ProcessBuilder}. */
 public final class ProcessCommandRunner implements CommandRunner {
+
+    /** Longer lines are cut for the line listener (the captured output keeps them whole). */
+    private static final int MAX_LINE = 4096;
 
     @Override
     public CommandResult run(Command command) {
@@ -28,8 +33,8 @@ public final class ProcessCommandRunner implements CommandRunner {
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        Thread outPump = pump(process.getInputStream(), out);
-        Thread errPump = pump(process.getErrorStream(), err);
+        Thread outPump = pump(process.getInputStream(), out, command.outputLines());
+        Thread errPump = pump(process.getErrorStream(), err, command.outputLines());
         try {
             if (command.stdin() != null) {
                 try (OutputStream in = process.getOutputStream()) {
@@ -63,10 +68,29 @@ public final class ProcessCommandRunner implements CommandRunner {
         return result;
     }
 
-    private static Thread pump(InputStream from, ByteArrayOutputStream to) {
+    private static Thread pump(InputStream from, ByteArrayOutputStream to, Consumer<String> lines) {
         Thread t = new Thread(() -> {
             try (from) {
-                from.transferTo(to);
+                if (lines == null) {
+                    from.transferTo(to);
+                    return;
+                }
+                ByteArrayOutputStream line = new ByteArrayOutputStream();
+                byte[] buf = new byte[8192];
+                int n;
+                while ((n = from.read(buf)) > 0) {
+                    to.write(buf, 0, n);
+                    for (int i = 0; i < n; i++) {
+                        if (buf[i] == '\n') {
+                            deliver(lines, line);
+                        } else if (line.size() < MAX_LINE) {
+                            line.write(buf[i]);
+                        }
+                    }
+                }
+                if (line.size() > 0) {
+                    deliver(lines, line);
+                }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -74,5 +98,16 @@ public final class ProcessCommandRunner implements CommandRunner {
         t.setDaemon(true);
         t.start();
         return t;
+    }
+
+    /** A listener's failure must not stop the capture, or the program would block on a full pipe. */
+    private static void deliver(Consumer<String> lines, ByteArrayOutputStream line) {
+        String text = line.toString(StandardCharsets.UTF_8);
+        line.reset();
+        try {
+            lines.accept(text.endsWith("\r") ? text.substring(0, text.length() - 1) : text);
+        } catch (RuntimeException e) {
+            // Progress only; the captured output still has the line.
+        }
     }
 }

@@ -21,10 +21,11 @@ import java.util.regex.Pattern;
 
 /**
  * Downloads a kernel package with the host's apt: {@code apt-cache depends <meta>} names the concrete
- * {@code linux-image-<version>} package, {@code apt-get download} fetches its .deb into a directory. Nothing is
- * installed and /boot is never touched.
+ * {@code linux-image-<release>} package and {@code apt-cache show} its version, before anything is downloaded (so
+ * a pull of a kernel banger already has costs no download); {@code apt-get download} fetches the .deb into a
+ * directory. Nothing is installed and /boot is never touched.
  */
-public final class AptKernelDownloader {
+public final class AptKernelDownloader implements KernelDownloader {
 
     /** Debian's meta-package that always depends on the current cloud kernel. */
     public static final String DEBIAN_CLOUD = "linux-image-cloud-amd64";
@@ -32,6 +33,7 @@ public final class AptKernelDownloader {
     private static final Pattern DEPENDS = Pattern.compile("^\\s*Depends:\\s*(linux-image-\\S+)\\s*$",
             Pattern.MULTILINE);
     private static final Pattern SIZE = Pattern.compile("^Size:\\s*(\\d+)\\s*$", Pattern.MULTILINE);
+    private static final Pattern VERSION = Pattern.compile("^Version:\\s*(\\S+)\\s*$", Pattern.MULTILINE);
     private static final Duration DOWNLOAD_TIMEOUT = Duration.ofMinutes(15);
 
     private final CommandRunner runner;
@@ -59,17 +61,41 @@ public final class AptKernelDownloader {
         return m.group(1);
     }
 
+    /** The package {@code metaPackage} currently depends on, with the version and size apt would download. */
+    @Override
+    public KernelPackage newest(String metaPackage, ProgressListener listener) {
+        listener.progress(KernelProgress.of(KernelProgress.Stage.RESOLVE, "resolving " + metaPackage));
+        String concrete = resolve(metaPackage);
+        CommandResult show = runner.run(Command.of("apt-cache", "show", "--no-all-versions", concrete)
+                .allowingFailure());
+        Matcher size = SIZE.matcher(show.stdoutText());
+        Matcher version = VERSION.matcher(show.stdoutText());
+        return new KernelPackage(concrete, show.succeeded() && version.find() ? version.group(1) : null,
+                show.succeeded() && size.find() ? Long.parseLong(size.group(1)) : -1);
+    }
+
     /**
      * Downloads the package that {@code metaPackage} depends on into {@code dir} and returns the .deb.
      *
      * @param dir an existing directory; the .deb is left there for the caller to import and delete
      */
     public Path download(String metaPackage, Path dir, ProgressListener listener) {
-        listener.progress(KernelProgress.of(KernelProgress.Stage.RESOLVE, "resolving " + metaPackage));
-        String concrete = resolve(metaPackage);
-        long total = packageSize(concrete);
+        return download(newest(metaPackage, listener), dir, listener);
+    }
+
+    /**
+     * Downloads {@code pkg} into {@code dir} and returns the .deb.
+     *
+     * @param dir an existing directory; the .deb is left there for the caller to import and delete
+     */
+    @Override
+    public Path download(KernelPackage pkg, Path dir, ProgressListener listener) {
+        String concrete = pkg.name();
+        long total = pkg.size();
+        // name=version pins what the caller decided on, even if apt's lists change in between.
+        String target = pkg.version() == null ? concrete : concrete + "=" + pkg.version();
         listener.progress(new KernelProgress(KernelProgress.Stage.DOWNLOAD, "downloading " + concrete, 0, total));
-        Command command = Command.of("apt-get", "download", "-q", concrete).withCwd(dir)
+        Command command = Command.of("apt-get", "download", "-q", target).withCwd(dir)
                 .withTimeout(DOWNLOAD_TIMEOUT);
         CompletableFuture<CommandResult> download = CompletableFuture.supplyAsync(() -> runner.run(command));
         try {
@@ -109,12 +135,6 @@ public final class AptKernelDownloader {
                         + "`banger kernel import <linux-image.deb>`");
             }
         }
-    }
-
-    private long packageSize(String pkg) {
-        CommandResult show = runner.run(Command.of("apt-cache", "show", "--no-all-versions", pkg).allowingFailure());
-        Matcher m = SIZE.matcher(show.stdoutText());
-        return show.succeeded() && m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
     private static Path findDeb(Path dir, String pkg) {

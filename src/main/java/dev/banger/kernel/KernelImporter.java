@@ -14,6 +14,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -32,18 +33,28 @@ public final class KernelImporter {
     static final String ELF_FILE = "vmlinux";
     static final String MODULES_INITRAMFS_FILE = "modules.cpio.gz";
 
+    /**
+     * What a kernel needs built in to boot with no modules: the disk, the console and a virtio transport
+     * (MMIO for microvm and Firecracker, PCI for q35), as {@code CONFIG_} option names.
+     */
+    static final List<List<String>> BUILT_IN_WITHOUT_MODULES = List.of(List.of("VIRTIO_BLK"),
+            List.of("VIRTIO_CONSOLE"), List.of("VIRTIO_MMIO", "VIRTIO_PCI"));
+
     private final CommandRunner runner;
     private final Executables executables;
     private final List<String> wantedModules;
+    private final KernelDownloader downloader;
 
     public KernelImporter(CommandRunner runner) {
-        this(runner, Executables.fromEnvironment(), ModuleResolver.GUEST_MODULES);
+        this(runner, Executables.fromEnvironment(), ModuleResolver.GUEST_MODULES, null);
     }
 
-    KernelImporter(CommandRunner runner, Executables executables, List<String> wantedModules) {
+    KernelImporter(CommandRunner runner, Executables executables, List<String> wantedModules,
+                   KernelDownloader downloader) {
         this.runner = runner;
         this.executables = executables;
         this.wantedModules = List.copyOf(wantedModules);
+        this.downloader = downloader != null ? downloader : new AptKernelDownloader(runner, executables);
     }
 
     /** Imports a Debian {@code linux-image-*.deb} (kernel and modules from the package). */
@@ -97,11 +108,20 @@ public final class KernelImporter {
 
     /** Downloads Debian's current cloud kernel with apt and imports it. */
     public KernelArtifacts pullDebianCloud(Path destDir, ProgressListener listener) {
+        return pull(newestDebianCloud(listener), destDir, listener);
+    }
+
+    /** The package of Debian's current cloud kernel, from apt's lists; downloads nothing. */
+    public KernelPackage newestDebianCloud(ProgressListener listener) {
+        return downloader.newest(AptKernelDownloader.DEBIAN_CLOUD, listener);
+    }
+
+    /** Downloads {@code pkg} and imports it. */
+    public KernelArtifacts pull(KernelPackage pkg, Path destDir, ProgressListener listener) {
         requireAbsent(destDir);
         Path download = tempSibling(destDir, "download");
         try {
-            AptKernelDownloader downloader = new AptKernelDownloader(runner, executables);
-            Path deb = downloader.download(AptKernelDownloader.DEBIAN_CLOUD, download, listener);
+            Path deb = downloader.download(pkg, download, listener);
             return importDeb(deb, destDir, listener, KernelSource.Kind.APT);
         } finally {
             deleteQuietly(download);
@@ -112,16 +132,36 @@ public final class KernelImporter {
                                     KernelSource source, Path destDir, ProgressListener listener) {
         Path staging = tempSibling(destDir, "importing");
         try {
+            String kernelName = format == KernelFormat.BZIMAGE ? BZIMAGE_FILE : ELF_FILE;
+            Path vmlinux = null;
+            String unpackProblem = null;
+            if (format == KernelFormat.BZIMAGE) {
+                vmlinux = staging.resolve(ELF_FILE);
+                try {
+                    VmlinuxExtractor.Payload payload = new VmlinuxExtractor().payload(kernel);
+                    listener.progress(KernelProgress.of(KernelProgress.Stage.EXTRACT, "unpacking the "
+                            + payload.compression().name().toLowerCase(Locale.ROOT) + " vmlinux from "
+                            + kernel.getFileName() + " (for Firecracker)"));
+                    new VmlinuxExtractor().extract(kernel, vmlinux);
+                } catch (VmlinuxExtractor.UnsupportedPayloadException e) {
+                    // QEMU boots the bzImage as it is; only Firecracker needs the ELF, and it says so at create.
+                    unpackProblem = e.getMessage();
+                    listener.progress(KernelProgress.of(KernelProgress.Stage.EXTRACT, "no vmlinux for Firecracker: "
+                            + e.getMessage()));
+                    vmlinux = null;
+                }
+            }
             List<KernelModule> modules = List.of();
             ModuleIndex index = null;
             if (modulesDir != null) {
                 listener.progress(KernelProgress.of(KernelProgress.Stage.MODULES, "resolving kernel modules"));
                 index = ModuleIndex.load(modulesDir, new ModuleDecompressor(runner));
                 modules = new ModuleResolver().resolve(index, wantedModules);
+            } else {
+                requireBuiltInVirtio(kernel, format == KernelFormat.ELF ? kernel : vmlinux, unpackProblem);
             }
             listener.progress(KernelProgress.of(KernelProgress.Stage.INITRAMFS,
                     "building initramfs with " + modules.size() + " modules"));
-            String kernelName = format == KernelFormat.BZIMAGE ? BZIMAGE_FILE : ELF_FILE;
             Files.copy(kernel, staging.resolve(kernelName), StandardCopyOption.COPY_ATTRIBUTES);
             new ModulesInitramfsBuilder().build(version, index, modules, staging.resolve(MODULES_INITRAMFS_FILE));
             Files.move(staging, destDir, StandardCopyOption.ATOMIC_MOVE);
@@ -129,7 +169,8 @@ public final class KernelImporter {
             List<String> names = new ArrayList<>();
             modules.forEach(m -> names.add(m.name()));
             KernelArtifacts artifacts = new KernelArtifacts(version, format, destDir.resolve(kernelName),
-                    destDir.resolve(MODULES_INITRAMFS_FILE), names, source);
+                    vmlinux == null ? null : destDir.resolve(ELF_FILE), destDir.resolve(MODULES_INITRAMFS_FILE),
+                    names, source);
             listener.progress(KernelProgress.of(KernelProgress.Stage.DONE, "kernel " + version + " ready"));
             return artifacts;
         } catch (IOException e) {
@@ -138,6 +179,34 @@ public final class KernelImporter {
             if (staging != null) {
                 deleteQuietly(staging);
             }
+        }
+    }
+
+    /**
+     * A kernel imported without modules boots only if what banger needs is built in. Its embedded config
+     * (CONFIG_IKCONFIG) is the one reliable witness; without it the import is refused rather than failing at
+     * every boot with "root device /dev/vda did not appear".
+     */
+    private static void requireBuiltInVirtio(Path kernel, Path elf, String unpackProblem) {
+        String fix = "; give its modules with --modules DIR (its lib/modules/<version>, whose modules.builtin "
+                + "also tells banger what is built in)";
+        if (elf == null) {
+            throw new KernelException("cannot tell whether " + kernel + " has virtio built in (" + unpackProblem
+                    + ")" + fix);
+        }
+        EmbeddedKernelConfig config = EmbeddedKernelConfig.of(elf).orElseThrow(() -> new KernelException(
+                "cannot tell whether " + kernel + " has virtio block and console built in: it carries no embedded "
+                        + "config (CONFIG_IKCONFIG)" + fix));
+        List<String> missing = new ArrayList<>();
+        for (List<String> anyOf : BUILT_IN_WITHOUT_MODULES) {
+            if (anyOf.stream().noneMatch(config::builtIn)) {
+                missing.add(String.join(" or ", anyOf.stream().map(o -> "CONFIG_" + o + "="
+                        + config.options().getOrDefault(o, "n")).toList()));
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new KernelException(kernel + " is a modular kernel (" + String.join(", ", missing)
+                    + ") and no modules were given, so it could not find its disk" + fix);
         }
     }
 

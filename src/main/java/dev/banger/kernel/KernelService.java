@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -101,18 +102,47 @@ public final class KernelService {
                 : importer.importKernel(source, modules, dest, progress(call)));
     }
 
+    /**
+     * Pulls the distribution's current cloud kernel, unless a kernel of that release is already here (under the
+     * requested name, or under any name when none is given): then it downloads nothing and returns that kernel.
+     */
     public KernelView pull(KernelPullRequest request, Call call) {
         if (request.name() != null) {
             Names.requireValid("kernel", request.name());
         }
-        Path staging = paths.kernelsDir().resolve(".pull-" + Long.toHexString(System.nanoTime()));
-        KernelArtifacts pulled;
+        ProgressListener progress = progress(call);
+        KernelPackage newest;
         try {
-            pulled = importer.pullDebianCloud(staging, progress(call));
+            newest = importer.newestDebianCloud(progress);
         } catch (KernelException e) {
             throw BangerException.failedPrecondition(e.getMessage());
         }
-        String name = request.name() != null ? request.name() : defaultName(pulled.version());
+        String release = newest.release();
+        Optional<Kernel> have = request.name() != null
+                ? kernels.findByName(request.name())
+                : kernels.list().stream().filter(k -> k.version().equals(release)).findFirst();
+        if (have.isPresent()) {
+            Kernel kernel = have.get();
+            if (!kernel.version().equals(release)) {
+                throw BangerException.alreadyExists("a kernel named '" + kernel.name() + "' already exists with "
+                        + kernel.version() + " (the newest is " + release + "); delete it first (banger kernel "
+                        + "delete " + kernel.name() + ") or pick another name");
+            }
+            if (request.makeDefault() && !kernel.isDefault()) {
+                makeDefault(kernel.name());
+            }
+            call.emit(Event.Progress.done("kernel", "already have " + release + " (kernel '" + kernel.name()
+                    + "')", 0));
+            return view(find(kernel.name()));
+        }
+        String name = request.name() != null ? request.name() : defaultName(release);
+        Path staging = paths.kernelsDir().resolve(".pull-" + Long.toHexString(System.nanoTime()));
+        KernelArtifacts pulled;
+        try {
+            pulled = importer.pull(newest, staging, progress);
+        } catch (KernelException e) {
+            throw BangerException.failedPrecondition(e.getMessage());
+        }
         try {
             return publish(name, request.makeDefault(), call, dest -> move(pulled, staging, dest));
         } finally {
@@ -189,6 +219,7 @@ public final class KernelService {
             throw new KernelException("cannot move the pulled kernel into " + to + ": " + e.getMessage(), e);
         }
         return new KernelArtifacts(pulled.version(), pulled.format(), to.resolve(pulled.kernel().getFileName()),
+                pulled.vmlinux() == null ? null : to.resolve(pulled.vmlinux().getFileName()),
                 to.resolve(pulled.modulesInitramfs().getFileName()), pulled.modules(), pulled.source());
     }
 
@@ -230,7 +261,7 @@ public final class KernelService {
         KernelArtifacts a = kernel.artifacts();
         return new KernelView(kernel.name(), a.version(), a.format().name().toLowerCase(Locale.ROOT),
                 a.source().kind().name().toLowerCase(Locale.ROOT) + " " + a.source().reference(),
-                a.kernel().toString(), a.modules(), kernel.isDefault(), kernel.createdAt().toString(),
-                vms.namesUsingKernel(kernel.name()));
+                a.kernel().toString(), a.vmlinux() == null ? null : a.vmlinux().toString(), a.modules(),
+                kernel.isDefault(), kernel.createdAt().toString(), vms.namesUsingKernel(kernel.name()));
     }
 }

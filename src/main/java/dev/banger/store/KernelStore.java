@@ -19,7 +19,7 @@ import java.util.Optional;
 public final class KernelStore {
 
     private static final String COLUMNS = "name, version, format, source_kind, source_ref, kernel_path, "
-            + "modules_initramfs, modules_json, is_default, created_at";
+            + "modules_initramfs, modules_json, is_default, created_at, vmlinux_path";
 
     private final Database db;
 
@@ -31,7 +31,7 @@ public final class KernelStore {
     public void insert(Kernel kernel) {
         db.transaction(c -> {
             try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO kernels (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?)")) {
+                    "INSERT INTO kernels (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
                 KernelArtifacts a = kernel.artifacts();
                 ps.setString(1, kernel.name());
                 ps.setString(2, a.version());
@@ -43,6 +43,7 @@ public final class KernelStore {
                 ps.setString(8, Json.write(a.modules()));
                 ps.setInt(9, kernel.isDefault() ? 1 : 0);
                 ps.setString(10, kernel.createdAt().toString());
+                ps.setString(11, a.vmlinux() == null ? null : a.vmlinux().toString());
                 ps.executeUpdate();
             }
             return null;
@@ -122,6 +123,7 @@ public final class KernelStore {
                 rs.getString("version"),
                 KernelFormat.valueOf(rs.getString("format").toUpperCase(Locale.ROOT)),
                 Path.of(rs.getString("kernel_path")),
+                rs.getString("vmlinux_path") == null ? null : Path.of(rs.getString("vmlinux_path")),
                 Path.of(rs.getString("modules_initramfs")),
                 modules,
                 new KernelSource(KernelSource.Kind.valueOf(rs.getString("source_kind").toUpperCase(Locale.ROOT)),

@@ -63,6 +63,10 @@ final class Migrations {
             );
             CREATE INDEX vms_image ON vms (image_name);
             CREATE INDEX vms_kernel ON vms (kernel_name);
+            """), new Migration(2, "kernels.vmlinux_path", """
+            -- The ELF unpacked from a bzImage kernel, for Firecracker. NULL for ELF kernels, for payloads
+            -- banger cannot unpack, and for rows of schema 1 (re-import such a kernel to get one).
+            ALTER TABLE kernels ADD COLUMN vmlinux_path TEXT;
             """));
 
     static int latestVersion() {

@@ -38,7 +38,7 @@ final class ColdBoot implements LaunchStrategy {
     public VmmHandle launch(VmBoot.Boot boot) {
         Vm vm = boot.vm();
         Path initrd = initrds.initrdFor(boot.kernel().artifacts(), initBinary);
-        VmSpec spec = new VmSpec(vm.id(), vm.name(), vm.cpus(), vm.memoryMib(), boot.kernel().artifacts().kernel(),
+        VmSpec spec = new VmSpec(vm.id(), vm.name(), vm.cpus(), vm.memoryMib(), boot.kernelFile(),
                 initrd, kernelCommandLine(vm), List.of(boot.rootDisk().toDiskSpec(),
                         new DiskSpec(vm.workDiskPath(), DiskSpec.Format.RAW, false, DiskSpec.Role.WORK)),
                 vm.agentSocket(), vm.controlSocket(), vm.logPath(), vm.vmDir(), vm.vsockCid(),

@@ -95,6 +95,13 @@ final class VmBoot {
             return driver;
         }
 
+        /** The file the VM's VMM boots: the kernel, or for Firecracker the vmlinux unpacked from its bzImage. */
+        Path kernelFile() {
+            return kernel.artifacts().bootImage(vm.vmm()).orElseThrow(() -> BangerException.failedPrecondition(
+                    "kernel '" + kernel.name() + "' has no ELF vmlinux for " + vm.vmm().wireName()
+                            + "; import the kernel again (banger kernel delete, then banger kernel pull or import)"));
+        }
+
         /** The attached root disk; set by the root-disk step. */
         RootDisk rootDisk() {
             return rootDisk;
@@ -183,7 +190,7 @@ final class VmBoot {
 
     /** What a boot needs from the host, checked up front so each missing piece gets its own clear message. */
     private void preflight(Boot boot) {
-        Path kernelFile = boot.kernel.artifacts().kernel();
+        Path kernelFile = boot.kernelFile();
         if (!Files.isRegularFile(kernelFile)) {
             throw BangerException.failedPrecondition("the kernel file " + kernelFile + " of kernel '"
                     + boot.kernel.name() + "' is missing; import the kernel again (banger kernel delete "

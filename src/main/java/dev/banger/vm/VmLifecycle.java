@@ -156,7 +156,8 @@ public final class VmLifecycle {
                     + Sizes.formatMib(disk) + " is too small (leave --disk out to size the disk to fit)");
         }
         VmmKind vmm = VmmChooser.forHost().choose(request.vmm(), config.vmmOverride(),
-                () -> kernels.resolve(request.kernel(), call).artifacts().format()).kind();
+                () -> kernels.resolve(request.kernel(), call).artifacts().bootImage(VmmKind.FIRECRACKER).isPresent()
+                        ? KernelFormat.ELF : KernelFormat.BZIMAGE).kind();
         try {
             running.driver(vmm).requireAvailable();
         } catch (VmmException e) {
@@ -164,9 +165,10 @@ public final class VmLifecycle {
         }
         Image image = images.resolve(request.image(), call);
         Kernel kernel = kernels.resolve(request.kernel(), call);
-        if (vmm == VmmKind.FIRECRACKER && kernel.artifacts().format() != KernelFormat.ELF) {
-            throw BangerException.invalidArgument("kernel '" + kernel.name() + "' is a bzImage; Firecracker boots "
-                    + "ELF vmlinux kernels with virtio built in (see docs/firecracker.md), pick one with --kernel");
+        if (kernel.artifacts().bootImage(vmm).isEmpty()) {
+            throw BangerException.invalidArgument("kernel '" + kernel.name() + "' is a bzImage banger could not "
+                    + "unpack into the ELF vmlinux Firecracker boots (see docs/kernels.md); pick another with "
+                    + "--kernel, or use --vmm qemu");
         }
         try (VmLocks.Guard ignored = locks.lock(name)) {
             Vm vm = provisioner.record(name, vmm, image, kernel, cpus, memory, disk);

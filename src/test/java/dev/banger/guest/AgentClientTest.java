@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -196,14 +197,39 @@ class AgentClientTest extends AgentTestBase {
     }
 
     @Test
-    void exec_ofMissingProgramFailsWithExecFailed() throws Exception {
-        ExecProcess p = client.exec(ExecSpec.of("no-such-program-banger"));
+    void exec_ofAMissingCommandExits127WithOneLineOnStderrAsAShellDoes() throws Exception {
+        Run r = run(ExecSpec.of("no-such-program-banger", "test"));
 
-        assertThatThrownBy(p::waitFor)
-                .isInstanceOf(AgentException.class)
-                .hasMessageContaining("no-such-program-banger: No such file or directory")
-                .extracting(e -> ((AgentException) e).code()).isEqualTo(AgentError.EXEC_FAILED);
-        assertThat(p.stdout().read()).isEqualTo(-1);
+        assertThat(r.status().exitCode()).isEqualTo(127);
+        assertThat(r.status().signal()).isEmpty();
+        assertThat(r.stderr()).isEqualTo("banger: no-such-program-banger: command not found\n");
+        assertThat(r.stdout()).isEmpty();
+    }
+
+    @Test
+    void exec_ofAMissingPathExits127NamingTheError() throws Exception {
+        Run r = run(ExecSpec.of(dir.resolve("nothing-here").toString()));
+
+        assertThat(r.status().exitCode()).isEqualTo(127);
+        assertThat(r.stderr()).isEqualTo("banger: " + dir.resolve("nothing-here") + ": No such file or directory\n");
+    }
+
+    @Test
+    void exec_ofAFileThatIsNotExecutableExits126() throws Exception {
+        Path script = Files.writeString(dir.resolve("script.sh"), "#!/bin/sh\necho hi\n");
+
+        Run r = run(ExecSpec.of(script.toString()));
+
+        assertThat(r.status().exitCode()).isEqualTo(126);
+        assertThat(r.stderr()).isEqualTo("banger: " + script + ": Permission denied\n");
+    }
+
+    @Test
+    void exec_ofAMissingCommandOnATerminalSaysSoOnTheTerminal() throws Exception {
+        Run r = run(ExecSpec.of("no-such-program-banger").withTty(24, 80).withoutStdin());
+
+        assertThat(r.status().exitCode()).isEqualTo(127);
+        assertThat(r.stdout()).isEqualTo("banger: no-such-program-banger: command not found\r\n");
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.banger.model.KernelArtifacts;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.banger.testkit.FakeKernel;
 import dev.banger.testkit.NewcReader;
 import dev.banger.testkit.TestAssets;
 import java.io.IOException;
@@ -24,7 +25,7 @@ class InitrdAssemblerTest {
 
     @BeforeEach
     void kernelWithoutModules() throws IOException {
-        Path bz = Files.write(tmp.resolve("bzImage"), KernelImageInspectorTest.fakeBzImage("6.6.6-test #1"));
+        Path bz = FakeKernel.write(tmp.resolve("bzImage"));
         kernel = new KernelImporter(TestAssets.runner()).importKernel(bz, null, tmp.resolve("k"),
                 ProgressListener.NONE);
     }

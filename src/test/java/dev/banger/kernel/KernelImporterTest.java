@@ -8,6 +8,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.banger.host.Command;
+import dev.banger.model.VmmKind;
+import dev.banger.testkit.FakeKernel;
 import dev.banger.testkit.NewcReader;
 import dev.banger.testkit.TestAssets;
 import java.io.IOException;
@@ -72,6 +74,14 @@ class KernelImporterTest {
         assertThat(k.version()).isEqualTo(packageVersion);
         assertThat(k.format()).isEqualTo(KernelFormat.BZIMAGE);
         assertThat(k.kernel()).isEqualTo(tmp.resolve("k/vmlinuz")).isRegularFile();
+        assertThat(k.vmlinux()).as("the ELF Firecracker boots, unpacked from the bzImage")
+                .isEqualTo(tmp.resolve("k/vmlinux"));
+        assertThat(k.bootImage(VmmKind.FIRECRACKER)).contains(k.vmlinux());
+        assertThat(k.bootImage(VmmKind.QEMU)).contains(k.kernel());
+        KernelImage elf = new KernelImageInspector().inspect(k.vmlinux());
+        assertThat(elf.format()).isEqualTo(KernelFormat.ELF);
+        assertThat(elf.version()).as("the ELF's Linux version banner names the bzImage's release")
+                .isEqualTo(new KernelImageInspector().inspect(k.kernel()).version()).contains(packageVersion);
         assertThat(k.source().kind()).isEqualTo(KernelSource.Kind.DEB);
         assertThat(k.source().reference()).startsWith("linux-image-" + packageVersion + " ");
         assertThat(k.modules()).containsExactlyInAnyOrderElementsOf(EXPECTED_MODULES);
@@ -149,7 +159,7 @@ class KernelImporterTest {
     @Test
     void builtInExtractorGivesTheSameResultAsDpkgDeb() throws IOException {
         KernelImporter javaOnly = new KernelImporter(TestAssets.runner(), new Executables(""),
-                ModuleResolver.GUEST_MODULES);
+                ModuleResolver.GUEST_MODULES, null);
         KernelArtifacts viaJava = javaOnly.importDeb(deb, tmp.resolve("j"), ProgressListener.NONE);
         KernelArtifacts viaDpkg = imported;
 
@@ -178,14 +188,58 @@ class KernelImporterTest {
     }
 
     @Test
-    void importKernelWithoutModulesBuildsAnInitramfsWithAnEmptyLoadList() throws IOException {
-        KernelArtifacts k = importer().importKernel(unpackedKernel(), null,
-                tmp.resolve("k"), ProgressListener.NONE);
+    void aModularKernelWithoutModulesIsRefusedWithTheFix() throws IOException {
+        assertThatThrownBy(() -> importer().importKernel(unpackedKernel(), null, tmp.resolve("k"),
+                ProgressListener.NONE))
+                .as("Debian's cloud kernel has virtio as modules and no embedded config")
+                .isInstanceOf(KernelException.class)
+                .hasMessageContaining("cannot tell whether " + unpackedKernel() + " has virtio block and console "
+                        + "built in")
+                .hasMessageContaining("CONFIG_IKCONFIG")
+                .hasMessageContaining("--modules DIR")
+                .hasMessageNotContaining("\n");
+        try (var files = Files.list(tmp)) {
+            assertThat(files).as("nothing left behind").isEmpty();
+        }
+    }
 
-        assertThat(k.version()).as("read from the bzImage header").isEqualTo(packageVersion);
+    @Test
+    void aKernelWhoseEmbeddedConfigHasVirtioAsModulesIsRefusedNamingTheOptions() throws IOException {
+        Path kernel = FakeKernel.write(tmp.resolve("vmlinuz"), FakeKernel.MODULAR_VIRTIO, FakeKernel.Compression.XZ);
+
+        assertThatThrownBy(() -> importer().importKernel(kernel, null, tmp.resolve("k"), ProgressListener.NONE))
+                .isInstanceOf(KernelException.class)
+                .hasMessageContaining("is a modular kernel (CONFIG_VIRTIO_BLK=m, CONFIG_VIRTIO_CONSOLE=n, "
+                        + "CONFIG_VIRTIO_MMIO=n or CONFIG_VIRTIO_PCI=m)")
+                .hasMessageContaining("--modules DIR");
+        assertThat(tmp.resolve("k")).doesNotExist();
+    }
+
+    @Test
+    void aKernelWithVirtioBuiltInImportsWithoutModulesAndAnEmptyLoadList() throws IOException {
+        Path kernel = FakeKernel.write(tmp.resolve("vmlinuz"), FakeKernel.BUILT_IN_VIRTIO,
+                FakeKernel.Compression.ZSTD);
+
+        KernelArtifacts k = importer().importKernel(kernel, null, tmp.resolve("k"), ProgressListener.NONE);
+
+        assertThat(k.version()).as("read from the bzImage header").isEqualTo(FakeKernel.VERSION);
         assertThat(k.modules()).isEmpty();
+        assertThat(k.vmlinux()).isEqualTo(tmp.resolve("k/vmlinux"));
+        assertThat(Files.readAllBytes(k.vmlinux())).isEqualTo(FakeKernel.vmlinux(FakeKernel.BUILT_IN_VIRTIO));
         assertThat(NewcReader.readGzip(k.modulesInitramfs())).filteredOn(e -> e.name().equals("etc/banger/modules"))
                 .singleElement().satisfies(e -> assertThat(e.data()).isEmpty());
+    }
+
+    @Test
+    void anElfKernelWithVirtioBuiltInImportsAsItIs() throws IOException {
+        Path kernel = Files.write(tmp.resolve("vmlinux-x"), FakeKernel.vmlinux(FakeKernel.BUILT_IN_VIRTIO));
+
+        KernelArtifacts k = importer().importKernel(kernel, null, tmp.resolve("k"), ProgressListener.NONE);
+
+        assertThat(k.format()).isEqualTo(KernelFormat.ELF);
+        assertThat(k.version()).isEqualTo(FakeKernel.VERSION);
+        assertThat(k.vmlinux()).as("the kernel itself is the ELF").isNull();
+        assertThat(k.bootImage(VmmKind.FIRECRACKER)).contains(tmp.resolve("k/vmlinux"));
     }
 
     @Test
@@ -225,7 +279,8 @@ class KernelImporterTest {
     void aWantedModuleMissingFromTheKernelIsAnErrorNamingIt() {
         List<String> wanted = new ArrayList<>(ModuleResolver.GUEST_MODULES);
         wanted.add("banger_no_such_module");
-        KernelImporter strict = new KernelImporter(TestAssets.runner(), Executables.fromEnvironment(), wanted);
+        KernelImporter strict = new KernelImporter(TestAssets.runner(), Executables.fromEnvironment(), wanted,
+                null);
 
         assertThatThrownBy(() -> strict.importKernel(unpackedKernel(), unpacked, tmp.resolve("k"),
                 ProgressListener.NONE))

@@ -172,7 +172,8 @@ class DatabaseTest {
     static Kernel kernel(String name, boolean isDefault) {
         Path dir = Path.of("/state/kernels", name);
         return new Kernel(name, new KernelArtifacts("6.1.0-56-cloud-amd64", KernelFormat.BZIMAGE,
-                dir.resolve("vmlinuz"), dir.resolve("modules.cpio.gz"), List.of("virtio_ring", "virtio_blk"),
+                dir.resolve("vmlinuz"), dir.resolve("vmlinux"), dir.resolve("modules.cpio.gz"),
+                List.of("virtio_ring", "virtio_blk"),
                 new KernelSource(KernelSource.Kind.APT, "linux-image-6.1.0-56-cloud-amd64 6.1.192-2")), isDefault, T);
     }
 

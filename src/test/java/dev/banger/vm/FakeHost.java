@@ -65,7 +65,7 @@ public final class FakeHost implements AutoCloseable {
         Path kernelDir = Files.createDirectories(paths.kernelsDir().resolve("k"));
         Path modules = Files.write(kernelDir.resolve("modules.cpio.gz"), new byte[0]);
         kernelStore.insert(new Kernel("k", new KernelArtifacts(FakeKernel.VERSION, KernelFormat.BZIMAGE,
-                FakeKernel.write(kernelDir.resolve("vmlinuz")), modules, List.of(),
+                FakeKernel.write(kernelDir.resolve("vmlinuz")), null, modules, List.of(),
                 new KernelSource(KernelSource.Kind.FILE, "test")), true, clock.instant()));
         Path imageDir = Files.createDirectories(paths.imagesDir().resolve("img"));
         Path rootfs = FakeKernel.writeRootfs(imageDir.resolve("rootfs.ext4"));

@@ -73,6 +73,10 @@ class VmRunIT {
         assertThat(failing.exitCode()).isEqualTo(7);
         assertThat(failing.stderr()).endsWith("failing\n");
         assertThat(names()).as("without --rm the VMs stay").containsExactlyInAnyOrder("ws", "ws2", "ws3");
+
+        Result notExecutable = banger.banger("vm", "exec", "ws", "--", "/root/project/committed.txt");
+        assertThat(notExecutable.exitCode()).as("as a shell: exists but cannot be executed").isEqualTo(126);
+        assertThat(notExecutable.stderr()).isEqualTo("banger: /root/project/committed.txt: Permission denied\n");
     }
 
     @Test
@@ -83,8 +87,8 @@ class VmRunIT {
 
         assertThat(ok.exitCode()).as(ok.output()).isZero();
         assertThat(failing.exitCode()).isEqualTo(3);
-        assertThat(missing.exitCode()).isEqualTo(1);
-        assertThat(missing.stderr()).contains("no-such-command");
+        assertThat(missing.exitCode()).as("as a shell: command not found").isEqualTo(127);
+        assertThat(missing.stderr()).endsWith("banger: no-such-command: command not found\n");
         assertThat(names()).isEmpty();
         assertThat(banger.processes()).as("no QEMU left").isEmpty();
         assertThat(children(banger.stateDir().resolve("vms"))).isEmpty();
