@@ -1,6 +1,6 @@
 /*
  * banger-init: the guest's PID 1 and agent. Modes (docs/guest-boot.md):
- *   banger-init agent --listen unix:PATH [--listen ...] [--debug]   agent only, e.g. on the host for tests
+ *   banger-init agent --listen unix:PATH [--listen ...] [--home DIR] [--debug]   agent only, e.g. for tests
  *   PID 1 on banger's initramfs (/etc/banger/modules present)      stage 1, then exec stage 2 in the real root
  *   PID 1 anywhere else, or "stage2"                               stage 2
  */
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent_internal.h"
 #include "init.h"
 #include "util.h"
 
@@ -20,7 +21,7 @@
 
 static void usage(void)
 {
-    fputs("usage: banger-init agent --listen unix:PATH|vsock:PORT|serial:NAME [--listen ...] [--debug]\n"
+    fputs("usage: banger-init agent --listen unix:PATH|vsock:PORT|serial:NAME [--listen ...] [--home DIR] [--debug]\n"
           "       banger-init --version\n"
           "As PID 1 it boots the guest (stage 1 on banger's initramfs, stage 2 in the real root).\n",
           stderr);
@@ -56,6 +57,8 @@ static int agent_main(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc && n_specs < MAX_LISTEN) {
             specs[n_specs++] = argv[++i];
+        } else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
+            g_agent_home = argv[++i];
         } else if (strcmp(argv[i], "--debug") == 0) {
             g_debug = 1;
         } else {

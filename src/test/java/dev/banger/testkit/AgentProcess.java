@@ -53,7 +53,10 @@ public final class AgentProcess implements AutoCloseable {
         }
         Path socket = dir.resolve("agent.sock");
         Path log = dir.resolve("agent.log");
-        Process p = new ProcessBuilder(List.of(binary.toString(), "agent", "--listen", "unix:" + socket, "--debug"))
+        // ssh.authorize edits this home's .ssh, never the host's /root.
+        Files.createDirectories(dir.resolve("home"));
+        Process p = new ProcessBuilder(List.of(binary.toString(), "agent", "--listen", "unix:" + socket,
+                "--home", dir.resolve("home").toString(), "--debug"))
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();
