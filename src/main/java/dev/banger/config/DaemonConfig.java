@@ -28,13 +28,16 @@ import java.util.Optional;
  * @param dnsListen where the daemon's {@code NAME.vm} DNS server listens (UDP and TCP), {@code HOST:PORT} (an IPv6
  *     host in brackets), or {@code off}; default {@value #DEFAULT_DNS_LISTEN}: loopback only, and not 5353
  *     (mDNS, avahi) or 5355 (LLMNR, systemd-resolved)
+ * @param guestSyncSeconds how often running guests' clocks are set to the host's (and their authorized key
+ *     checked), default 60
  */
 public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defaultMemoryMib, Long defaultDiskMib,
-                           String defaultImage, Integer bootTimeoutSeconds, Network network, String dnsListen) {
+                           String defaultImage, Integer bootTimeoutSeconds, Network network, String dnsListen,
+                           Integer guestSyncSeconds) {
 
     public static final String DEFAULT_DNS_LISTEN = "127.0.0.1:5553";
     public static final DaemonConfig DEFAULTS = new DaemonConfig(null, 2, 1024, 4096L, null, 60, null,
-            DEFAULT_DNS_LISTEN);
+            DEFAULT_DNS_LISTEN, 60);
 
     /**
      * The {@code network} section.
@@ -95,6 +98,15 @@ public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defa
     public java.time.Duration bootTimeout() {
         return java.time.Duration.ofSeconds(bootTimeoutSeconds != null ? bootTimeoutSeconds
                 : DEFAULTS.bootTimeoutSeconds);
+    }
+
+    /** @throws IllegalArgumentException when {@code guestSyncSeconds} is not positive */
+    public java.time.Duration guestSyncPeriod() {
+        int seconds = guestSyncSeconds != null ? guestSyncSeconds : DEFAULTS.guestSyncSeconds;
+        if (seconds < 1) {
+            throw new IllegalArgumentException("guestSyncSeconds must be at least 1, not " + seconds);
+        }
+        return java.time.Duration.ofSeconds(seconds);
     }
 
     public Optional<String> socketGroupName() {
