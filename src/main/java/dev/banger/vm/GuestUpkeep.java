@@ -75,7 +75,9 @@ final class GuestUpkeep implements AutoCloseable {
     void syncClock(Vm vm, AgentClient client) {
         try {
             ClockStep step = client.call(new AgentOp.ClockSet(clock.instant(), CLOCK_TOLERANCE), CALL_TIMEOUT);
-            if (step.stepped()) {
+            if (step.stepped() && Math.abs(step.offsetMs()) >= 1000) {
+                log.info("VM {}: guest clock was {} ms off the host's; set", vm.name(), step.offsetMs());
+            } else if (step.stepped()) {
                 log.debug("VM {}: guest clock was {} ms off the host's; set", vm.name(), step.offsetMs());
             }
         } catch (AgentException e) {
