@@ -1,7 +1,6 @@
 package dev.banger.vm;
 
 import dev.banger.guest.AgentClient;
-import dev.banger.guest.AgentError;
 import dev.banger.guest.AgentException;
 import dev.banger.guest.AgentOp;
 import dev.banger.guest.ClockStep;
@@ -106,9 +105,9 @@ final class GuestUpkeep implements AutoCloseable {
                         vm.name(), change.removed());
             }
         } catch (AgentException e) {
-            if (e.code() == AgentError.BAD_REQUEST) {
-                authorized.put(vm.id(), new Authorized(client, key.get())); // An agent without the op: ask once.
-            }
+            // The agent's answer stands for this connection and key (an agent without the op, a .ssh that is a
+            // symlink): asked again on the next connection or key, not at every use.
+            authorized.put(vm.id(), new Authorized(client, key.get()));
             log.warn("VM {}: cannot put banger's SSH key into authorized_keys: {}", vm.name(), e.getMessage());
         } catch (IOException e) {
             log.warn("VM {}: cannot reach the agent to authorize banger's SSH key: {}", vm.name(), e.getMessage());
