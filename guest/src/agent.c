@@ -629,6 +629,10 @@ static void handle_open(struct stream *s, const struct frame *f)
         op_file_write(s, f->channel, &doc, req);
     else if (strcmp(op->str, "ports") == 0)
         op_ports(s, f->channel);
+    else if (strcmp(op->str, "clock.set") == 0)
+        op_clock_set(s, f->channel, &doc, req);
+    else if (strcmp(op->str, "ssh.authorize") == 0)
+        op_ssh_authorize(s, f->channel, &doc, req);
     else
         queue_error(s, f->channel, ERR_BAD_REQUEST, "unknown op \"%.64s\"", op->str);
     json_free(&doc);

@@ -118,6 +118,12 @@ void op_file_write(struct stream *s, uint32_t id, const struct json_doc *doc, co
 /* A helper channel's process has exited and its output is drained: its verdict becomes RESULT or ERROR. */
 void helper_channel_finish(struct channel *ch);
 
+/* ops_guest.c */
+/* Root's home for ssh.authorize in agent mode (--home); NULL refuses the op there. PID 1 uses /root. */
+extern const char *g_agent_home;
+void op_clock_set(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
+void op_ssh_authorize(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
+
 /* ports.c */
 void op_ports(struct stream *s, uint32_t id);
 

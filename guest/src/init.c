@@ -22,6 +22,7 @@
 #include "exec.h"
 #include "machine.h"
 #include "net.h"
+#include "posture.h"
 #include "transport.h"
 #include "util.h"
 
@@ -361,10 +362,21 @@ static void mount_work_disk(const char *dev)
 {
     if (wait_for_path(dev, DEVICE_WAIT_MS) < 0)
         fatal("work disk %s did not appear within %d ms", dev, DEVICE_WAIT_MS);
+    /* Opened before the mount hides it: the image's own /root, copied in on the work disk's first boot. */
+    int image_home = open("/root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     mount_or_die(dev, "/root", "ext4", MS_NOSUID | MS_NODEV, NULL);
-    /* sshd's StrictModes wants root's home owned by root and not group/world writable. */
-    if (chown("/root", 0, 0) < 0 || chmod("/root", 0755) < 0)
-        fatal("chown/chmod /root: %s", strerror(errno));
+    if (access("/root/" SEED_IMAGE_HOME_MARKER, F_OK) == 0) {
+        if (image_home >= 0)
+            posture_seed_home(image_home, "/root");
+        if (unlink("/root/" SEED_IMAGE_HOME_MARKER) < 0)
+            log_msg("cannot remove /root/%s: %s", SEED_IMAGE_HOME_MARKER, strerror(errno));
+    }
+    if (image_home >= 0)
+        close(image_home);
+    /* sshd's StrictModes: root's home and .ssh owned by root, not group/world writable; at every boot. */
+    char err[256];
+    if (posture_home_modes("/root", err, sizeof err) < 0)
+        fatal("%s", err);
     log_debug("work disk %s mounted on /root", dev);
 }
 
@@ -399,9 +411,10 @@ static void start_sshd(void)
         return;
     }
     mkdir("/run/sshd", 0755); /* its privilege-separation directory */
-    char *const with_banger_key[] = { "/usr/sbin/sshd", "-h", BANGER_HOST_KEY, NULL };
-    char *const with_image_keys[] = { "/usr/sbin/sshd", NULL };
-    pid_t pid = spawn_daemon(banger_key ? with_banger_key : with_image_keys);
+    posture_write_sshd_dropin();
+    char *argv[POSTURE_SSHD_ARGV];
+    posture_sshd_argv(banger_key ? BANGER_HOST_KEY : NULL, argv);
+    pid_t pid = spawn_daemon(argv);
     if (pid < 0)
         log_msg("sshd not started: fork: %s", strerror(errno));
     else

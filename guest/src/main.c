@@ -1,6 +1,6 @@
 /*
  * banger-init: the guest's PID 1 and agent. Modes (docs/guest-boot.md):
- *   banger-init agent --listen unix:PATH [--listen ...] [--debug] [--guest-root DIR]
+ *   banger-init agent --listen unix:PATH [--listen ...] [--home DIR] [--debug] [--guest-root DIR]
  *                                                                  agent only, e.g. on the host for tests
  *   PID 1 on banger's initramfs (/etc/banger/modules present)      stage 1, then exec stage 2 in the real root
  *   PID 1 anywhere else, or "stage2"                               stage 2
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent_internal.h"
 #include "init.h"
 #include "machine.h"
 #include "util.h"
@@ -24,7 +25,7 @@
 static void usage(void)
 {
     fputs("usage: banger-init agent --listen unix:PATH|vsock:PORT|serial:NAME [--listen ...] [--debug]\n"
-          "                         [--guest-root DIR]\n"
+          "                         [--home DIR] [--guest-root DIR]\n"
           "       banger-init --version\n"
           "As PID 1 it boots the guest (stage 1 on banger's initramfs, stage 2 in the real root).\n"
           "--guest-root DIR: when the agent ends, print on stdout how PID 1 would end the machine\n"
@@ -83,6 +84,8 @@ static int agent_main(int argc, char **argv)
             specs[n_specs++] = argv[++i];
         } else if (strcmp(argv[i], "--guest-root") == 0 && i + 1 < argc) {
             guest_root = argv[++i];
+        } else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
+            g_agent_home = argv[++i];
         } else if (strcmp(argv[i], "--debug") == 0) {
             g_debug = 1;
         } else {

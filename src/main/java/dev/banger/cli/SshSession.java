@@ -31,6 +31,9 @@ final class SshSession {
             throw BangerException.conflict("VM '" + name + "' is not running (state " + vm.state()
                     + "); start it with: banger vm start " + name);
         }
+        // Before the probe: the daemon makes the guest trust banger's current key whenever the agent is used, so
+        // a key made just now (the first vm ssh after a rotation) is authorized before ssh runs.
+        UserKey.ensure(context.paths());
         if (!guestHasSshd(context, name)) {
             context.err().println("banger: VM '" + name + "' has no sshd (" + GUEST_SSHD + "); using a shell "
                     + "through the guest agent instead");
@@ -44,7 +47,6 @@ final class SshSession {
         }
         Path ssh = Executables.fromEnvironment().find("ssh").orElseThrow(() -> BangerException.failedPrecondition(
                 "ssh not found on PATH; install the OpenSSH client (apt-get install openssh-client)"));
-        UserKey.ensure(context.paths());
         List<String> argv = SshCommandLine.forVm(ssh.toString(), context.paths(), vm.guestIp(), command,
                 command.isEmpty());
         try {

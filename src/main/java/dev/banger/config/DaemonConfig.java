@@ -31,15 +31,17 @@ import java.util.Optional;
  *     (mDNS, avahi) or 5355 (LLMNR, systemd-resolved)
  * @param defaultVmm VMM of a VM created without {@code --vmm}: {@code qemu}, {@code firecracker}, or
  *     {@value #AUTO_VMM} (the default: Firecracker where KVM, firecracker and the kernel allow, else QEMU)
+ * @param guestSyncSeconds how often running guests' clocks are set to the host's (and their authorized key
+ *     checked), default 60
  */
 public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defaultMemoryMib, Long defaultDiskMib,
                            String defaultImage, Integer bootTimeoutSeconds, Network network, String dnsListen,
-                           String defaultVmm) {
+                           String defaultVmm, Integer guestSyncSeconds) {
 
     public static final String DEFAULT_DNS_LISTEN = "127.0.0.1:5553";
     public static final String AUTO_VMM = "auto";
     public static final DaemonConfig DEFAULTS = new DaemonConfig(null, 2, 1024, 4096L, null, 60, null,
-            DEFAULT_DNS_LISTEN, AUTO_VMM);
+            DEFAULT_DNS_LISTEN, AUTO_VMM, 60);
 
     /**
      * The {@code network} section.
@@ -118,6 +120,15 @@ public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defa
     public java.time.Duration bootTimeout() {
         return java.time.Duration.ofSeconds(bootTimeoutSeconds != null ? bootTimeoutSeconds
                 : DEFAULTS.bootTimeoutSeconds);
+    }
+
+    /** @throws IllegalArgumentException when {@code guestSyncSeconds} is not positive */
+    public java.time.Duration guestSyncPeriod() {
+        int seconds = guestSyncSeconds != null ? guestSyncSeconds : DEFAULTS.guestSyncSeconds;
+        if (seconds < 1) {
+            throw new IllegalArgumentException("guestSyncSeconds must be at least 1, not " + seconds);
+        }
+        return java.time.Duration.ofSeconds(seconds);
     }
 
     public Optional<String> socketGroupName() {

@@ -109,8 +109,10 @@ public final class Bangerd implements AutoCloseable {
             RunningVms running = new RunningVms(paths, vmStore, images,
                     Map.of(VmmKind.QEMU, QemuDriver.forHost(runner, Optional.empty()),
                             VmmKind.FIRECRACKER, FirecrackerDriver.forHost()));
+            GuestSsh guestSsh = new GuestSsh(paths);
+            running.keepGuestsInStep(guestSsh, config.guestSyncPeriod());
             VmLifecycle vms = new VmLifecycle(paths, config, vmStore, images, kernels, running,
-                    network, runner, BangerInstall.initBinary(), clock, new GuestSsh(paths), vmDns);
+                    network, runner, BangerInstall.initBinary(), clock, guestSsh, vmDns);
             VmExec exec = new VmExec(running);
             VmRun run = new VmRun(vms, running, exec, new WorkspaceService(runner));
             VmConnect connect = new VmConnect(running);

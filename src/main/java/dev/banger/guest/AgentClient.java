@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -296,6 +297,16 @@ public final class AgentClient implements Closeable {
     /** Listening TCP and bound UDP sockets in the guest, by port. */
     public List<ListeningPort> ports() throws IOException {
         return call(new AgentOp.Ports(), REQUEST_TIMEOUT);
+    }
+
+    /** Sets the guest's clock to {@code hostTime} when it is off by more than {@code tolerance}. */
+    public ClockStep setClock(Instant hostTime, Duration tolerance) throws IOException {
+        return call(new AgentOp.ClockSet(hostTime, tolerance), REQUEST_TIMEOUT);
+    }
+
+    /** Ensures {@code publicKey} in root's authorized_keys, replacing earlier keys marked with {@code comment}. */
+    public KeyAuthorization authorize(String publicKey, String comment) throws IOException {
+        return call(new AgentOp.SshAuthorize(publicKey, comment), REQUEST_TIMEOUT);
     }
 
     /**

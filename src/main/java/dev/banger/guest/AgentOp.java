@@ -329,6 +329,63 @@ public sealed interface AgentOp<R> {
         }
     }
 
+    /**
+     * Sets the guest's wall clock to {@code hostTime} when it is off by more than {@code tolerance}; reports the
+     * offset either way. The host's time is as of sending, so the guest ends up behind by the request's transit.
+     */
+    record ClockSet(Instant hostTime, Duration tolerance) implements Call<ClockStep> {
+        public ClockSet {
+            Objects.requireNonNull(hostTime, "hostTime");
+            if (tolerance.isNegative()) {
+                throw new IllegalArgumentException("negative tolerance: " + tolerance);
+            }
+        }
+
+        @Override
+        public String wireName() {
+            return "clock.set";
+        }
+
+        @Override
+        public void write(AgentCodec.Request out) {
+            out.put("sec", hostTime.getEpochSecond());
+            out.put("nsec", hostTime.getNano());
+            out.put("tolerance_ms", tolerance.toMillis());
+        }
+
+        @Override
+        public ClockStep read(AgentCodec.Fields in) throws AgentException {
+            return new ClockStep(in.number("offset_ms"), in.flag("stepped"));
+        }
+    }
+
+    /**
+     * Ensures root's authorized_keys holds {@code publicKey} ("TYPE BASE64 [COMMENT]", written with
+     * {@code comment}) and drops other keys marked with {@code comment}; lines a user added stay.
+     */
+    record SshAuthorize(String publicKey, String comment) implements Call<KeyAuthorization> {
+        public SshAuthorize {
+            Objects.requireNonNull(publicKey, "publicKey");
+            Objects.requireNonNull(comment, "comment");
+        }
+
+        @Override
+        public String wireName() {
+            return "ssh.authorize";
+        }
+
+        @Override
+        public void write(AgentCodec.Request out) {
+            out.put("key", publicKey);
+            out.put("comment", comment);
+        }
+
+        @Override
+        public KeyAuthorization read(AgentCodec.Fields in) throws AgentException {
+            return new KeyAuthorization(in.flag("added"), in.integer("removed"));
+        }
+    }
+
     // --- fields several ops share ---
 
     private static void writeSpec(ExecSpec spec, AgentCodec.Request out) {

@@ -2,17 +2,29 @@ package dev.banger.ssh;
 
 import dev.banger.config.BangerPaths;
 import dev.banger.model.Vm;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The daemon's SSH duties for a VM's life: at provisioning, banger's public key and a fresh host key go into the
  * work-disk seed and the host key is pinned in banger's known_hosts (so the first {@code ssh} is verified, with
- * no prompt); at delete, the pin goes.
+ * no prompt); while the VM runs and at each start, its authorized_keys is made to hold banger's current key
+ * ({@link #currentUserKey()}); at delete, the pin goes.
  */
 public final class GuestSsh {
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GuestSsh.class);
+
+    /**
+     * The comment that marks banger's line in a guest's authorized_keys: {@code ssh.authorize} replaces another
+     * key with this comment (banger's earlier one) and leaves every other line alone.
+     */
+    public static final String AUTHORIZED_COMMENT = UserKey.COMMENT;
 
     private final BangerPaths paths;
 
@@ -29,7 +41,10 @@ public final class GuestSsh {
     public void provision(Vm vm, WorkDiskSeed seed) {
         UserKey user = UserKey.ensure(paths);
         SshKeyPair hostKey = SshKeyPair.generate("root@" + vm.name());
-        seed.authorize(user.publicKey()).hostKey(hostKey);
+        String[] fields = user.publicKey().strip().split("\\s+");
+        // Marked as banger's line, so a key rotation later replaces exactly it (ssh.authorize).
+        seed.authorize(fields[0] + " " + SshKeyPair.keyData(user.publicKey()) + " " + AUTHORIZED_COMMENT)
+                .hostKey(hostKey);
         knownHosts().pin(vm.id(), hostNames(vm), hostKey.publicKey());
     }
 
@@ -38,7 +53,7 @@ public final class GuestSsh {
      * a delete, and the next VM to get the same IP replaces it anyway.
      */
     public void forget(Vm vm) {
-        if (!java.nio.file.Files.isDirectory(paths.sshDir())) {
+        if (!Files.isDirectory(paths.sshDir())) {
             return;
         }
         try {
@@ -46,6 +61,24 @@ public final class GuestSsh {
         } catch (RuntimeException e) {
             log.warn("could not remove the host key of VM {} from {}: {}", vm.name(), paths.sshKnownHosts(),
                     e.getMessage());
+        }
+    }
+
+    /**
+     * Banger's current public key as its {@code .pub} file says ("TYPE BASE64", no comment), or empty when there
+     * is none yet or it is not a key: what running guests are made to trust ({@link #AUTHORIZED_COMMENT}).
+     */
+    public Optional<String> currentUserKey() {
+        try {
+            String line = Files.readString(paths.sshPublicKey(), StandardCharsets.UTF_8)
+                    .strip();
+            String[] fields = line.split("\\s+");
+            return Optional.of(fields[0] + " " + SshKeyPair.keyData(line));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException | IllegalArgumentException e) {
+            log.warn("cannot read banger's public key {}: {}", paths.sshPublicKey(), e.getMessage());
+            return Optional.empty();
         }
     }
 

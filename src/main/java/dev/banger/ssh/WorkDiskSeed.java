@@ -28,6 +28,11 @@ public final class WorkDiskSeed {
     /** Paths inside the work disk, i.e. below the guest's /root. */
     public static final String AUTHORIZED_KEYS = ".ssh/authorized_keys";
     public static final String HOST_KEY = ".banger/ssh/ssh_host_ed25519_key";
+    /**
+     * Present on a new work disk: asks banger-init's first boot to copy the image's own /root in (what the work
+     * disk hides), then it removes the file. Must match SEED_IMAGE_HOME_MARKER in guest/src/posture.h.
+     */
+    public static final String SEED_IMAGE_HOME = ".banger/seed-image-home";
     /** Where banger-init looks for the host key (the work disk is mounted on /root). */
     public static final String GUEST_HOST_KEY = "/root/" + HOST_KEY;
 
@@ -81,6 +86,22 @@ public final class WorkDiskSeed {
             writeFile(file.resolveSibling("ssh_host_ed25519_key.pub"), key.publicKey() + "\n", SshFiles.FILE_0644);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the host key into " + dir + ": " + e.getMessage(), e);
+        }
+        return this;
+    }
+
+    /**
+     * Asks the guest's first boot to copy the image's /root into this disk. The copy happens in the guest, where
+     * the image's files are only as trusted as the guest itself: the daemon never parses an image's file system
+     * or writes what it holds on the host. Entries already on the disk (banger's keys, the workspace) win.
+     */
+    public WorkDiskSeed seedImageHome() {
+        try {
+            privateDir(".banger");
+            writeFile(dir.resolve(SEED_IMAGE_HOME), "", SshFiles.FILE_0600);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + SEED_IMAGE_HOME + " into " + dir + ": "
+                    + e.getMessage(), e);
         }
         return this;
     }

@@ -7,12 +7,16 @@ import dev.banger.host.network.HostNetwork;
 import dev.banger.image.ImageService;
 import dev.banger.model.Image;
 import dev.banger.model.Vm;
+import dev.banger.model.VmState;
 import dev.banger.model.VmmKind;
+import dev.banger.ssh.GuestSsh;
 import dev.banger.store.VmStore;
 import dev.banger.vmm.VmmDriver;
 import dev.banger.vmm.VmmHandle;
 import dev.banger.vmm.VmmProcess;
 import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -32,6 +36,7 @@ public final class RunningVms {
     private final Map<VmmKind, VmmDriver> drivers;
     private final HandleStore handles;
     private final GuestConnections guests = new GuestConnections();
+    private volatile GuestUpkeep upkeep;
 
     /** @param drivers the VMMs this host can run, by kind */
     public RunningVms(BangerPaths paths, VmStore vms, ImageService images, Map<VmmKind, VmmDriver> drivers) {
@@ -72,10 +77,44 @@ public final class RunningVms {
         }
     }
 
-    /** The agent connection of a running VM. @throws BangerException conflict when it is not running */
+    /**
+     * The agent connection of a running VM, whose guest trusts banger's current SSH key (checked against the
+     * key's .pub at each call, so {@code vm ssh} right after a key rotation works).
+     *
+     * @throws BangerException conflict when it is not running
+     */
     public AgentClient agent(Vm vm) {
         requireRunning(vm);
-        return guests.client(vm, driver(vm.vmm()).agentTransport(handles.get(vm.id()).orElseThrow().vmm()));
+        AgentClient client = guests.client(vm, driver(vm.vmm()).agentTransport(
+                handles.get(vm.id()).orElseThrow().vmm()));
+        GuestUpkeep u = upkeep;
+        if (u != null) {
+            u.authorizeKey(vm, client);
+        }
+        return client;
+    }
+
+    /**
+     * Keeps every running guest in step with the host from now on: its clock and banger's key in its
+     * authorized_keys, at each new agent connection (a boot's first answer included) and every {@code period}
+     * for each VM recorded running. Called once, by the daemon at start.
+     */
+    public void keepGuestsInStep(GuestSsh ssh, Duration period) {
+        GuestUpkeep u = new GuestUpkeep(ssh, Clock.systemUTC());
+        guests.onConnect(u::connected);
+        upkeep = u;
+        u.every(period, () -> {
+            for (Vm vm : vms.list()) {
+                if (vm.state() != VmState.RUNNING || !isAlive(vm)) {
+                    continue;
+                }
+                try {
+                    u.syncClock(vm, agent(vm));
+                } catch (BangerException e) {
+                    log.debug("VM {}: not kept in step this time: {}", vm.name(), e.getMessage());
+                }
+            }
+        });
     }
 
     /** The running VM named {@code name}, its image and its agent. */

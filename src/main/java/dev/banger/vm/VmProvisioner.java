@@ -91,7 +91,8 @@ final class VmProvisioner {
 
     /**
      * Creates the VM's disks: the root disk over the image, and the work disk seeded with banger's authorized key,
-     * the VM's host key and whatever {@code workDiskSeed} lays in. On failure the VM's record and files go again.
+     * the VM's host key, whatever {@code workDiskSeed} lays in, and the request that the first boot copy in the
+     * image's own /root. On failure the VM's record and files go again.
      *
      * @param workDiskSeed lays files into the work disk's root (the guest's /root), or null
      */
@@ -104,6 +105,7 @@ final class VmProvisioner {
             disks.createRootDisk(vm, image.rootfsPath());
             WorkDiskSeed seed = WorkDiskSeed.create(seedDir);
             ssh.provision(vm, seed);
+            seed.seedImageHome();
             if (workDiskSeed != null) {
                 workDiskSeed.accept(seed.dir());
             }

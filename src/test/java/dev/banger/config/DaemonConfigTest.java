@@ -44,6 +44,14 @@ class DaemonConfigTest {
                 .hasMessage("defaultVmm 'kvm' in config.json is not auto, qemu or firecracker; fix the file");
     }
 
+    @Test
+    void guestSyncPeriod_defaultsToAMinuteAndRefusesZero() {
+        assertThat(Json.read("{}", DaemonConfig.class).guestSyncPeriod()).hasSeconds(60);
+        assertThat(Json.read("{\"guestSyncSeconds\": 2}", DaemonConfig.class).guestSyncPeriod()).hasSeconds(2);
+        assertThatThrownBy(() -> Json.read("{\"guestSyncSeconds\": 0}", DaemonConfig.class).guestSyncPeriod())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("guestSyncSeconds");
+    }
+
     private static DaemonConfig config(String dnsListen) {
         return Json.read("{\"dnsListen\": \"" + dnsListen + "\"}", DaemonConfig.class);
     }

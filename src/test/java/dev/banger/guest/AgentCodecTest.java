@@ -49,6 +49,10 @@ class AgentCodecTest {
         g.put(new AgentOp.FileWrite("/root/dst"), "{\"op\":\"file.write\",\"path\":\"/root/dst\"}");
         g.put(new AgentOp.Ports(), "{\"op\":\"ports\"}");
         g.put(new AgentOp.Shutdown(ShutdownAction.POWEROFF), "{\"op\":\"shutdown\",\"action\":\"poweroff\"}");
+        g.put(new AgentOp.ClockSet(Instant.ofEpochSecond(1700000000, 123456789), Duration.ofMillis(50)),
+                "{\"op\":\"clock.set\",\"sec\":1700000000,\"nsec\":123456789,\"tolerance_ms\":50}");
+        g.put(new AgentOp.SshAuthorize("ssh-ed25519 AAAAC3Nz", "banger"),
+                "{\"op\":\"ssh.authorize\",\"key\":\"ssh-ed25519 AAAAC3Nz\",\"comment\":\"banger\"}");
         return g;
     }
 

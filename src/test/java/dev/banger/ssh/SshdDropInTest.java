@@ -2,6 +2,8 @@ package dev.banger.ssh;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.banger.testkit.BangerHome;
+import java.nio.file.Files;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -34,6 +36,21 @@ class SshdDropInTest {
 
     @Test
     void path_isTheDropInDirectoryOfTheGuest() {
-        assertThat(SshdDropIn.PATH).isEqualTo("etc/ssh/sshd_config.d/99-banger.conf");
+        assertThat(SshdDropIn.PATH).isEqualTo("etc/ssh/sshd_config.d/00-banger.conf");
+    }
+
+    @Test
+    void guestAgent_startsSshdWithTheSameDirectivesAndWritesTheSameDropIn() throws Exception {
+        String c = Files.readString(BangerHome.root().resolve("guest/src/posture.c"));
+
+        for (String directive : SshdDropIn.DIRECTIVES) {
+            assertThat(c).as("banger-init's -o option for " + directive)
+                    .contains("\"" + directive.replaceFirst(" ", "=") + "\",\n");
+        }
+        String cText = String.join("", c.substring(c.indexOf("SSHD_DROPIN_TEXT[] =")).lines().skip(1)
+                .takeWhile(l -> !l.isBlank() && !l.startsWith("}")).map(String::strip)
+                .map(l -> l.replaceAll("^\"|\";?$", "").replace("\\n", "\n")).toList());
+        assertThat(cText).as("the drop-in banger-init writes").isEqualTo(SshdDropIn.TEXT);
+        assertThat(Files.readString(BangerHome.root().resolve("guest/src/posture.h"))).contains("#define SSHD_DROPIN \"/" + SshdDropIn.PATH + "\"");
     }
 }

@@ -43,6 +43,17 @@ class WorkDiskSeedTest {
     }
 
     @Test
+    void seedImageHome_leavesTheMarkerBangerInitLooksFor() throws Exception {
+        WorkDiskSeed seed = WorkDiskSeed.create(dir.resolve("seed")).seedImageHome();
+
+        Path marker = seed.dir().resolve(WorkDiskSeed.SEED_IMAGE_HOME);
+        assertThat(marker).isEmptyFile();
+        assertThat(mode(marker)).isEqualTo("rw-------");
+        assertThat(Files.readString(dev.banger.testkit.BangerHome.root().resolve("guest/src/posture.h")))
+                .contains("#define SEED_IMAGE_HOME_MARKER \"" + WorkDiskSeed.SEED_IMAGE_HOME + "\"");
+    }
+
+    @Test
     void mkfsExt4_keepsTheOwnersAndModesOnTheWorkDisk() throws Exception {
         WorkDiskSeed seed = WorkDiskSeed.create(dir.resolve("seed")).authorize(SshKeyPair.generate("u").publicKey())
                 .hostKey(SshKeyPair.generate("h"));

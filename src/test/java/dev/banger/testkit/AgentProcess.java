@@ -67,8 +67,10 @@ public final class AgentProcess implements AutoCloseable {
             throw new IllegalStateException("banger-init not built at " + binary + " (run mvn generate-resources)");
         }
         Path log = dir.resolve("agent.log");
+        // ssh.authorize edits this home's .ssh, never the host's /root.
+        Files.createDirectories(dir.resolve("home"));
         List<String> argv = new java.util.ArrayList<>(List.of(binary.toString(), "agent", "--listen",
-                "unix:" + socket, "--debug"));
+                "unix:" + socket, "--home", dir.resolve("home").toString(), "--debug"));
         argv.addAll(extraArgs);
         Process p = new ProcessBuilder(argv)
                 .redirectErrorStream(true)

@@ -47,7 +47,21 @@ public final class SshdRootfs {
         return build(dir, true);
     }
 
+    /**
+     * As {@link #build(Path)}, but as a registered image from elsewhere might be: no banger drop-in, a
+     * {@code 50-cloud-init.conf} that says the opposite of banger's policy ({@code PasswordAuthentication yes},
+     * {@code PermitRootLogin yes}), and dotfiles in {@code /root}: {@code .profile} (0644),
+     * {@code .config/tool/settings} (0640, owned 1234:2345) and {@code .vimrc}, a symlink to it.
+     */
+    public static Path buildLikeCloudImage(Path dir) {
+        return build(dir, false, true);
+    }
+
     private static Path build(Path dir, boolean withGit) {
+        return build(dir, withGit, false);
+    }
+
+    private static Path build(Path dir, boolean withGit, boolean cloudLike) {
         Path tree = dir.resolve("sshd-rootfs");
         Path image = dir.resolve("sshd-rootfs.ext4");
         try {
@@ -87,7 +101,20 @@ public final class SshdRootfs {
             write(tree, "etc/hostname", "sshd-test\n");
             write(tree, "etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\n"
                     + "UsePAM no\nPrintMotd no\nPrintLastLog no\nPidFile /run/sshd.pid\n");
-            write(tree, SshdDropIn.PATH, SshdDropIn.TEXT);
+            if (cloudLike) {
+                write(tree, "etc/ssh/sshd_config.d/50-cloud-init.conf", "PasswordAuthentication yes\n"
+                        + "PermitRootLogin yes\n");
+                write(tree, "root/.profile", "export FROM_IMAGE=yes\n");
+                Path settings = tree.resolve("root/.config/tool/settings");
+                write(tree, "root/.config/tool/settings", "theme=dark\n");
+                Files.setPosixFilePermissions(settings, java.nio.file.attribute.PosixFilePermissions.fromString(
+                        "rw-r-----"));
+                Files.setAttribute(settings, "unix:uid", 1234, LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(settings, "unix:gid", 2345, LinkOption.NOFOLLOW_LINKS);
+                Files.createSymbolicLink(tree.resolve("root/.vimrc"), Path.of(".config/tool/settings"));
+            } else {
+                write(tree, SshdDropIn.PATH, SshdDropIn.TEXT);
+            }
             TestAssets.runner().run("ldconfig", "-r", tree.toString());
             TestAssets.runner().run(Command.of("mkfs.ext4", "-q", "-F", "-L", "sshdtest", "-E", "root_owner=0:0",
                     "-d", tree.toString(), image.toString(), "96M"));

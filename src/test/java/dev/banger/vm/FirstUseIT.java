@@ -63,7 +63,7 @@ class FirstUseIT {
             assertThat(disk.exists(tool)).as("a developer sandbox has %s", tool).isTrue();
         }
         assertThat(disk.exists("/etc/ssh/ssh_host_ed25519_key")).as("no host keys shared between VMs").isFalse();
-        assertThat(disk.exists("/etc/ssh/sshd_config.d/99-banger.conf")).isTrue();
+        assertThat(disk.exists("/" + dev.banger.ssh.SshdDropIn.PATH)).isTrue();
 
         Result second = banger.banger("vm", "create", "--no-start", "--disk", "64M", "second");
         assertThat(second.stderr()).as("defaults are built once").doesNotContain("no image yet", "no kernel yet");
