@@ -61,7 +61,7 @@ final class Upstreams {
                 continue;
             }
             String literal = fields[1];
-            if (!literal.matches("[0-9.]+") && !literal.matches("[0-9A-Fa-f:.]+")) {
+            if (!literal.matches("[0-9.]+") && !(literal.contains(":") && literal.matches("[0-9A-Fa-f:.]+"))) {
                 continue; // Not an IP literal (getByName would resolve a host name).
             }
             try {

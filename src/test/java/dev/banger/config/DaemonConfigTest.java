@@ -3,6 +3,7 @@ package dev.banger.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.banger.host.network.NetworkConfig;
 import dev.banger.json.Json;
 import java.net.InetSocketAddress;
 import java.util.Optional;
@@ -29,6 +30,20 @@ class DaemonConfigTest {
             assertThatThrownBy(() -> config(bad).dnsAddress()).as(bad).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("dnsListen");
         }
+    }
+
+    @Test
+    void natIsOnAndGuestsAskTheBridgeUnlessConfiguredOtherwise() {
+        NetworkConfig defaults = Json.read("{}", DaemonConfig.class).networkConfig();
+        NetworkConfig optedOut = Json.read("{\"network\": {\"nat\": false, \"subnet\": \"10.5.0.0/24\", "
+                + "\"dns\": [\"9.9.9.9\"]}}", DaemonConfig.class).networkConfig();
+
+        assertThat(defaults.nat()).isTrue();
+        assertThat(defaults.dns()).containsExactly("172.30.77.1");
+        assertThat(defaults.guestDnsOnBridge()).isTrue();
+        assertThat(optedOut.nat()).isFalse();
+        assertThat(optedOut.dns()).containsExactly("9.9.9.9");
+        assertThat(optedOut.guestDnsOnBridge()).as("guests told to ask elsewhere: no server on the bridge").isFalse();
     }
 
     private static DaemonConfig config(String dnsListen) {
