@@ -41,6 +41,7 @@ class GuestNetworkIT {
     private BangerHome banger;
     private String outsideNetns;
     private Path netnsEtc;
+    private boolean createdEtcNetns;
     private Path webRoot;
     private final List<Process> servers = new ArrayList<>();
 
@@ -50,6 +51,7 @@ class GuestNetworkIT {
         String netns = banger.netns();
         outsideNetns = "bgo-" + netns.substring(4);
         netnsEtc = Paths.get("/etc/netns", netns);
+        createdEtcNetns = !Files.exists(netnsEtc.getParent());
         Files.createDirectories(netnsEtc);
         Files.writeString(netnsEtc.resolve("resolv.conf"), "nameserver 127.0.0.53\nnameserver " + OUTSIDE + "\n");
         run("ip", "netns", "add", outsideNetns);
@@ -93,6 +95,13 @@ class GuestNetworkIT {
             }
             if (netnsEtc != null) {
                 Files2.deleteRecursively(netnsEtc);
+                if (createdEtcNetns) {
+                    try {
+                        Files.delete(netnsEtc.getParent()); // Only when empty: another test may use it now.
+                    } catch (java.nio.file.DirectoryNotEmptyException e) {
+                        // Left for whoever else is using it.
+                    }
+                }
             }
         } finally {
             banger.close();
