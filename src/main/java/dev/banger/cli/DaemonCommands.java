@@ -4,8 +4,14 @@ import dev.banger.api.Api;
 import dev.banger.api.BangerException;
 import dev.banger.api.DaemonStatus;
 import dev.banger.api.Empty;
+import dev.banger.config.DaemonConfig;
+import dev.banger.host.CommandFailedException;
+import dev.banger.host.ProcessCommandRunner;
+import dev.banger.host.network.GuestNat;
+import dev.banger.host.network.NetworkConfig;
 import dev.banger.rpc.DaemonNotRunningException;
 import dev.banger.rpc.RpcClient;
+import java.util.List;
 import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -13,7 +19,8 @@ import picocli.CommandLine.Option;
 @Command(name = "daemon", description = "Control bangerd explicitly (commands start it automatically when needed).")
 final class DaemonCommands extends HelpOption {
 
-    static final CommandGroup GROUP = CommandGroup.of(DaemonCommands.class, Start.class, Stop.class, Status.class);
+    static final CommandGroup GROUP = CommandGroup.of(DaemonCommands.class, Start.class, Stop.class, Status.class,
+            CleanupNetwork.class);
 
     @Command(name = "start", description = "Start bangerd in the background.")
     static final class Start extends Base {
@@ -91,6 +98,43 @@ final class DaemonCommands extends HelpOption {
                 context.out().println("bangerd is not running (socket " + context.paths().socket() + ")");
             }
             return status.isPresent() ? BangerCli.EXIT_OK : BangerCli.EXIT_ERROR;
+        }
+    }
+
+    @Command(name = "cleanup-network", description = "Remove the NAT rules bangerd added (its iptables chains "
+            + "BANGER-POSTROUTING and BANGER-FORWARD) and turn IPv4 forwarding off again if bangerd turned it on. "
+            + "Run as root with the daemon stopped; the next VM start adds them again (unless \"nat\": false).")
+    static final class CleanupNetwork extends Base {
+        CleanupNetwork(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            Optional<DaemonStatus> running = context.launcher().status();
+            if (running.isPresent()) {
+                throw BangerException.failedPrecondition("bangerd is running (pid " + running.get().pid()
+                        + ") and adds the rules again at the next VM start: stop it first (banger daemon stop)");
+            }
+            NetworkConfig network;
+            try {
+                network = DaemonConfig.load(context.paths().configFile()).networkConfig();
+            } catch (IllegalArgumentException e) {
+                throw BangerException.invalidArgument(e.getMessage());
+            }
+            List<String> removed;
+            try {
+                removed = new GuestNat(new ProcessCommandRunner(), network, context.paths().natForwardingMarker())
+                        .remove();
+            } catch (CommandFailedException | java.io.UncheckedIOException e) {
+                throw BangerException.failedPrecondition("cannot remove banger's NAT rules: " + e.getMessage()
+                        + " (run as root)");
+            }
+            if (removed.isEmpty()) {
+                context.out().println("nothing to remove: no banger NAT rules here");
+            }
+            removed.forEach(context.out()::println);
+            return BangerCli.EXIT_OK;
         }
     }
 

@@ -94,6 +94,11 @@ public record BangerPaths(Path stateDir, Path configDir, Path runtimeDir) {
         return stateDir.resolve("logs");
     }
 
+    /** Present while bangerd's NAT set-up has turned {@code net.ipv4.ip_forward} on (cleanup turns it off). */
+    public Path natForwardingMarker() {
+        return stateDir.resolve("network").resolve("ip_forward-enabled-by-banger");
+    }
+
     public Path daemonLog() {
         return logDir().resolve("bangerd.log");
     }

@@ -6,7 +6,6 @@ import dev.banger.model.VmmKind;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import dev.banger.host.network.HostNetwork;
 import dev.banger.host.network.Ipv4Network;
 import dev.banger.host.network.NetworkConfig;
 import java.net.InetAddress;
@@ -48,8 +47,9 @@ public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defa
      *
      * @param bridge bridge device (default banger0)
      * @param subnet guest subnet in CIDR form (default 172.30.77.0/24)
-     * @param nat masquerade guest traffic to the outside (default off)
-     * @param dns guest nameservers (default: the host's non-loopback ones from /etc/resolv.conf)
+     * @param nat masquerade guest traffic to the outside (default on; {@code false} opts out)
+     * @param dns guest nameservers (default: the bridge address, where the daemon answers {@code NAME.vm} and
+     *     forwards other names to the host's resolvers)
      */
     public record Network(String bridge, String subnet, Boolean nat, List<String> dns) {
     }
@@ -57,10 +57,10 @@ public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defa
     /** The guest network with defaults filled in. @throws IllegalArgumentException for a bad bridge or subnet */
     public NetworkConfig networkConfig() {
         Network n = network != null ? network : new Network(null, null, null, null);
-        return new NetworkConfig(n.bridge() != null ? n.bridge() : NetworkConfig.DEFAULT_BRIDGE,
-                Ipv4Network.parse(n.subnet() != null ? n.subnet() : NetworkConfig.DEFAULT_SUBNET),
-                Boolean.TRUE.equals(n.nat()),
-                n.dns() != null ? n.dns() : HostNetwork.hostNameservers(Path.of("/etc/resolv.conf")));
+        Ipv4Network subnet = Ipv4Network.parse(n.subnet() != null ? n.subnet() : NetworkConfig.DEFAULT_SUBNET);
+        return new NetworkConfig(n.bridge() != null ? n.bridge() : NetworkConfig.DEFAULT_BRIDGE, subnet,
+                !Boolean.FALSE.equals(n.nat()),
+                n.dns() != null ? n.dns() : List.of(NetworkConfig.hostAddressOf(subnet)));
     }
 
     /**

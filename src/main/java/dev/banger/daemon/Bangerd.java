@@ -5,6 +5,7 @@ import dev.banger.config.BangerPaths;
 import dev.banger.config.DaemonConfig;
 import dev.banger.dns.DnsRecords;
 import dev.banger.dns.DnsServer;
+import dev.banger.dns.GuestDns;
 import dev.banger.dns.HostResolverHook;
 import dev.banger.dns.VmDns;
 import dev.banger.image.ImageService;
@@ -64,17 +65,19 @@ public final class Bangerd implements AutoCloseable {
     private final RpcServer server;
     private final DnsServer dnsServer;
     private final VmLifecycle vms;
+    private final GuestDns guestDns;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private Bangerd(BangerPaths paths, DaemonLock lock, Database db, RpcServer server, DnsServer dnsServer,
-                    VmLifecycle vms) {
+                    VmLifecycle vms, GuestDns guestDns) {
         this.paths = paths;
         this.lock = lock;
         this.db = db;
         this.server = server;
         this.dnsServer = dnsServer;
         this.vms = vms;
+        this.guestDns = guestDns;
     }
 
     /**
@@ -89,6 +92,7 @@ public final class Bangerd implements AutoCloseable {
         createPrivateDir(paths.runtimeDir());
         DaemonLock lock = DaemonLock.acquire(paths.daemonLock());
         Database db = null;
+        GuestDns guestDns = null;
         try {
             db = Database.openReadWrite(paths.database());
             Clock clock = Clock.systemUTC();
@@ -102,8 +106,12 @@ public final class Bangerd implements AutoCloseable {
             ImageService images = new ImageService(paths, imageStore, vmStore, runner, clock,
                     config.defaultImageName(), puller);
             KernelService kernels = new KernelService(paths, kernelStore, vmStore, new KernelImporter(runner), clock);
-            HostNetwork network = new HostNetwork(runner, config.networkConfig());
+            HostNetwork network = new HostNetwork(runner, config.networkConfig(), paths.natForwardingMarker());
             DnsRecords dnsRecords = DnsRecords.inMemory();
+            if (network.config().guestDnsOnBridge()) {
+                guestDns = GuestDns.forHost(dnsRecords, network.config());
+                network.onBridgeUp(guestDns::bridgeUp);
+            }
             VmDns vmDns = new VmDns(dnsRecords, HostResolverHook.forHost(runner), network.config().bridge(),
                     dnsAddress);
             RunningVms running = new RunningVms(paths, vmStore, images,
@@ -120,6 +128,9 @@ public final class Bangerd implements AutoCloseable {
             vms.reconcile(); // Also fills the DNS records with the VMs it finds running.
             vms.watchVmms();
             DnsServer dnsServer = startDns(dnsAddress, dnsRecords);
+            if (guestDns != null && Files.isDirectory(Path.of("/sys/class/net", network.config().bridge()))) {
+                guestDns.bridgeUp(); // Running VMs were adopted: their resolver is the bridge address.
+            }
 
             Bangerd[] self = new Bangerd[1];
             DaemonControl control = new DaemonControl(paths, clock, () -> self[0].close());
@@ -127,12 +138,15 @@ public final class Bangerd implements AutoCloseable {
                     Dispatcher.handlers(control, vms, new VmUsage(running, network, runner), exec, run, connect,
                             new VmPorts(running), new VmCopy(running), sessions, images, kernels),
                     PeerPolicy.forCurrentUser(config.socketGroupName()));
-            self[0] = new Bangerd(paths, lock, db, server, dnsServer, vms);
+            self[0] = new Bangerd(paths, lock, db, server, dnsServer, vms, guestDns);
             server.start();
             log.info("bangerd {} ready (pid {}, state {})", dev.banger.config.BuildInfo.version(),
                     ProcessHandle.current().pid(), paths.stateDir());
             return self[0];
         } catch (IOException | RuntimeException e) {
+            if (guestDns != null) {
+                guestDns.close();
+            }
             if (db != null) {
                 db.close();
             }
@@ -183,6 +197,9 @@ public final class Bangerd implements AutoCloseable {
         vms.close(); // Before the store closes: the VMM watcher writes to it.
         if (dnsServer != null) {
             dnsServer.close();
+        }
+        if (guestDns != null) {
+            guestDns.close();
         }
         db.close();
         try {

@@ -21,7 +21,8 @@ import org.xbill.DNS.Type;
 /**
  * The answers of banger's DNS server, authoritative for {@code vm.}: {@code NAME.vm} A → the running VM's IPv4
  * address; other types of a known name (AAAA: the guests have no IPv6) → NOERROR with no answers; an unknown
- * name under {@code vm.} → NXDOMAIN; a name outside {@code vm.} → REFUSED (banger is no recursive resolver).
+ * name under {@code vm.} → NXDOMAIN; a name outside {@code vm.} → REFUSED (the server relays those through a
+ * {@link DnsForwarder} instead where it forwards: on the bridge, for guests).
  * Negative answers carry the zone's SOA so resolvers cache them only briefly. Case-insensitive; the question is
  * echoed as asked (resolvers that randomise the case check it). Pure: bytes in, bytes out.
  */
@@ -65,6 +66,25 @@ final class DnsAnswerer {
             limit = Math.max(maxLength, Math.min(request.getOPT().getPayloadSize(), EDNS_PAYLOAD));
         }
         return Optional.of(response.toWire(limit));
+    }
+
+    /**
+     * Whether {@code query} is a standard query for one name outside {@code vm.}: what a forwarding server relays
+     * upstream rather than refusing. Anything else (malformed, a response, another opcode, a {@code *.vm} name)
+     * is this class's to answer.
+     */
+    static boolean forwardable(byte[] query) {
+        if (query.length < 3 || (query[2] & 0x80) != 0) {
+            return false;
+        }
+        try {
+            Message request = new Message(query);
+            Record question = request.getQuestion();
+            return request.getHeader().getOpcode() == Opcode.QUERY && question != null
+                    && request.getHeader().getCount(Section.QUESTION) == 1 && !question.getName().subdomain(ZONE);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     private Message respond(Message request) {

@@ -5,6 +5,7 @@ import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -20,14 +21,18 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * banger's DNS server for {@code NAME.vm} (see {@link DnsAnswerer} for what it answers), on one address over UDP
- * and TCP. Threads are bounded: one for UDP (answers are computed in memory, so one thread keeps up), one accepting
- * TCP, and at most {@value #TCP_WORKERS} serving TCP connections (more are closed at once). A malformed packet
- * costs only its own answer (FORMERR) and never stops the server.
+ * and TCP. With a {@link DnsForwarder} (the server on the bridge, for guests), other names from clients the
+ * {@code mayForward} test admits (the guest subnet: never an open resolver for whoever can route to the bridge
+ * address) are relayed upstream. Threads are bounded: one for UDP (local answers are computed in memory, so one
+ * thread keeps up), at most {@value #FORWARD_WORKERS} relaying UDP queries upstream (queries beyond their queue are
+ * dropped, and the client retries), one accepting TCP, and at most {@value #TCP_WORKERS} serving TCP connections
+ * (more are closed at once). A malformed packet costs only its own answer (FORMERR) and never stops the server.
  */
 public final class DnsServer implements Closeable {
 
@@ -37,9 +42,14 @@ public final class DnsServer implements Closeable {
     /** Queries one TCP connection may send before it is closed. */
     static final int TCP_MAX_QUERIES = 100;
     private static final int UDP_PLAIN_LIMIT = 512;
+    static final int FORWARD_WORKERS = 8;
+    static final int FORWARD_QUEUE = 64;
 
     private final InetSocketAddress requested;
     private final DnsAnswerer answerer;
+    private final DnsForwarder forwarder;
+    private final Predicate<InetAddress> mayForward;
+    private ThreadPoolExecutor forwardWorkers;
     private final AtomicBoolean closed = new AtomicBoolean();
     private DatagramChannel udp;
     private ServerSocket tcp;
@@ -48,8 +58,19 @@ public final class DnsServer implements Closeable {
 
     /** @param listen where to listen; port 0 picks a free port (the same one for UDP and TCP) */
     public DnsServer(InetSocketAddress listen, DnsRecords records) {
+        this(listen, records, null, address -> false);
+    }
+
+    /**
+     * @param forwarder relays names outside {@code vm.}, or null to refuse them
+     * @param mayForward which clients' queries are relayed; the others get REFUSED for names outside {@code vm.}
+     */
+    DnsServer(InetSocketAddress listen, DnsRecords records, DnsForwarder forwarder,
+              Predicate<InetAddress> mayForward) {
         this.requested = listen;
         this.answerer = new DnsAnswerer(records);
+        this.forwarder = forwarder;
+        this.mayForward = mayForward;
     }
 
     /**
@@ -68,6 +89,11 @@ public final class DnsServer implements Closeable {
                     + e.getMessage(), e);
         }
         bound = (InetSocketAddress) udp.getLocalAddress();
+        if (forwarder != null) {
+            forwardWorkers = new ThreadPoolExecutor(FORWARD_WORKERS, FORWARD_WORKERS, 30, TimeUnit.SECONDS,
+                    new ArrayBlockingQueue<>(FORWARD_QUEUE), r -> daemonThread(r, "dns-forward"));
+            forwardWorkers.allowCoreThreadTimeOut(true);
+        }
         try {
             tcp = new ServerSocket();
             tcp.setReuseAddress(true);
@@ -83,8 +109,8 @@ public final class DnsServer implements Closeable {
             tcp = null;
         }
         daemonThread(this::udpLoop, "dns-udp").start();
-        log.info("DNS for *.vm listening on {} ({})", ResolvedRoute.format(bound),
-                tcp != null ? "UDP and TCP" : "UDP");
+        log.info("DNS for *.vm{} listening on {} ({})", forwarder != null ? " (other names forwarded)" : "",
+                ResolvedRoute.format(bound), tcp != null ? "UDP and TCP" : "UDP");
     }
 
     /** The bound address (with the real port when 0 was asked for). */
@@ -109,6 +135,15 @@ public final class DnsServer implements Closeable {
             }
             try {
                 byte[] query = Arrays.copyOf(buffer.array(), buffer.position());
+                if (forwards(client, query)) {
+                    SocketAddress to = client;
+                    try {
+                        forwardWorkers.execute(() -> relay(query, to));
+                    } catch (RejectedExecutionException e) {
+                        log.debug("DNS forwarding busy; query from {} dropped", client);
+                    }
+                    continue;
+                }
                 Optional<byte[]> response = answerer.answer(query, UDP_PLAIN_LIMIT);
                 if (response.isPresent()) {
                     udp.send(ByteBuffer.wrap(response.get()), client);
@@ -118,6 +153,19 @@ public final class DnsServer implements Closeable {
             } catch (IOException | RuntimeException e) {
                 log.debug("DNS query from {} dropped: {}", client, e.toString());
             }
+        }
+    }
+
+    private boolean forwards(SocketAddress client, byte[] query) {
+        return forwarder != null && client instanceof InetSocketAddress c && mayForward.test(c.getAddress())
+                && DnsAnswerer.forwardable(query);
+    }
+
+    private void relay(byte[] query, SocketAddress client) {
+        try {
+            udp.send(ByteBuffer.wrap(forwarder.forward(query)), client);
+        } catch (IOException | RuntimeException e) {
+            log.debug("DNS answer to {} not sent: {}", client, e.toString());
         }
     }
 
@@ -156,7 +204,8 @@ public final class DnsServer implements Closeable {
                 }
                 byte[] query = new byte[length];
                 in.readFully(query);
-                Optional<byte[]> response = answerer.answer(query, 65_535);
+                Optional<byte[]> response = forwards(client.getRemoteSocketAddress(), query)
+                        ? Optional.of(forwarder.forward(query)) : answerer.answer(query, 65_535);
                 if (response.isEmpty()) {
                     return;
                 }
@@ -182,6 +231,9 @@ public final class DnsServer implements Closeable {
         closeQuietly(tcp);
         if (tcpWorkers != null) {
             tcpWorkers.shutdownNow();
+        }
+        if (forwardWorkers != null) {
+            forwardWorkers.shutdownNow();
         }
     }
 

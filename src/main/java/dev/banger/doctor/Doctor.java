@@ -64,6 +64,7 @@ public final class Doctor {
         results.add(e2fsprogs());
         results.add(diskSpace());
         results.add(daemon());
+        results.add(new NatCheck(host, runner, paths).run());
         results.addAll(new DnsChecks(host, paths).run());
         return results;
     }

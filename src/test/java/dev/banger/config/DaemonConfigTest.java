@@ -3,6 +3,7 @@ package dev.banger.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.banger.host.network.NetworkConfig;
 import dev.banger.json.Json;
 import dev.banger.model.VmmKind;
 import java.net.InetSocketAddress;
@@ -50,6 +51,20 @@ class DaemonConfigTest {
         assertThat(Json.read("{\"guestSyncSeconds\": 2}", DaemonConfig.class).guestSyncPeriod()).hasSeconds(2);
         assertThatThrownBy(() -> Json.read("{\"guestSyncSeconds\": 0}", DaemonConfig.class).guestSyncPeriod())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("guestSyncSeconds");
+    }
+
+    @Test
+    void natIsOnAndGuestsAskTheBridgeUnlessConfiguredOtherwise() {
+        NetworkConfig defaults = Json.read("{}", DaemonConfig.class).networkConfig();
+        NetworkConfig optedOut = Json.read("{\"network\": {\"nat\": false, \"subnet\": \"10.5.0.0/24\", "
+                + "\"dns\": [\"9.9.9.9\"]}}", DaemonConfig.class).networkConfig();
+
+        assertThat(defaults.nat()).isTrue();
+        assertThat(defaults.dns()).containsExactly("172.30.77.1");
+        assertThat(defaults.guestDnsOnBridge()).isTrue();
+        assertThat(optedOut.nat()).isFalse();
+        assertThat(optedOut.dns()).containsExactly("9.9.9.9");
+        assertThat(optedOut.guestDnsOnBridge()).as("guests told to ask elsewhere: no server on the bridge").isFalse();
     }
 
     private static DaemonConfig config(String dnsListen) {

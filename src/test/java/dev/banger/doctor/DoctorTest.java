@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.banger.config.BangerPaths;
 import dev.banger.doctor.CheckResult.Status;
 import dev.banger.host.ProcessCommandRunner;
+import dev.banger.testkit.RecordingCommandRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -35,7 +36,7 @@ class DoctorTest {
         assertThat(find(results, "qemu").detail()).contains("QEMU emulator version");
         assertThat(find(results, "daemon").status()).isEqualTo(Status.WARN);
         assertThat(results).extracting(CheckResult::check).containsExactly("kvm", "kvm-pvm", "qemu", "firecracker",
-                "vmm", "qemu-img", "ip", "tun", "loop", "device-mapper", "e2fsprogs", "disk", "daemon", "dns-server",
+                "vmm", "qemu-img", "ip", "tun", "loop", "device-mapper", "e2fsprogs", "disk", "daemon", "nat", "dns-server",
                 "dns-host");
     }
 
@@ -150,8 +151,54 @@ class DoctorTest {
         assertThat(disk.detail()).contains("100.0 MiB free");
     }
 
+    @Test
+    void natReportsItsChainsAndWhetherBangerTurnedForwardingOn() throws Exception {
+        RecordingCommandRunner fresh = natHost("0");
+        fresh.when("iptables").thenFail(1, "iptables: No chain/target/match by that name.");
+        RecordingCommandRunner inPlace = natHost("1");
+        Files.createDirectories(paths().natForwardingMarker().getParent());
+        Files.writeString(paths().natForwardingMarker(), "");
+        RecordingCommandRunner noForwarding = natHost("0");
+
+        CheckResult notYet = find(new Doctor(FakeHost.complete(), fresh, paths()).run(), "nat");
+        CheckResult ok = find(new Doctor(FakeHost.complete(), inPlace, paths()).run(), "nat");
+        Files.delete(paths().natForwardingMarker());
+        CheckResult off = find(new Doctor(FakeHost.complete(), noForwarding, paths()).run(), "nat");
+
+        assertThat(notYet.status()).isEqualTo(Status.PASS);
+        assertThat(notYet.detail()).contains("not set up yet").contains("turns on net.ipv4.ip_forward (now 0)");
+        assertThat(ok.status()).isEqualTo(Status.PASS);
+        assertThat(ok.detail()).contains("BANGER-POSTROUTING (nat) and BANGER-FORWARD (filter)")
+                .contains("net.ipv4.ip_forward=1 (turned on by bangerd; 'banger daemon cleanup-network'");
+        assertThat(off.status()).isEqualTo(Status.WARN);
+        assertThat(off.fix()).contains("sysctl -w net.ipv4.ip_forward=1");
+    }
+
+    @Test
+    void natWithoutIptablesWarnsAndNatOffPasses() throws Exception {
+        FakeHost noIptables = FakeHost.complete();
+        noIptables.programs.remove("iptables");
+
+        CheckResult missing = find(doctor(noIptables).run(), "nat");
+        Files.createDirectories(paths().configFile().getParent());
+        Files.writeString(paths().configFile(), "{\"network\": {\"nat\": false}}");
+        CheckResult off = find(doctor(FakeHost.complete()).run(), "nat");
+
+        assertThat(missing.status()).isEqualTo(Status.WARN);
+        assertThat(missing.fix()).contains("apt-get install iptables");
+        assertThat(off.status()).isEqualTo(Status.PASS);
+        assertThat(off.detail()).startsWith("off (\"nat\": false");
+    }
+
+    /** A host whose sysctl says {@code forwarding} and whose iptables has every rule (unless told otherwise). */
+    private static RecordingCommandRunner natHost(String forwarding) {
+        RecordingCommandRunner runner = new RecordingCommandRunner();
+        runner.when("sysctl", "-n", "net.ipv4.ip_forward").thenReturn(forwarding + "\n");
+        return runner;
+    }
+
     private Doctor doctor(FakeHost host) {
-        return new Doctor(host, new ProcessCommandRunner(), paths());
+        return new Doctor(host, natHost("1"), paths());
     }
 
     private BangerPaths paths() {
@@ -162,7 +209,7 @@ class DoctorTest {
         return results.stream().filter(r -> r.check().equals(check)).findFirst().orElseThrow();
     }
 
-    /** A host whose files and programs the test decides; "programs" resolve to /usr/bin/true so versions run. */
+    /** A host whose files and programs the test decides; their commands are answered by a recording runner. */
     static final class FakeHost implements Doctor.HostProbe {
         final Set<Path> paths = new java.util.HashSet<>();
         final Map<Path, String> files = new HashMap<>();
@@ -176,7 +223,7 @@ class DoctorTest {
                     Path.of("/dev/mapper/control"), Path.of("/")));
             host.files.put(Path.of("/proc/misc"), "236 device-mapper\n");
             for (String p : List.of("qemu-system-x86_64", "firecracker", "qemu-img", "ip", "mkfs.ext4", "resize2fs",
-                    "debugfs", "e2fsck")) {
+                    "debugfs", "e2fsck", "iptables", "sysctl")) {
                 host.programs.put(p, Path.of("/usr/bin/true"));
             }
             return host;

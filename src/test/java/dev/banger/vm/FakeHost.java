@@ -76,7 +76,7 @@ public final class FakeHost implements AutoCloseable {
         ip.when("ip", "-j", "-4", "addr", "show").thenReturn("[]");
         vmm = new FakeVmm(Files.createDirectories(dir.resolve("vmm")));
         DaemonConfig config = new DaemonConfig(null, 1, 256, 64L, null, 5, null, "off", null, null);
-        network = new HostNetwork(ip, config.networkConfig());
+        network = new HostNetwork(ip, config.networkConfig(), paths.natForwardingMarker());
         ImageService images = new ImageService(paths, imageStore, vmStore, new ProcessCommandRunner(), clock,
                 Optional.empty(), null);
         KernelService kernels = new KernelService(paths, kernelStore, vmStore,

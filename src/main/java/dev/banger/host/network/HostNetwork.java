@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The host side of the guest network, through {@code ip} (JSON output, {@code -j}; never parsed human text):
- * the bridge with the host's address, one tap per running VM, and optional NAT. Every operation is idempotent,
- * so reconcile and retries can call them on half-built state.
+ * the bridge with the host's address, one tap per running VM, and NAT ({@link GuestNat}, unless the config turns
+ * it off). Every operation is idempotent, so reconcile and retries can call them on half-built state.
  */
 public final class HostNetwork {
 
@@ -25,10 +25,22 @@ public final class HostNetwork {
 
     private final CommandRunner runner;
     private final NetworkConfig config;
+    private final GuestNat nat;
+    private volatile Runnable bridgeUpListener = () -> { };
 
-    public HostNetwork(CommandRunner runner, NetworkConfig config) {
+    /** @param forwardingMarker where {@link GuestNat} records that banger turned IPv4 forwarding on */
+    public HostNetwork(CommandRunner runner, NetworkConfig config, Path forwardingMarker) {
         this.runner = runner;
         this.config = config;
+        this.nat = new GuestNat(runner, config, forwardingMarker);
+    }
+
+    /**
+     * Runs {@code listener} after every {@link #ensureBridge} (the bridge is up with its address): services that
+     * bind to the bridge address start there. It must be cheap when it has nothing to do, and not throw.
+     */
+    public void onBridgeUp(Runnable listener) {
+        this.bridgeUpListener = listener;
     }
 
     public NetworkConfig config() {
@@ -40,7 +52,11 @@ public final class HostNetwork {
         return TAP_PREFIX + vmId;
     }
 
-    /** Creates the bridge if needed, gives it the host address, brings it up; NAT too when configured. */
+    /**
+     * Creates the bridge if needed, gives it the host address, brings it up; NAT too when configured. NAT that
+     * cannot be set up (no iptables) is logged, not thrown: a guest without egress is still a working guest, and
+     * {@code banger doctor} says what is missing.
+     */
     public synchronized void ensureBridge() {
         String bridge = config.bridge();
         Optional<Map<?, ?>> link = link(bridge, false);
@@ -54,8 +70,17 @@ public final class HostNetwork {
         }
         ip("bring bridge " + bridge + " up", "link", "set", bridge, "up");
         if (config.nat()) {
-            ensureNat();
+            try {
+                List<String> changed = nat.ensure();
+                if (!changed.isEmpty()) {
+                    log.info("NAT for {}: {}", config.subnet(), String.join(", ", changed));
+                }
+            } catch (RuntimeException e) {
+                log.warn("guests have no NAT egress: {} (install iptables, or set \"nat\": false in the network "
+                        + "config to silence this)", e.getMessage());
+            }
         }
+        bridgeUpListener.run();
     }
 
     /** Creates (or re-creates) a VM's tap on the bridge, up. */
@@ -98,23 +123,6 @@ public final class HostNetwork {
         return args.toString();
     }
 
-    private void ensureNat() {
-        String subnet = config.subnet().toString();
-        runner.run(Command.of("sysctl", "-q", "-w", "net.ipv4.ip_forward=1"));
-        List<String> rule = List.of("POSTROUTING", "-s", subnet, "!", "-o", config.bridge(), "-j", "MASQUERADE");
-        CommandResult check = runner.run(Command.of(concat("iptables", "-t", "nat", "-C", rule)).allowingFailure());
-        if (!check.succeeded()) {
-            runner.run(Command.of(concat("iptables", "-t", "nat", "-A", rule)));
-            log.info("NAT enabled for {}", subnet);
-        }
-    }
-
-    private static List<String> concat(String a, String b, String c, String d, List<String> rest) {
-        java.util.ArrayList<String> all = new java.util.ArrayList<>(List.of(a, b, c, d));
-        all.addAll(rest);
-        return all;
-    }
-
     private Optional<Map<?, ?>> link(String name, boolean stats) {
         CommandResult result = runner.run(Command.of(stats
                 ? List.of("ip", "-j", "-s", "link", "show", "dev", name)
@@ -149,19 +157,6 @@ public final class HostNetwork {
         } catch (CommandFailedException e) {
             throw new IllegalStateException("cannot " + what + ": " + e.getMessage()
                     + (Files.exists(Path.of("/dev/net/tun")) ? "" : " (/dev/net/tun is missing: modprobe tun)"), e);
-        }
-    }
-
-    /** Host nameservers from /etc/resolv.conf that guests can use (loopback resolvers are skipped). */
-    public static List<String> hostNameservers(Path resolvConf) {
-        try {
-            return Files.readAllLines(resolvConf).stream().map(String::strip)
-                    .filter(l -> l.startsWith("nameserver "))
-                    .map(l -> l.substring("nameserver ".length()).strip())
-                    .filter(a -> a.matches("\\d+\\.\\d+\\.\\d+\\.\\d+") && !a.startsWith("127."))
-                    .toList();
-        } catch (java.io.IOException e) {
-            return List.of();
         }
     }
 }

@@ -3,13 +3,14 @@ package dev.banger.host.network;
 import java.util.List;
 
 /**
- * The guest network: one bridge with the host's address, an IPv4 subnet guests get addresses from, optional
- * NAT egress, and the nameservers guests use.
+ * The guest network: one bridge with the host's address, an IPv4 subnet guests get addresses from, NAT egress
+ * (unless off), and the nameservers guests use.
  *
  * @param bridge bridge device name (at most 15 characters)
  * @param subnet IPv4 network in CIDR form; the host takes its first address, guests the rest
- * @param nat masquerade guest traffic leaving through other interfaces
- * @param dns nameservers written into guests' /etc/resolv.conf; empty for none
+ * @param nat masquerade guest traffic leaving through other interfaces ({@link GuestNat})
+ * @param dns nameservers written into guests' /etc/resolv.conf; empty for none. When it holds the host address,
+ *     the daemon serves DNS there ({@link #guestDnsOnBridge()})
  */
 public record NetworkConfig(String bridge, Ipv4Network subnet, boolean nat, List<String> dns) {
 
@@ -29,6 +30,15 @@ public record NetworkConfig(String bridge, Ipv4Network subnet, boolean nat, List
 
     /** The host's address on the bridge: the subnet's first address. */
     public String hostAddress() {
+        return hostAddressOf(subnet);
+    }
+
+    public static String hostAddressOf(Ipv4Network subnet) {
         return subnet.address(1);
+    }
+
+    /** Guests are told to ask the host on the bridge for names, so the daemon must answer there. */
+    public boolean guestDnsOnBridge() {
+        return dns.contains(hostAddress());
     }
 }
