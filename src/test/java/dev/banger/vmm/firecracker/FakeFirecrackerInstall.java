@@ -38,7 +38,6 @@ final class FakeFirecrackerInstall {
                 "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
                 "-cp", System.getProperty("java.class.path"),
                 FakeFirecrackerMain.class.getName(),
-                "--fake-swagger", Swagger.defaultPath().toString(),
                 "--fake-record", record.toString()));
         if (agentSocket != null) {
             argv.add("--fake-agent");
