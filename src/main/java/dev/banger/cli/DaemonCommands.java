@@ -8,7 +8,6 @@ import dev.banger.rpc.DaemonNotRunningException;
 import dev.banger.rpc.RpcClient;
 import java.util.Optional;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 @Command(name = "daemon", description = "Control bangerd explicitly (commands start it automatically when needed).")
 final class DaemonCommands extends HelpOption {
@@ -69,9 +68,7 @@ final class DaemonCommands extends HelpOption {
     }
 
     @Command(name = "status", description = "Show whether bangerd runs (exit code 1 when it does not).")
-    static final class Status extends Base {
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
+    static final class Status extends ResultCommand {
 
         Status(CliContext context) {
             super(context);
@@ -80,16 +77,16 @@ final class DaemonCommands extends HelpOption {
         @Override
         public Integer call() {
             Optional<DaemonStatus> status = context.launcher().status();
-            if (json) {
-                Output.json(context.out(), new StatusReport(status.isPresent(), status.orElse(null)));
-            } else if (status.isPresent()) {
-                DaemonStatus s = status.get();
-                new Output.Fields().add("state", "running").add("pid", s.pid()).add("version", s.version())
-                        .add("started", s.startedAt()).add("socket", s.socket()).add("state dir", s.stateDir())
-                        .add("log", s.logFile()).print(context.out());
-            } else {
-                context.out().println("bangerd is not running (socket " + context.paths().socket() + ")");
-            }
+            print(new StatusReport(status.isPresent(), status.orElse(null)), r -> {
+                if (r.running()) {
+                    DaemonStatus s = r.daemon();
+                    new Output.Fields().add("state", "running").add("pid", s.pid()).add("version", s.version())
+                            .add("started", s.startedAt()).add("socket", s.socket()).add("state dir", s.stateDir())
+                            .add("log", s.logFile()).print(context.out());
+                } else {
+                    context.out().println("bangerd is not running (socket " + context.paths().socket() + ")");
+                }
+            });
             return status.isPresent() ? BangerCli.EXIT_OK : BangerCli.EXIT_ERROR;
         }
     }

@@ -108,9 +108,7 @@ final class ImageCommands extends HelpOption {
     }
 
     @Command(name = "list", aliases = "ls", description = "List images.")
-    static final class ListImages extends Base {
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
+    static final class ListImages extends ResultCommand {
 
         ListImages(CliContext context) {
             super(context);
@@ -119,26 +117,22 @@ final class ImageCommands extends HelpOption {
         @Override
         public Integer call() {
             ImageList list = context.call(Api.IMAGE_LIST, Empty.INSTANCE);
-            if (json) {
-                Output.json(context.out(), list);
-                return BangerCli.EXIT_OK;
-            }
-            Output.Table table = new Output.Table("NAME", "SIZE", "SOURCE", "CREATED", "USED BY");
-            for (ImageView image : list.images()) {
-                table.row(image.name(), image.sizeBytes(), image.source(), image.createdAt(),
-                        String.join(",", image.usedBy()));
-            }
-            table.print(context.out());
+            print(list, l -> {
+                Output.Table table = new Output.Table("NAME", "SIZE", "SOURCE", "CREATED", "USED BY");
+                for (ImageView image : l.images()) {
+                    table.row(image.name(), image.sizeBytes(), image.source(), image.createdAt(),
+                            String.join(",", image.usedBy()));
+                }
+                table.print(context.out());
+            });
             return BangerCli.EXIT_OK;
         }
     }
 
     @Command(name = "show", description = "Show an image.")
-    static final class Show extends Base {
+    static final class Show extends ResultCommand {
         @Parameters(paramLabel = "NAME")
         String name;
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
 
         Show(CliContext context) {
             super(context);
@@ -147,14 +141,10 @@ final class ImageCommands extends HelpOption {
         @Override
         public Integer call() {
             ImageView image = context.call(Api.IMAGE_SHOW, new ImageRef(name));
-            if (json) {
-                Output.json(context.out(), image);
-                return BangerCli.EXIT_OK;
-            }
-            new Output.Fields().add("name", image.name()).add("source", image.source())
-                    .add("digest", image.digest()).add("rootfs", image.rootfsPath()).add("size", image.sizeBytes())
-                    .add("created", image.createdAt()).add("used by", String.join(", ", image.usedBy()))
-                    .print(context.out());
+            print(image, i -> new Output.Fields().add("name", i.name()).add("source", i.source())
+                    .add("digest", i.digest()).add("rootfs", i.rootfsPath()).add("size", i.sizeBytes())
+                    .add("created", i.createdAt()).add("used by", String.join(", ", i.usedBy()))
+                    .print(context.out()));
             return BangerCli.EXIT_OK;
         }
     }

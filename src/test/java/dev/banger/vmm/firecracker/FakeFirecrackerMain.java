@@ -9,8 +9,8 @@ import java.util.regex.Pattern;
 /**
  * {@link FakeFirecracker} as a process, so {@code FirecrackerDriver} can launch it as it launches firecracker. A
  * test writes a {@code firecracker} script into a temp directory that execs this class with the fake's own
- * options first ({@code --fake-record FILE}, {@code --fake-agent SOCKET}, {@code --fake-taps a,b}) followed by the driver's arguments, of which it accepts what Firecracker accepts and
- * the driver uses: {@code --api-sock PATH}, {@code --id ID} (1-64 letters, digits, '-') and {@code --version}.
+ * options first ({@code --fake-record FILE}, {@code --fake-agent SOCKET}, {@code --fake-taps a,b}) followed by the
+ * driver's arguments, of which it accepts what Firecracker accepts and the driver uses: {@code --api-sock PATH}, {@code --id ID} (1-64 letters, digits, '-') and {@code --version}.
  * Anything else is refused the way Firecracker refuses an unknown argument. The guest console (Firecracker's
  * stdout) is this process's stdout. The process exits 0 when the guest "reboots" after SendCtrlAltDel, and like
  * Firecracker on SIGTERM.

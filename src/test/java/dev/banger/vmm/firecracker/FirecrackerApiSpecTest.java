@@ -60,7 +60,8 @@ class FirecrackerApiSpecTest {
         assertThat(spec.validate(Json.parseTree("{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\","
                 + "\"mem_backend\":{\"backend_type\":\"Tape\",\"backend_path\":\"/m\"}}"), "SnapshotLoadParams"))
                 .extracting(FirecrackerApiSpec.Problem::kind)
-                .containsExactlyInAnyOrder(FirecrackerApiSpec.Problem.Kind.CHOICE, FirecrackerApiSpec.Problem.Kind.ENUM);
+                .containsExactlyInAnyOrder(FirecrackerApiSpec.Problem.Kind.CHOICE,
+                        FirecrackerApiSpec.Problem.Kind.ENUM);
         assertThat(spec.validate(Json.parseTree("{\"state\":\"Stopped\"}"), "Vm"))
                 .extracting(FirecrackerApiSpec.Problem::serde)
                 .containsExactly("unknown variant `Stopped`, expected one of `Paused`, `Resumed`");
