@@ -4,8 +4,10 @@ import dev.banger.api.Api;
 import dev.banger.api.BangerException;
 import dev.banger.api.DaemonStatus;
 import dev.banger.api.Empty;
+import dev.banger.config.DaemonConfig;
 import dev.banger.rpc.DaemonNotRunningException;
 import dev.banger.rpc.RpcClient;
+import java.nio.file.Path;
 import java.util.Optional;
 import picocli.CommandLine.Command;
 
@@ -77,12 +79,18 @@ final class DaemonCommands extends HelpOption {
         @Override
         public Integer call() {
             Optional<DaemonStatus> status = context.launcher().status();
-            print(new StatusReport(status.isPresent(), status.orElse(null)), r -> {
+            Path configFile = context.paths().configFile();
+            Boolean configChanged = status.map(s -> !DaemonConfig.fingerprint(configFile).equals(
+                    s.configFingerprint())).orElse(null);
+            print(new StatusReport(status.isPresent(), status.orElse(null), configChanged), r -> {
                 if (r.running()) {
                     DaemonStatus s = r.daemon();
                     new Output.Fields().add("state", "running").add("pid", s.pid()).add("version", s.version())
                             .add("started", s.startedAt()).add("socket", s.socket()).add("state dir", s.stateDir())
-                            .add("log", s.logFile()).print(context.out());
+                            .add("log", s.logFile())
+                            .add("config", configFile + (r.configChanged()
+                                    ? " (changed since bangerd started; " + DaemonConfig.RESTART_TO_APPLY + ")" : ""))
+                            .print(context.out());
                 } else {
                     context.out().println("bangerd is not running (socket " + context.paths().socket() + ")");
                 }
@@ -91,6 +99,7 @@ final class DaemonCommands extends HelpOption {
         }
     }
 
-    record StatusReport(boolean running, DaemonStatus daemon) {
+    /** @param configChanged whether the config file differs from the one the daemon read; null when not running */
+    record StatusReport(boolean running, DaemonStatus daemon, Boolean configChanged) {
     }
 }

@@ -5,6 +5,7 @@ import dev.banger.api.BangerException;
 import dev.banger.api.DaemonStatus;
 import dev.banger.api.Empty;
 import dev.banger.config.BangerPaths;
+import dev.banger.config.DaemonConfig;
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandRunner;
@@ -162,8 +163,13 @@ public final class Doctor {
     private CheckResult daemon() {
         try {
             DaemonStatus status = new RpcClient(paths.socket()).call(Api.DAEMON_STATUS, Empty.INSTANCE);
-            return CheckResult.pass("daemon", "bangerd " + status.version() + " running (pid " + status.pid()
-                    + ") on " + paths.socket());
+            String running = "bangerd " + status.version() + " running (pid " + status.pid() + ") on "
+                    + paths.socket();
+            if (!DaemonConfig.fingerprint(paths.configFile()).equals(status.configFingerprint())) {
+                return CheckResult.warn("daemon", running + ", but " + paths.configFile()
+                        + " changed since it started", DaemonConfig.RESTART_TO_APPLY);
+            }
+            return CheckResult.pass("daemon", running);
         } catch (BangerException e) {
             return CheckResult.warn("daemon", "not running (" + paths.socket() + ")",
                     "nothing to do: it starts on first use (or: banger daemon start)");

@@ -63,6 +63,11 @@ final class Migrations {
             );
             CREATE INDEX vms_image ON vms (image_name);
             CREATE INDEX vms_kernel ON vms (kernel_name);
+            """), new Migration(2, "default image", """
+            ALTER TABLE images ADD COLUMN is_default INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1));
+            CREATE UNIQUE INDEX images_single_default ON images (is_default) WHERE is_default = 1;
+            UPDATE images SET is_default = 1
+                WHERE name = (SELECT name FROM images ORDER BY julianday(created_at), name LIMIT 1);
             """));
 
     static int latestVersion() {
