@@ -180,12 +180,14 @@ public final class ImageService {
         }
         String name = request.name() != null ? request.name() : defaultName(request.reference());
         Names.requireValid("image", name);
+        // The replacement of the default image stays the default.
+        boolean replacesDefault = request.force() && images.defaultName().filter(name::equals).isPresent();
         if (request.force()) {
             images.findByName(name).ifPresent(existing -> delete(name));
         }
         PullProgress progress = new PullProgress(call);
         String source = canonicalSource(request.reference());
-        return publish(name, existing -> existing.source().equals(source) && !request.force(), dir -> {
+        ImageView published = publish(name, existing -> existing.source().equals(source) && !request.force(), dir -> {
             Path target = dir.resolve(ROOTFS_FILE);
             PullOptions options = PullOptions.to(target).withInsecure(request.insecure());
             if (request.dockerConfig() != null) {
@@ -204,6 +206,7 @@ public final class ImageService {
             return new Image(name, pulled.sourceReference(), pulled.manifestDigest(), target, pulled.sizeBytes(),
                     config.envMap(), config.workingDir(), config.entrypoint(), config.cmd(), clock.instant());
         });
+        return replacesDefault && !published.isDefault() ? defaultImage(name) : published;
     }
 
     /** How a pulled image records its source, so a repeated pull of one reference is recognised. */

@@ -5,10 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.banger.api.BangerException;
 import dev.banger.api.ErrorCode;
+import dev.banger.api.Event;
+import dev.banger.api.ImagePullRequest;
 import dev.banger.api.ImageRegisterRequest;
 import dev.banger.api.ImageView;
 import dev.banger.config.BangerPaths;
 import dev.banger.host.ProcessCommandRunner;
+import dev.banger.rpc.Call;
+import dev.banger.rpc.Input;
 import dev.banger.store.Database;
 import dev.banger.store.ImageStore;
 import dev.banger.store.VmStore;
@@ -17,6 +21,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,12 +33,13 @@ class ImageServiceTest {
     @TempDir
     Path tmp;
 
+    private BangerPaths paths;
     private Database db;
     private ImageService service;
 
     @BeforeEach
     void setUp() throws IOException {
-        BangerPaths paths = new BangerPaths(tmp.resolve("state"), tmp.resolve("config"), tmp.resolve("run"));
+        paths = new BangerPaths(tmp.resolve("state"), tmp.resolve("config"), tmp.resolve("run"));
         Files.createDirectories(paths.imagesDir());
         db = Database.openReadWrite(paths.database());
         service = new ImageService(paths, new ImageStore(db), new VmStore(db), new ProcessCommandRunner(),
@@ -102,4 +108,41 @@ class ImageServiceTest {
 
         assertThat(service.resolve(null).name()).isEqualTo("debian-bookworm");
     }
+
+    @Test
+    void pullForce_ofTheDefaultImage_keepsTheReplacementTheDefault() throws IOException {
+        TestImages layout = new TestImages(tmp.resolve("layout"));
+        service = new ImageService(paths, new ImageStore(db), new VmStore(db), new ProcessCommandRunner(),
+                Clock.systemUTC(), new PullTestSupport(tmp.resolve("pull")).puller);
+        String reference = "oci-layout:" + layout.layout + ":v1";
+        service.pull(new ImagePullRequest(reference, "tools", false, false, null), QUIET);
+        register("busybox");
+        assertThat(service.defaultImage(null).name()).isEqualTo("tools");
+
+        ImageView replaced = service.pull(new ImagePullRequest(reference, "tools", false, true, null), QUIET);
+
+        assertThat(replaced.isDefault()).isTrue();
+        assertThat(service.resolve(null).name()).isEqualTo("tools");
+    }
+
+    /** A call nobody watches: pulls emit progress into it. */
+    private static final Call QUIET = new Call() {
+        @Override
+        public void emit(Event event) {
+        }
+
+        @Override
+        public Input nextInput(long timeout, TimeUnit unit) {
+            return null;
+        }
+
+        @Override
+        public boolean cancelled() {
+            return false;
+        }
+
+        @Override
+        public void onCancel(Runnable action) {
+        }
+    };
 }
