@@ -72,23 +72,7 @@ public final class ImageStore {
 
     /** Makes {@code name} the default image; returns false (changing nothing) when no such image exists. */
     public boolean setDefault(String name) {
-        return db.transaction(c -> {
-            try (PreparedStatement exists = c.prepareStatement("SELECT 1 FROM images WHERE name = ?")) {
-                exists.setString(1, name);
-                try (ResultSet rs = exists.executeQuery()) {
-                    if (!rs.next()) {
-                        return false;
-                    }
-                }
-            }
-            try (PreparedStatement clear = c.prepareStatement("UPDATE images SET is_default = 0 WHERE is_default = 1");
-                 PreparedStatement set = c.prepareStatement("UPDATE images SET is_default = 1 WHERE name = ?")) {
-                clear.executeUpdate();
-                set.setString(1, name);
-                set.executeUpdate();
-                return true;
-            }
-        });
+        return DefaultFlag.set(db, "images", name);
     }
 
     public Optional<Image> findByName(String name) {

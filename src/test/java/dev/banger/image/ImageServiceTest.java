@@ -5,14 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.banger.api.BangerException;
 import dev.banger.api.ErrorCode;
-import dev.banger.api.Event;
 import dev.banger.api.ImagePullRequest;
 import dev.banger.api.ImageRegisterRequest;
 import dev.banger.api.ImageView;
 import dev.banger.config.BangerPaths;
 import dev.banger.host.ProcessCommandRunner;
 import dev.banger.rpc.Call;
-import dev.banger.rpc.Input;
 import dev.banger.store.Database;
 import dev.banger.store.ImageStore;
 import dev.banger.store.VmStore;
@@ -21,7 +19,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -115,34 +112,13 @@ class ImageServiceTest {
         service = new ImageService(paths, new ImageStore(db), new VmStore(db), new ProcessCommandRunner(),
                 Clock.systemUTC(), new PullTestSupport(tmp.resolve("pull")).puller);
         String reference = "oci-layout:" + layout.layout + ":v1";
-        service.pull(new ImagePullRequest(reference, "tools", false, false, null), QUIET);
+        service.pull(new ImagePullRequest(reference, "tools", false, false, null), Call.detached());
         register("busybox");
         assertThat(service.defaultImage(null).name()).isEqualTo("tools");
 
-        ImageView replaced = service.pull(new ImagePullRequest(reference, "tools", false, true, null), QUIET);
+        ImageView replaced = service.pull(new ImagePullRequest(reference, "tools", false, true, null), Call.detached());
 
         assertThat(replaced.isDefault()).isTrue();
         assertThat(service.resolve(null).name()).isEqualTo("tools");
     }
-
-    /** A call nobody watches: pulls emit progress into it. */
-    private static final Call QUIET = new Call() {
-        @Override
-        public void emit(Event event) {
-        }
-
-        @Override
-        public Input nextInput(long timeout, TimeUnit unit) {
-            return null;
-        }
-
-        @Override
-        public boolean cancelled() {
-            return false;
-        }
-
-        @Override
-        public void onCancel(Runnable action) {
-        }
-    };
 }
