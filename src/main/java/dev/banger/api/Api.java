@@ -69,6 +69,8 @@ public final class Api {
             new Method<>("image.promote", ImagePromoteRequest.class, ImageView.class);
     public static final Method<ImageRef, Empty> IMAGE_DELETE =
             new Method<>("image.delete", ImageRef.class, Empty.class);
+    public static final Method<ImageDefaultRequest, ImageView> IMAGE_DEFAULT =
+            new Method<>("image.default", ImageDefaultRequest.class, ImageView.class);
 
     public static final Method<Empty, KernelList> KERNEL_LIST =
             new Method<>("kernel.list", Empty.class, KernelList.class);
@@ -87,9 +89,9 @@ public final class Api {
     public static final List<Method<?, ?>> ALL = List.of(DAEMON_STATUS, DAEMON_SHUTDOWN, VM_CREATE, VM_ATTACH, VM_LIST,
             VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_RUN, VM_SET, VM_STATS, VM_LOGS, VM_CONNECT,
             WORKSPACE_EXPORT, VM_PORTS, VM_COPY_IN, VM_COPY_OUT, SESSION_START, SESSION_LIST, SESSION_ATTACH,
-            SESSION_LOGS, SESSION_KILL, SESSION_REMOVE, IMAGE_LIST, IMAGE_SHOW,
-            IMAGE_REGISTER, IMAGE_PULL, IMAGE_PROMOTE, IMAGE_DELETE, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL, KERNEL_DELETE,
-            KERNEL_DEFAULT);
+            SESSION_LOGS, SESSION_KILL, SESSION_REMOVE, IMAGE_LIST, IMAGE_SHOW, IMAGE_REGISTER, IMAGE_PULL,
+            IMAGE_PROMOTE, IMAGE_DELETE, IMAGE_DEFAULT, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL,
+            KERNEL_DELETE, KERNEL_DEFAULT);
 
     private Api() {
     }

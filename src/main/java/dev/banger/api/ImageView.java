@@ -2,7 +2,11 @@ package dev.banger.api;
 
 import java.util.List;
 
-/** An image as the CLI shows it, with the VMs that use it. */
+/**
+ * An image as the CLI shows it, with the VMs that use it.
+ *
+ * @param isDefault whether a VM created without {@code --image} boots it
+ */
 public record ImageView(String name, String source, String digest, String rootfsPath, long sizeBytes,
-                        String createdAt, List<String> usedBy) {
+                        boolean isDefault, String createdAt, List<String> usedBy) {
 }

@@ -11,10 +11,10 @@ import dev.banger.host.network.GuestNat;
 import dev.banger.host.network.NetworkConfig;
 import dev.banger.rpc.DaemonNotRunningException;
 import dev.banger.rpc.RpcClient;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 @Command(name = "daemon", description = "Control bangerd explicitly (commands start it automatically when needed).")
 final class DaemonCommands extends HelpOption {
@@ -76,9 +76,7 @@ final class DaemonCommands extends HelpOption {
     }
 
     @Command(name = "status", description = "Show whether bangerd runs (exit code 1 when it does not).")
-    static final class Status extends Base {
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
+    static final class Status extends ResultCommand {
 
         Status(CliContext context) {
             super(context);
@@ -87,16 +85,22 @@ final class DaemonCommands extends HelpOption {
         @Override
         public Integer call() {
             Optional<DaemonStatus> status = context.launcher().status();
-            if (json) {
-                Output.json(context.out(), new StatusReport(status.isPresent(), status.orElse(null)));
-            } else if (status.isPresent()) {
-                DaemonStatus s = status.get();
-                new Output.Fields().add("state", "running").add("pid", s.pid()).add("version", s.version())
-                        .add("started", s.startedAt()).add("socket", s.socket()).add("state dir", s.stateDir())
-                        .add("log", s.logFile()).print(context.out());
-            } else {
-                context.out().println("bangerd is not running (socket " + context.paths().socket() + ")");
-            }
+            Path configFile = context.paths().configFile();
+            Boolean configChanged = status.map(s -> !DaemonConfig.fingerprint(configFile).equals(
+                    s.configFingerprint())).orElse(null);
+            print(new StatusReport(status.isPresent(), status.orElse(null), configChanged), r -> {
+                if (r.running()) {
+                    DaemonStatus s = r.daemon();
+                    new Output.Fields().add("state", "running").add("pid", s.pid()).add("version", s.version())
+                            .add("started", s.startedAt()).add("socket", s.socket()).add("state dir", s.stateDir())
+                            .add("log", s.logFile())
+                            .add("config", configFile + (r.configChanged()
+                                    ? " (changed since bangerd started; " + DaemonConfig.RESTART_TO_APPLY + ")" : ""))
+                            .print(context.out());
+                } else {
+                    context.out().println("bangerd is not running (socket " + context.paths().socket() + ")");
+                }
+            });
             return status.isPresent() ? BangerCli.EXIT_OK : BangerCli.EXIT_ERROR;
         }
     }
@@ -138,6 +142,7 @@ final class DaemonCommands extends HelpOption {
         }
     }
 
-    record StatusReport(boolean running, DaemonStatus daemon) {
+    /** @param configChanged whether the config file differs from the one the daemon read; null when not running */
+    record StatusReport(boolean running, DaemonStatus daemon, Boolean configChanged) {
     }
 }

@@ -2,6 +2,7 @@ package dev.banger.cli;
 
 import dev.banger.api.Api;
 import dev.banger.api.Empty;
+import dev.banger.api.ImageDefaultRequest;
 import dev.banger.api.ImageList;
 import dev.banger.api.ImagePromoteRequest;
 import dev.banger.api.ImagePullRequest;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Parameters;
 final class ImageCommands extends HelpOption {
 
     static final CommandGroup GROUP = CommandGroup.of(ImageCommands.class, Pull.class, Register.class,
-            Promote.class, ListImages.class, Show.class, Delete.class);
+            Promote.class, ListImages.class, Show.class, Delete.class, MakeDefault.class);
 
     @Command(name = "pull",
             description = "Pull an OCI image (registry reference, oci-layout:DIR[:tag] or docker-archive:FILE) into a bootable root disk.")
@@ -112,9 +113,7 @@ final class ImageCommands extends HelpOption {
     }
 
     @Command(name = "list", aliases = "ls", description = "List images.")
-    static final class ListImages extends Base {
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
+    static final class ListImages extends ResultCommand {
 
         ListImages(CliContext context) {
             super(context);
@@ -123,26 +122,22 @@ final class ImageCommands extends HelpOption {
         @Override
         public Integer call() {
             ImageList list = context.call(Api.IMAGE_LIST, Empty.INSTANCE);
-            if (json) {
-                Output.json(context.out(), list);
-                return BangerCli.EXIT_OK;
-            }
-            Output.Table table = new Output.Table("NAME", "SIZE", "SOURCE", "CREATED", "USED BY");
-            for (ImageView image : list.images()) {
-                table.row(image.name(), Sizes.formatBytes(image.sizeBytes()), image.source(), image.createdAt(),
-                        String.join(",", image.usedBy()));
-            }
-            table.print(context.out());
+            print(list, l -> {
+                Output.Table table = new Output.Table("NAME", "SIZE", "DEFAULT", "SOURCE", "CREATED", "USED BY");
+                for (ImageView image : l.images()) {
+                    table.row(image.name(), Sizes.formatBytes(image.sizeBytes()), image.isDefault() ? "*" : "", image.source(),
+                            image.createdAt(), String.join(",", image.usedBy()));
+                }
+                table.print(context.out());
+            });
             return BangerCli.EXIT_OK;
         }
     }
 
     @Command(name = "show", description = "Show an image.")
-    static final class Show extends Base {
+    static final class Show extends ResultCommand {
         @Parameters(paramLabel = "NAME")
         String name;
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
 
         Show(CliContext context) {
             super(context);
@@ -151,14 +146,11 @@ final class ImageCommands extends HelpOption {
         @Override
         public Integer call() {
             ImageView image = context.call(Api.IMAGE_SHOW, new ImageRef(name));
-            if (json) {
-                Output.json(context.out(), image);
-                return BangerCli.EXIT_OK;
-            }
-            new Output.Fields().add("name", image.name()).add("source", image.source())
-                    .add("digest", image.digest()).add("rootfs", image.rootfsPath()).add("size", Sizes.formatBytes(image.sizeBytes()))
-                    .add("created", image.createdAt()).add("used by", String.join(", ", image.usedBy()))
-                    .print(context.out());
+            print(image, i -> new Output.Fields().add("name", i.name()).add("default", i.isDefault())
+                    .add("source", i.source())
+                    .add("digest", i.digest()).add("rootfs", i.rootfsPath()).add("size", Sizes.formatBytes(i.sizeBytes()))
+                    .add("created", i.createdAt()).add("used by", String.join(", ", i.usedBy()))
+                    .print(context.out()));
             return BangerCli.EXIT_OK;
         }
     }
@@ -178,6 +170,25 @@ final class ImageCommands extends HelpOption {
                 context.call(Api.IMAGE_DELETE, new ImageRef(name));
                 context.out().println("deleted " + name);
             }
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "default", description = {"Show the default image, or make NAME the default.",
+        "A VM created without --image boots the default: the first image (the one first use builds) until you "
+            + "choose another. Takes effect at once."})
+    static final class MakeDefault extends ResultCommand {
+        @Parameters(paramLabel = "NAME", arity = "0..1")
+        String name;
+
+        MakeDefault(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            ImageView image = context.call(Api.IMAGE_DEFAULT, new ImageDefaultRequest(name));
+            print(image, i -> context.out().println(name == null ? i.name() : i.name() + " is the default image"));
             return BangerCli.EXIT_OK;
         }
     }

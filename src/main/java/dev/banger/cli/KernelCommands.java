@@ -19,9 +19,7 @@ final class KernelCommands extends HelpOption {
             Pull.class, Import.class, Delete.class, MakeDefault.class);
 
     @Command(name = "list", aliases = "ls", description = "List kernels.")
-    static final class ListKernels extends Base {
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
+    static final class ListKernels extends ResultCommand {
 
         ListKernels(CliContext context) {
             super(context);
@@ -30,25 +28,22 @@ final class KernelCommands extends HelpOption {
         @Override
         public Integer call() {
             KernelList list = context.call(Api.KERNEL_LIST, Empty.INSTANCE);
-            if (json) {
-                Output.json(context.out(), list);
-                return BangerCli.EXIT_OK;
-            }
-            Output.Table table = new Output.Table("NAME", "VERSION", "DEFAULT", "SOURCE", "USED BY");
-            for (KernelView k : list.kernels()) {
-                table.row(k.name(), k.version(), k.isDefault() ? "*" : "", k.source(), String.join(",", k.usedBy()));
-            }
-            table.print(context.out());
+            print(list, l -> {
+                Output.Table table = new Output.Table("NAME", "VERSION", "DEFAULT", "SOURCE", "USED BY");
+                for (KernelView k : l.kernels()) {
+                    table.row(k.name(), k.version(), k.isDefault() ? "*" : "", k.source(),
+                            String.join(",", k.usedBy()));
+                }
+                table.print(context.out());
+            });
             return BangerCli.EXIT_OK;
         }
     }
 
     @Command(name = "show", description = "Show a kernel.")
-    static final class Show extends Base {
+    static final class Show extends ResultCommand {
         @Parameters(paramLabel = "NAME")
         String name;
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
 
         Show(CliContext context) {
             super(context);
@@ -57,16 +52,12 @@ final class KernelCommands extends HelpOption {
         @Override
         public Integer call() {
             KernelView k = context.call(Api.KERNEL_SHOW, new KernelRef(name));
-            if (json) {
-                Output.json(context.out(), k);
-                return BangerCli.EXIT_OK;
-            }
-            new Output.Fields().add("name", k.name()).add("version", k.version()).add("default", k.isDefault())
-                    .add("source", k.source()).add("format", k.format()).add("kernel", k.kernelPath())
-                    .add("vmlinux", k.vmlinuxPath() == null ? "-" : k.vmlinuxPath())
-                    .add("modules", String.join(" ", k.modules()))
-                    .add("created", k.createdAt()).add("used by", String.join(", ", k.usedBy()))
-                    .print(context.out());
+            print(k, v -> new Output.Fields().add("name", v.name()).add("version", v.version())
+                    .add("default", v.isDefault()).add("source", v.source()).add("format", v.format())
+                    .add("kernel", v.kernelPath())
+                    .add("vmlinux", v.vmlinuxPath() == null ? "-" : v.vmlinuxPath()).add("modules", String.join(" ", v.modules()))
+                    .add("created", v.createdAt()).add("used by", String.join(", ", v.usedBy()))
+                    .print(context.out()));
             return BangerCli.EXIT_OK;
         }
     }

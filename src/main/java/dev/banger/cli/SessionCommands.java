@@ -54,11 +54,9 @@ final class SessionCommands extends HelpOption {
     }
 
     @Command(name = "list", aliases = "ls", description = "List a VM's sessions, running and ended.")
-    static final class ListSessions extends Base {
+    static final class ListSessions extends ResultCommand {
         @Parameters(paramLabel = "NAME")
         String vm;
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
 
         ListSessions(CliContext context) {
             super(context);
@@ -67,16 +65,15 @@ final class SessionCommands extends HelpOption {
         @Override
         public Integer call() {
             SessionList list = context.call(Api.SESSION_LIST, new VmRef(vm));
-            if (json) {
-                Output.json(context.out(), list);
-                return BangerCli.EXIT_OK;
-            }
-            Output.Table table = new Output.Table("NAME", "STATE", "PID", "RUNTIME", "OUTPUT", "ATTACHED", "COMMAND");
-            for (SessionView s : list.sessions()) {
-                table.row(s.name(), state(s), s.pid(), duration(s.runtimeMs()), bytes(s.outputBytes()),
-                        s.attached(), String.join(" ", s.argv()));
-            }
-            table.print(context.out());
+            print(list, l -> {
+                Output.Table table = new Output.Table("NAME", "STATE", "PID", "RUNTIME", "OUTPUT", "ATTACHED",
+                        "COMMAND");
+                for (SessionView s : l.sessions()) {
+                    table.row(s.name(), state(s), s.pid(), duration(s.runtimeMs()), bytes(s.outputBytes()),
+                            s.attached(), String.join(" ", s.argv()));
+                }
+                table.print(context.out());
+            });
             return BangerCli.EXIT_OK;
         }
 

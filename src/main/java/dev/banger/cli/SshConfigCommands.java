@@ -61,11 +61,9 @@ final class SshConfigCommands extends HelpOption {
     }
 
     @Command(name = "show", description = "Print banger's ssh config for *.vm and whether ~/.ssh/config includes it.")
-    static final class Show extends Base {
+    static final class Show extends ResultCommand {
         @Option(names = "--config", paramLabel = "FILE", description = "The ssh config to check (default: ~/.ssh/config).")
         Path file;
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
 
         Show(CliContext context) {
             super(context);
@@ -76,20 +74,19 @@ final class SshConfigCommands extends HelpOption {
             Path target = file != null ? file : UserSshConfig.defaultFile();
             String text = SshClientConfig.render(context.paths(), BangerInstall.cliLauncher(), System.getenv());
             boolean installed = UserSshConfig.installed(target);
-            if (json) {
-                Map<String, Object> view = new LinkedHashMap<>();
-                view.put("file", context.paths().sshClientConfig().toString());
-                view.put("userConfig", target.toString());
-                view.put("installed", installed);
-                view.put("config", text);
-                Output.json(context.out(), view);
-                return BangerCli.EXIT_OK;
-            }
-            context.out().print(text);
-            context.out().flush();
-            if (!installed) {
-                context.err().println("note: " + target + " does not include it yet; run: banger ssh-config install");
-            }
+            Map<String, Object> view = new LinkedHashMap<>();
+            view.put("file", context.paths().sshClientConfig().toString());
+            view.put("userConfig", target.toString());
+            view.put("installed", installed);
+            view.put("config", text);
+            print(view, v -> {
+                context.out().print(text);
+                context.out().flush();
+                if (!installed) {
+                    context.err().println("note: " + target + " does not include it yet; run: banger ssh-config "
+                            + "install");
+                }
+            });
             return BangerCli.EXIT_OK;
         }
     }

@@ -43,7 +43,7 @@ final class VmCommands extends HelpOption {
             + "QEMU; banger doctor says which).";
 
     @Command(name = "create", description = "Provision disks and network for a new VM and boot it.")
-    static final class Create extends Base {
+    static final class Create extends ResultCommand {
         @Parameters(paramLabel = "NAME", arity = "0..1", description = "VM name (a DNS label: a-z, 0-9, '-').")
         String name;
         @Option(names = "--attach", paramLabel = "OP", description = "Follow a create in progress (its id is the "
@@ -65,8 +65,6 @@ final class VmCommands extends HelpOption {
         String vmm;
         @Option(names = "--no-start", description = "Record and provision the VM without booting it.")
         boolean noStart;
-        @Option(names = "--json", description = "Print the VM as JSON.")
-        boolean json;
 
         Create(CliContext context) {
             super(context);
@@ -93,11 +91,7 @@ final class VmCommands extends HelpOption {
                 vm = context.call(Api.VM_CREATE, request, progress);
             }
             progress.finish();
-            if (json) {
-                Output.json(context.out(), vm);
-            } else {
-                context.out().println(vm.name() + " " + vm.state());
-            }
+            print(vm, v -> context.out().println(v.name() + " " + v.state()));
             return BangerCli.EXIT_OK;
         }
     }
@@ -184,9 +178,7 @@ final class VmCommands extends HelpOption {
     }
 
     @Command(name = "list", aliases = "ls", description = "List VMs.")
-    static final class ListVms extends Base {
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
+    static final class ListVms extends ResultCommand {
 
         ListVms(CliContext context) {
             super(context);
@@ -195,26 +187,23 @@ final class VmCommands extends HelpOption {
         @Override
         public Integer call() {
             VmList list = context.call(Api.VM_LIST, Empty.INSTANCE);
-            if (json) {
-                Output.json(context.out(), list);
-                return BangerCli.EXIT_OK;
-            }
-            Output.Table table = new Output.Table("NAME", "STATE", "VMM", "IMAGE", "IP", "CPUS", "MEMORY", "DISK");
-            for (VmView vm : list.vms()) {
-                table.row(vm.name(), vm.state(), vm.vmm(), vm.image(), vm.guestIp(), vm.cpus(),
-                        Sizes.formatMib(vm.memoryMib()), Sizes.formatMib(vm.diskMib()));
-            }
-            table.print(context.out());
+            print(list, l -> {
+                Output.Table table = new Output.Table("NAME", "STATE", "VMM", "IMAGE", "IP", "CPUS", "MEMORY",
+                        "DISK");
+                for (VmView vm : l.vms()) {
+                    table.row(vm.name(), vm.state(), vm.vmm(), vm.image(), vm.guestIp(), vm.cpus(),
+                            Sizes.formatMib(vm.memoryMib()), Sizes.formatMib(vm.diskMib()));
+                }
+                table.print(context.out());
+            });
             return BangerCli.EXIT_OK;
         }
     }
 
     @Command(name = "show", description = "Show a VM: state, IP, DNS name, image, kernel, resources, last error.")
-    static final class Show extends Base {
+    static final class Show extends ResultCommand {
         @Parameters(paramLabel = "NAME")
         String name;
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
 
         Show(CliContext context) {
             super(context);
@@ -223,16 +212,12 @@ final class VmCommands extends HelpOption {
         @Override
         public Integer call() {
             VmView vm = context.call(Api.VM_SHOW, new VmRef(name));
-            if (json) {
-                Output.json(context.out(), vm);
-                return BangerCli.EXIT_OK;
-            }
-            new Output.Fields().add("name", vm.name()).add("id", vm.id()).add("state", vm.state())
-                    .add("vmm", vm.vmm()).add("image", vm.image()).add("kernel", vm.kernel()).add("cpus", vm.cpus())
-                    .add("memory", Sizes.formatMib(vm.memoryMib())).add("disk", Sizes.formatMib(vm.diskMib()))
-                    .add("ip", vm.guestIp()).add("dns", vm.dnsName()).add("pid", vm.pid()).add("dir", vm.vmDir())
-                    .add("log", vm.logPath()).add("created", vm.createdAt()).add("updated", vm.updatedAt())
-                    .add("last error", vm.lastError()).add("operation", vm.operation()).print(context.out());
+            print(vm, v -> new Output.Fields().add("name", v.name()).add("id", v.id()).add("state", v.state())
+                    .add("vmm", v.vmm()).add("image", v.image()).add("kernel", v.kernel()).add("cpus", v.cpus())
+                    .add("memory", Sizes.formatMib(v.memoryMib())).add("disk", Sizes.formatMib(v.diskMib()))
+                    .add("ip", v.guestIp()).add("dns", v.dnsName()).add("pid", v.pid()).add("dir", v.vmDir())
+                    .add("log", v.logPath()).add("created", v.createdAt()).add("updated", v.updatedAt())
+                    .add("last error", v.lastError()).add("operation", v.operation()).print(context.out()));
             return BangerCli.EXIT_OK;
         }
     }
@@ -392,13 +377,11 @@ final class VmCommands extends HelpOption {
     }
 
     @Command(name = "stats", description = "CPU, memory, disk and network use of the VM.")
-    static final class Stats extends Base {
+    static final class Stats extends ResultCommand {
         @Parameters(paramLabel = "NAME")
         String name;
         @Option(names = "--watch", description = "Refresh every second.")
         boolean watch;
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
 
         Stats(CliContext context) {
             super(context);
@@ -411,16 +394,16 @@ final class VmCommands extends HelpOption {
             boolean first = true;
             do {
                 VmStats s = context.call(Api.VM_STATS, new VmRef(name));
-                if (json) {
-                    Output.json(context.out(), s);
-                } else {
-                    Output.Table table = first ? header : new Output.Table().minWidth(STATS_WIDTH);
-                    table.row(s.name(), s.state(), s.cpuPercent() < 0 ? null : s.cpuPercent(), bytes(s.vmmRssBytes()),
-                            s.guestMemTotalBytes() < 0 ? null : bytes(s.guestMemTotalBytes() - s.guestMemAvailableBytes())
-                                    + "/" + bytes(s.guestMemTotalBytes()),
-                            bytes(s.diskBytes()), bytes(s.netRxBytes()), bytes(s.netTxBytes()));
-                    table.print(context.out(), first);
-                }
+                boolean withHeader = first;
+                print(s, v -> {
+                    Output.Table table = withHeader ? header : new Output.Table().minWidth(STATS_WIDTH);
+                    String guestMem = v.guestMemTotalBytes() < 0 ? null
+                            : bytes(v.guestMemTotalBytes() - v.guestMemAvailableBytes()) + "/"
+                                    + bytes(v.guestMemTotalBytes());
+                    table.row(v.name(), v.state(), v.cpuPercent() < 0 ? null : v.cpuPercent(), bytes(v.vmmRssBytes()),
+                            guestMem, bytes(v.diskBytes()), bytes(v.netRxBytes()), bytes(v.netTxBytes()));
+                    table.print(context.out(), withHeader);
+                });
                 context.out().flush();
                 first = false;
                 if (watch) {
@@ -438,11 +421,9 @@ final class VmCommands extends HelpOption {
     }
 
     @Command(name = "ports", description = "TCP/UDP ports listening in the guest.")
-    static final class Ports extends Base {
+    static final class Ports extends ResultCommand {
         @Parameters(paramLabel = "NAME")
         String name;
-        @Option(names = "--json", description = "Print as JSON.")
-        boolean json;
 
         Ports(CliContext context) {
             super(context);
@@ -451,15 +432,13 @@ final class VmCommands extends HelpOption {
         @Override
         public Integer call() {
             PortList list = context.call(Api.VM_PORTS, new VmRef(name));
-            if (json) {
-                Output.json(context.out(), list);
-                return BangerCli.EXIT_OK;
-            }
-            Output.Table table = new Output.Table("PROTO", "ADDRESS", "PORT", "PID", "COMMAND");
-            for (PortView p : list.ports()) {
-                table.row(p.protocol(), p.address(), p.port(), p.pid(), p.command());
-            }
-            table.print(context.out());
+            print(list, l -> {
+                Output.Table table = new Output.Table("PROTO", "ADDRESS", "PORT", "PID", "COMMAND");
+                for (PortView p : l.ports()) {
+                    table.row(p.protocol(), p.address(), p.port(), p.pid(), p.command());
+                }
+                table.print(context.out());
+            });
             return BangerCli.EXIT_OK;
         }
     }

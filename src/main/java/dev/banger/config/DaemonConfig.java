@@ -5,7 +5,13 @@ import dev.banger.json.JsonException;
 import dev.banger.model.VmmKind;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Map;
+import dev.banger.host.network.HostNetwork;
 import dev.banger.host.network.Ipv4Network;
 import dev.banger.host.network.NetworkConfig;
 import java.net.InetAddress;
@@ -15,14 +21,14 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The daemon's settings, read from {@code config.json} in the config dir. Every field is optional; a missing
- * file means all defaults.
+ * The daemon's settings, read from {@code config.json} in the config dir when the daemon starts (a change takes
+ * effect at its next start; {@link #fingerprint} lets the CLI tell that the file changed since). Every field is
+ * optional; a missing file means all defaults.
  *
  * @param socketGroup a group whose members may use the daemon (socket 0660), or null for the owner only
  * @param defaultCpus vCPUs of a VM created without {@code --cpus}
  * @param defaultMemoryMib memory of a VM created without {@code --memory}
  * @param defaultDiskMib work-disk size of a VM created without {@code --disk}
- * @param defaultImage image of a VM created without {@code --image}
  * @param bootTimeoutSeconds how long a booting guest may take to answer its agent
  * @param network the guest network; absent fields take defaults
  * @param dnsListen where the daemon's {@code NAME.vm} DNS server listens (UDP and TCP), {@code HOST:PORT} (an IPv6
@@ -34,13 +40,16 @@ import java.util.Optional;
  *     checked), default 60
  */
 public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defaultMemoryMib, Long defaultDiskMib,
-                           String defaultImage, Integer bootTimeoutSeconds, Network network, String dnsListen,
-                           String defaultVmm, Integer guestSyncSeconds) {
+                           Integer bootTimeoutSeconds, Network network, String dnsListen, String defaultVmm,
+                           Integer guestSyncSeconds) {
 
     public static final String DEFAULT_DNS_LISTEN = "127.0.0.1:5553";
     public static final String AUTO_VMM = "auto";
-    public static final DaemonConfig DEFAULTS = new DaemonConfig(null, 2, 1024, 4096L, null, 60, null,
-            DEFAULT_DNS_LISTEN, AUTO_VMM, 60);
+    /** How a config file that differs from the one the running daemon read takes effect. */
+    public static final String RESTART_TO_APPLY = "its settings apply after a restart: banger daemon stop (VMs "
+            + "keep running; the next command starts bangerd again)";
+    public static final DaemonConfig DEFAULTS = new DaemonConfig(null, 2, 1024, 4096L, 60, null, DEFAULT_DNS_LISTEN,
+            AUTO_VMM, 60);
 
     /**
      * The {@code network} section.
@@ -113,10 +122,6 @@ public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defa
         }
     }
 
-    public Optional<String> defaultImageName() {
-        return Optional.ofNullable(defaultImage).filter(g -> !g.isBlank());
-    }
-
     public java.time.Duration bootTimeout() {
         return java.time.Duration.ofSeconds(bootTimeoutSeconds != null ? bootTimeoutSeconds
                 : DEFAULTS.bootTimeoutSeconds);
@@ -153,10 +158,35 @@ public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defa
             return DEFAULTS;
         }
         try {
-            return Json.read(Files.readString(file), DaemonConfig.class);
+            String text = Files.readString(file);
+            if (Json.parseTree(text) instanceof Map<?, ?> fields && fields.containsKey("defaultImage")) {
+                throw new IllegalArgumentException("cannot read " + file + ": \"defaultImage\" is not a setting; "
+                        + "the default image is kept with the images (banger image default NAME): remove the key");
+            }
+            return Json.read(text, DaemonConfig.class);
         } catch (IOException | JsonException e) {
             throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage()
                     + " (fix or remove the file)");
+        }
+    }
+
+    /**
+     * The SHA-256 of {@code file}'s content, or "absent": the daemon reports the one it started with, so a
+     * changed file (whose settings need a daemon restart) can be told from the one in effect.
+     */
+    public static String fingerprint(Path file) {
+        byte[] content;
+        try {
+            content = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            return "absent";
+        } catch (IOException e) {
+            return "unreadable: " + e.getMessage();
+        }
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
         }
     }
 }

@@ -86,6 +86,8 @@ public final class Bangerd implements AutoCloseable {
      * @throws IllegalStateException when another daemon owns the state dir
      */
     public static Bangerd start(BangerPaths paths) throws IOException {
+        // Fingerprinted before reading: if the file changes in between, it reads as changed, never the reverse.
+        String configFingerprint = DaemonConfig.fingerprint(paths.configFile());
         DaemonConfig config = DaemonConfig.load(paths.configFile());
         Optional<InetSocketAddress> dnsAddress = config.dnsAddress();
         createPrivateDir(paths.stateDir());
@@ -103,8 +105,7 @@ public final class Bangerd implements AutoCloseable {
             ImagePuller puller = new ImagePuller(new ContentStore(paths.blobsDir()), paths.imageWorkDir(),
                     paths.scratchDir().orElse(null), runner, Executables.fromEnvironment(),
                     ImageSources.newHttpClient());
-            ImageService images = new ImageService(paths, imageStore, vmStore, runner, clock,
-                    config.defaultImageName(), puller);
+            ImageService images = new ImageService(paths, imageStore, vmStore, runner, clock, puller);
             KernelService kernels = new KernelService(paths, kernelStore, vmStore, new KernelImporter(runner), clock);
             HostNetwork network = new HostNetwork(runner, config.networkConfig(), paths.natForwardingMarker());
             DnsRecords dnsRecords = DnsRecords.inMemory();
@@ -133,7 +134,7 @@ public final class Bangerd implements AutoCloseable {
             }
 
             Bangerd[] self = new Bangerd[1];
-            DaemonControl control = new DaemonControl(paths, clock, () -> self[0].close());
+            DaemonControl control = new DaemonControl(paths, clock, configFingerprint, () -> self[0].close());
             RpcServer server = new RpcServer(paths.socket(),
                     Dispatcher.handlers(control, vms, new VmUsage(running, network, runner), exec, run, connect,
                             new VmPorts(running), new VmCopy(running), sessions, images, kernels),

@@ -13,19 +13,22 @@ final class DaemonControl {
     private final BangerPaths paths;
     private final Clock clock;
     private final Instant startedAt;
+    private final String configFingerprint;
     private final Runnable shutdown;
 
-    DaemonControl(BangerPaths paths, Clock clock, Runnable shutdown) {
+    /** @param configFingerprint the fingerprint of the config file the daemon read at start */
+    DaemonControl(BangerPaths paths, Clock clock, String configFingerprint, Runnable shutdown) {
         this.paths = paths;
         this.clock = clock;
         this.startedAt = clock.instant();
+        this.configFingerprint = configFingerprint;
         this.shutdown = shutdown;
     }
 
     DaemonStatus status() {
         return new DaemonStatus(ProcessHandle.current().pid(), BuildInfo.version(), startedAt.toString(),
                 Duration.between(startedAt, clock.instant()).toMillis(), paths.stateDir().toString(),
-                paths.socket().toString(), paths.daemonLog().toString());
+                paths.socket().toString(), paths.daemonLog().toString(), configFingerprint);
     }
 
     /** Begins an orderly shutdown after the current call has answered. */

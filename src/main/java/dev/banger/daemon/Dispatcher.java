@@ -56,6 +56,7 @@ final class Dispatcher {
                 .on(Api.IMAGE_PULL, images::pull)
                 .on(Api.IMAGE_PROMOTE, (req, call) -> vms.promote(req.vm(), req.name()))
                 .on(Api.IMAGE_DELETE, (req, call) -> { images.delete(req.name()); return Empty.INSTANCE; })
+                .on(Api.IMAGE_DEFAULT, (req, call) -> images.defaultImage(req.name()))
                 .on(Api.KERNEL_LIST, (req, call) -> kernels.list())
                 .on(Api.KERNEL_SHOW, (req, call) -> kernels.show(req.name()))
                 .on(Api.KERNEL_IMPORT, kernels::importKernel)

@@ -203,8 +203,13 @@ public final class Doctor {
     private CheckResult daemon() {
         try {
             DaemonStatus status = new RpcClient(paths.socket()).call(Api.DAEMON_STATUS, Empty.INSTANCE);
-            return CheckResult.pass("daemon", "bangerd " + status.version() + " running (pid " + status.pid()
-                    + ") on " + paths.socket());
+            String running = "bangerd " + status.version() + " running (pid " + status.pid() + ") on "
+                    + paths.socket();
+            if (!DaemonConfig.fingerprint(paths.configFile()).equals(status.configFingerprint())) {
+                return CheckResult.warn("daemon", running + ", but " + paths.configFile()
+                        + " changed since it started", DaemonConfig.RESTART_TO_APPLY);
+            }
+            return CheckResult.pass("daemon", running);
         } catch (BangerException e) {
             return CheckResult.warn("daemon", "not running (" + paths.socket() + ")",
                     "nothing to do: it starts on first use (or: banger daemon start)");

@@ -46,7 +46,6 @@ public final class ImageService {
     private final VmStore vms;
     private final CommandRunner runner;
     private final Clock clock;
-    private final Optional<String> configuredDefault;
     private final ImagePuller puller;
     private final Object defaultImageLock = new Object();
     /**
@@ -56,18 +55,18 @@ public final class ImageService {
     private final ConcurrentHashMap<String, ReentrantLock> publishing = new ConcurrentHashMap<>();
 
     public ImageService(BangerPaths paths, ImageStore images, VmStore vms, CommandRunner runner, Clock clock,
-                       Optional<String> configuredDefault, ImagePuller puller) {
+                       ImagePuller puller) {
         this.paths = paths;
         this.images = images;
         this.vms = vms;
         this.runner = runner;
         this.clock = clock;
-        this.configuredDefault = configuredDefault;
         this.puller = puller;
     }
 
     public ImageList list() {
-        return new ImageList(images.list().stream().map(this::view).toList());
+        Optional<String> defaultName = images.defaultName();
+        return new ImageList(images.list().stream().map(i -> view(i, defaultName)).toList());
     }
 
     public ImageView show(String name) {
@@ -75,12 +74,12 @@ public final class ImageService {
     }
 
     /**
-     * As {@link #resolve(String)}, but on a host with no image at all and no configured default, first builds
-     * the default image (progress on {@code call}): debootstrap of the host's Debian release from its apt
-     * mirror, or a pull of {@code debian:SUITE-slim} where debootstrap is missing.
+     * As {@link #resolve(String)}, but on a host with no image at all first builds the default image (progress on
+     * {@code call}): debootstrap of the host's Debian release from its apt mirror, or a pull of
+     * {@code debian:SUITE-slim} where debootstrap is missing. Being the first image, it becomes the default.
      */
     public Image resolve(String nameOrNull, Call call) {
-        if (nameOrNull == null && configuredDefault.isEmpty()) {
+        if (nameOrNull == null) {
             synchronized (defaultImageLock) {
                 if (images.list().isEmpty()) {
                     buildDefault(call);
@@ -119,24 +118,29 @@ public final class ImageService {
                 (System.nanoTime() - t0) / 1_000_000));
     }
 
-    /**
-     * The image a VM boots: the named one; else the configured default; else the only image there is.
-     */
+    /** The image a VM boots: the named one, else the default image. */
     public Image resolve(String nameOrNull) {
         if (nameOrNull != null) {
             return find(nameOrNull);
         }
-        if (configuredDefault.isPresent()) {
-            return find(configuredDefault.get());
+        return find(images.defaultName().orElseThrow(() -> BangerException.failedPrecondition(
+                "no image to boot; register one with: banger image register NAME --rootfs FILE.ext4")));
+    }
+
+    /**
+     * The default image, after making {@code nameOrNull} the default when it is given. Stored at once: the next
+     * {@code vm create} without {@code --image} uses it.
+     */
+    public ImageView defaultImage(String nameOrNull) {
+        if (nameOrNull != null) {
+            if (!images.setDefault(nameOrNull)) {
+                throw BangerException.notFound("no such image: " + nameOrNull + "; see: banger image list");
+            }
+            log.info("image {} is now the default", nameOrNull);
         }
-        List<Image> all = images.list();
-        if (all.size() == 1) {
-            return all.get(0);
-        }
-        throw BangerException.failedPrecondition(all.isEmpty()
-                ? "no image to boot; register one with: banger image register NAME --rootfs FILE.ext4"
-                : "several images and no default; pick one with --image (see: banger image list) or set "
-                        + "\"defaultImage\" in " + paths.configFile());
+        return view(find(images.defaultName().orElseThrow(() -> BangerException.notFound(
+                "no default image: there is no image yet; the first vm create or vm run builds one, or: "
+                        + "banger image pull REF / banger image register NAME --rootfs FILE.ext4"))));
     }
 
     /**
@@ -184,12 +188,14 @@ public final class ImageService {
         }
         String name = request.name() != null ? request.name() : defaultName(request.reference());
         Names.requireValid("image", name);
+        // The replacement of the default image stays the default.
+        boolean replacesDefault = request.force() && images.defaultName().filter(name::equals).isPresent();
         if (request.force()) {
             images.findByName(name).ifPresent(existing -> delete(name));
         }
         PullProgress progress = new PullProgress(call);
         String source = canonicalSource(request.reference());
-        return publish(name, existing -> existing.source().equals(source) && !request.force(), dir -> {
+        ImageView published = publish(name, existing -> existing.source().equals(source) && !request.force(), dir -> {
             Path target = dir.resolve(ROOTFS_FILE);
             PullOptions options = PullOptions.to(target).withInsecure(request.insecure());
             if (request.dockerConfig() != null) {
@@ -208,6 +214,7 @@ public final class ImageService {
             return new Image(name, pulled.sourceReference(), pulled.manifestDigest(), target, pulled.sizeBytes(),
                     config.envMap(), config.workingDir(), config.entrypoint(), config.cmd(), clock.instant());
         });
+        return replacesDefault && !published.isDefault() ? defaultImage(name) : published;
     }
 
     /** How a pulled image records its source, so a repeated pull of one reference is recognised. */
@@ -358,7 +365,12 @@ public final class ImageService {
     }
 
     private ImageView view(Image image) {
+        return view(image, images.defaultName());
+    }
+
+    private ImageView view(Image image, Optional<String> defaultName) {
         return new ImageView(image.name(), image.source(), image.digest(), image.rootfsPath().toString(),
-                image.sizeBytes(), image.createdAt().toString(), vms.namesUsingImage(image.name()));
+                image.sizeBytes(), defaultName.filter(image.name()::equals).isPresent(), image.createdAt().toString(),
+                vms.namesUsingImage(image.name()));
     }
 }

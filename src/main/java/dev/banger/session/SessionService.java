@@ -33,7 +33,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Guest sessions (SPEC §2, {@code banger session ...}): long-running commands that live in the guest's agent, so
+ * Guest sessions ({@code banger session ...}): long-running commands that live in the guest's agent, so
  * they survive the client going away and the daemon restarting. The daemon keeps no state of its own for them:
  * every call asks the VM's agent. No VM lock is held: an attach may last for days.
  */

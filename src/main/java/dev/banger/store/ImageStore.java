@@ -13,8 +13,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** The {@code images} table. */
+/**
+ * The {@code images} table. Whenever there is an image, exactly one is the default (a partial unique index allows
+ * at most one): the first image recorded, until {@link #setDefault} names another; when the default is deleted,
+ * the oldest image left takes its place.
+ */
 public final class ImageStore {
+
+    /**
+     * Makes the oldest image the default when none is; does nothing otherwise. Ordered by time, not by the text
+     * of {@code created_at}: an ISO instant with fractional seconds sorts before one without in the same second.
+     */
+    static final String OLDEST_BECOMES_DEFAULT = "UPDATE images SET is_default = 1 WHERE NOT EXISTS "
+            + "(SELECT 1 FROM images WHERE is_default = 1) AND name = "
+            + "(SELECT name FROM images ORDER BY julianday(created_at), name LIMIT 1)";
 
     /** The image config fields kept as one JSON column: they are only ever read whole. */
     record ImageConfig(Map<String, String> env, String workingDir, List<String> entrypoint, List<String> cmd) {
@@ -41,8 +53,26 @@ public final class ImageStore {
                 ps.setString(7, image.createdAt().toString());
                 ps.executeUpdate();
             }
+            try (PreparedStatement ps = c.prepareStatement(OLDEST_BECOMES_DEFAULT)) {
+                ps.executeUpdate();
+            }
             return null;
         });
+    }
+
+    /** The default image's name; empty only when there is no image. */
+    public Optional<String> defaultName() {
+        return db.query(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT name FROM images WHERE is_default = 1");
+                 ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+            }
+        });
+    }
+
+    /** Makes {@code name} the default image; returns false (changing nothing) when no such image exists. */
+    public boolean setDefault(String name) {
+        return DefaultFlag.set(db, "images", name);
     }
 
     public Optional<Image> findByName(String name) {
@@ -70,16 +100,21 @@ public final class ImageStore {
     }
 
     /**
-     * Removes the record.
+     * Removes the record; when it was the default, the oldest image left becomes the default.
      *
      * @throws ConstraintViolation (FOREIGN_KEY) while a VM still uses the image
      */
     public boolean delete(String name) {
         return db.transaction(c -> {
+            boolean deleted;
             try (PreparedStatement ps = c.prepareStatement("DELETE FROM images WHERE name = ?")) {
                 ps.setString(1, name);
-                return ps.executeUpdate() == 1;
+                deleted = ps.executeUpdate() == 1;
             }
+            try (PreparedStatement ps = c.prepareStatement(OLDEST_BECOMES_DEFAULT)) {
+                ps.executeUpdate();
+            }
+            return deleted;
         });
     }
 

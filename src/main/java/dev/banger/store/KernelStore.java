@@ -85,23 +85,7 @@ public final class KernelStore {
 
     /** Makes {@code name} the only default kernel; returns false (changing nothing) when no such kernel exists. */
     public boolean setDefault(String name) {
-        return db.transaction(c -> {
-            try (PreparedStatement exists = c.prepareStatement("SELECT 1 FROM kernels WHERE name = ?")) {
-                exists.setString(1, name);
-                try (ResultSet rs = exists.executeQuery()) {
-                    if (!rs.next()) {
-                        return false;
-                    }
-                }
-            }
-            try (PreparedStatement clear = c.prepareStatement("UPDATE kernels SET is_default = 0 WHERE is_default = 1");
-                 PreparedStatement set = c.prepareStatement("UPDATE kernels SET is_default = 1 WHERE name = ?")) {
-                clear.executeUpdate();
-                set.setString(1, name);
-                set.executeUpdate();
-                return true;
-            }
-        });
+        return DefaultFlag.set(db, "kernels", name);
     }
 
     /** @throws ConstraintViolation (FOREIGN_KEY) while a VM still uses the kernel */

@@ -67,6 +67,11 @@ final class Migrations {
             -- The ELF unpacked from a bzImage kernel, for Firecracker. NULL for ELF kernels, for payloads
             -- banger cannot unpack, and for rows of schema 1 (re-import such a kernel to get one).
             ALTER TABLE kernels ADD COLUMN vmlinux_path TEXT;
+            """), new Migration(3, "default image", """
+            ALTER TABLE images ADD COLUMN is_default INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1));
+            CREATE UNIQUE INDEX images_single_default ON images (is_default) WHERE is_default = 1;
+            UPDATE images SET is_default = 1
+                WHERE name = (SELECT name FROM images ORDER BY julianday(created_at), name LIMIT 1);
             """));
 
     static int latestVersion() {

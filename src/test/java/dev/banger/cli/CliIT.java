@@ -170,7 +170,8 @@ class CliIT {
                 List.of("vm", "exec"), List.of("vm", "ssh"), List.of("vm", "logs"), List.of("vm", "stats"),
                 List.of("vm", "ports"), List.of("vm", "cp"), List.of("image", "pull"), List.of("image", "register"),
                 List.of("image", "promote"), List.of("image", "list"), List.of("image", "show"),
-                List.of("image", "delete"), List.of("kernel", "list"), List.of("kernel", "show"),
+                List.of("image", "delete"), List.of("image", "default"), List.of("kernel", "list"),
+                List.of("kernel", "show"),
                 List.of("kernel", "pull"), List.of("kernel", "import"), List.of("kernel", "delete"),
                 List.of("kernel", "default"), List.of("session", "start"), List.of("session", "list"),
                 List.of("session", "attach"), List.of("session", "logs"), List.of("session", "kill"),
@@ -188,6 +189,47 @@ class CliIT {
         assertThat(banger.banger("vm", "run", "--help").stdout()).contains("--rm", "--no-workspace", "--name",
                 "--vmm");
         assertThat(Files.exists(banger.socket())).as("help never starts the daemon").isFalse();
+    }
+
+    @Test
+    void theFirstImageStaysTheDefault_untilImageDefaultSetsAnother() throws Exception {
+        kernelAndImage();
+        Path second = FakeKernel.writeRootfs(banger.home().resolve("busybox.ext4"));
+        assertThat(banger.banger("image", "register", "busybox", "--rootfs", second.toString()).exitCode()).isZero();
+
+        assertThat(banger.banger("image", "default").stdout()).isEqualTo("tiny\n");
+        assertThat(banger.banger("image", "list").stdout()).startsWith("NAME")
+                .as("the DEFAULT column").containsPattern("(?m)^tiny\\s+\\d+\\s+\\*\\s+register:")
+                .containsPattern("(?m)^busybox\\s+\\d+\\s+-\\s+register:");
+        Result create = banger.banger("vm", "create", "--no-start", "demo");
+        assertThat(create.exitCode()).as(create.output()).isZero();
+        assertThat(banger.banger("vm", "show", "demo").stdout()).containsPattern("image:\\s+tiny");
+
+        assertThat(banger.banger("image", "default", "busybox").stdout()).isEqualTo("busybox is the default image\n");
+        assertThat(banger.banger("vm", "create", "--no-start", "demo2").exitCode()).isZero();
+        assertThat(banger.banger("vm", "show", "demo2").stdout()).as("at once, without a daemon restart")
+                .containsPattern("image:\\s+busybox");
+        Result missing = banger.banger("image", "default", "nope");
+        assertThat(missing.exitCode()).isEqualTo(1);
+        assertThat(missing.stderr()).contains("no such image: nope");
+    }
+
+    @Test
+    void daemonStatusAndDoctorSayWhenTheConfigChangedSinceTheDaemonStarted() throws Exception {
+        assertThat(banger.banger("daemon", "start").exitCode()).isZero();
+        Map<?, ?> before = (Map<?, ?>) Json.parseTree(banger.banger("daemon", "status", "--json").stdout());
+        assertThat(before.get("configChanged")).isEqualTo(false);
+
+        Path config = banger.home().resolve("config/config.json");
+        Files.createDirectories(config.getParent());
+        Files.writeString(config, "{\"defaultCpus\": 3}");
+
+        assertThat(banger.banger("daemon", "status").stdout())
+                .contains("changed since bangerd started; its settings apply after a restart: banger daemon stop");
+        assertThat(banger.banger("doctor").stdout()).containsPattern("(?m)^WARN\\s+daemon .*changed since it started");
+        banger.banger("daemon", "stop");
+        assertThat(banger.banger("daemon", "start").exitCode()).isZero();
+        assertThat(banger.banger("daemon", "status").stdout()).doesNotContain("changed since");
     }
 
     @Test

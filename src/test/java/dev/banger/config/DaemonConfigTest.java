@@ -6,11 +6,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.banger.host.network.NetworkConfig;
 import dev.banger.json.Json;
 import dev.banger.model.VmmKind;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class DaemonConfigTest {
+
+    @TempDir
+    Path dir;
 
     @Test
     void dnsAddress_defaultsToLoopbackAwayFromMdnsAndLlmnr() {
@@ -69,5 +76,28 @@ class DaemonConfigTest {
 
     private static DaemonConfig config(String dnsListen) {
         return Json.read("{\"dnsListen\": \"" + dnsListen + "\"}", DaemonConfig.class);
+    }
+
+    @Test
+    void load_refusesDefaultImage_sayingWhereTheDefaultImageIsSet() throws IOException {
+        Path file = Files.writeString(dir.resolve("config.json"), "{\"defaultCpus\": 4, \"defaultImage\": \"x\"}");
+
+        assertThatThrownBy(() -> DaemonConfig.load(file)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(file.toString()).hasMessageContaining("banger image default NAME");
+        Files.writeString(file, "{\"defaultCpus\": 4}");
+        assertThat(DaemonConfig.load(file).cpus()).isEqualTo(4);
+    }
+
+    @Test
+    void fingerprint_changesWithTheContentOnly() throws IOException {
+        Path file = dir.resolve("config.json");
+        assertThat(DaemonConfig.fingerprint(file)).isEqualTo("absent");
+        Files.writeString(file, "{\"defaultCpus\": 4}");
+        String first = DaemonConfig.fingerprint(file);
+
+        Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(0));
+        assertThat(DaemonConfig.fingerprint(file)).as("touching is not changing").isEqualTo(first);
+        Files.writeString(file, "{\"defaultCpus\": 8}");
+        assertThat(DaemonConfig.fingerprint(file)).isNotEqualTo(first).hasSize(64);
     }
 }

@@ -2,6 +2,7 @@ package dev.banger.host.disk;
 
 import dev.banger.host.CommandRunner;
 import dev.banger.model.VmmKind;
+import dev.banger.util.UndoStack;
 import dev.banger.vmm.DiskSpec;
 import java.io.IOException;
 import java.io.RandomAccessFile;

@@ -6,6 +6,7 @@ import dev.banger.guest.RetryPolicy;
 import dev.banger.host.Executables;
 import dev.banger.model.KernelFormat;
 import dev.banger.model.VmmKind;
+import dev.banger.util.UndoStack;
 import dev.banger.vmm.DiskSpec;
 import dev.banger.vmm.InvalidVmSpecException;
 import dev.banger.vmm.VmSpec;
@@ -116,8 +117,8 @@ public final class FirecrackerDriver implements VmmDriver {
         Path vsock = spec.agentSocket().toAbsolutePath();
         // Firecracker refuses to bind an API or vsock socket whose path exists, e.g. left by a killed process.
         deleteFiles(api, vsock);
-        Undo undo = new Undo();
-        undo.push(() -> deleteFiles(api, vsock));
+        UndoStack undo = new UndoStack();
+        undo.push("remove " + api + " and " + vsock, () -> deleteFiles(api, vsock));
         try {
             // Firecracker creates its log and metrics files but does not truncate them: it would write this
             // run's lines over the last run's and leave their tail behind, so both start empty.
@@ -126,7 +127,8 @@ public final class FirecrackerDriver implements VmmDriver {
             truncate(FirecrackerFiles.stderrFile(vmDir));
 
             VmmHandle handle = spawn(binary, spec, api, vsock);
-            undo.push(() -> VmmProcess.terminate(handle.pid(), handle.startTicks(), FAILED_LAUNCH_GRACE));
+            undo.push("terminate firecracker (pid " + handle.pid() + ")",
+                    () -> VmmProcess.terminate(handle.pid(), handle.startTicks(), FAILED_LAUNCH_GRACE));
             awaitApi(handle, spec);
 
             FirecrackerApi fc = new FirecrackerApi(api, API_TIMEOUT);
@@ -141,7 +143,7 @@ public final class FirecrackerDriver implements VmmDriver {
             }
             return handle;
         } catch (RuntimeException e) {
-            undo.run(e);
+            undo.unwind(e);
             throw new VmmException("Firecracker could not start VM " + spec.name() + ": " + e.getMessage()
                     + stderrHint(vmDir), e);
         }

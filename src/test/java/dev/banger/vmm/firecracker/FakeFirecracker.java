@@ -33,9 +33,10 @@ import java.util.regex.Pattern;
  * "..."}}) and applies the rules real Firecracker applies:
  *
  * <ul>
- *   <li>every body is checked against the swagger definition of its endpoint ({@link Swagger}): missing required
- *       fields, wrong types, unknown enum values and unknown fields (serde {@code deny_unknown_fields}) are a 400
- *       "An error occurred when deserializing the json body of a request: ...";
+ *   <li>every body is checked against its endpoint's type in the project's description of Firecracker's API
+ *       ({@link FirecrackerApiSpec}): missing required fields, wrong types, unknown enum values and unknown fields
+ *       (serde {@code deny_unknown_fields}) are a 400 "An error occurred when deserializing the json body of a
+ *       request: ...";
  *   <li>path ids are letters, digits and {@code _} and must equal the body's id;
  *   <li>files are checked as Firecracker opens them: the logger and metrics files are created when missing (their
  *       directory must exist); the kernel, the initrd and drive images must exist; the vsock {@code uds_path} is
@@ -81,7 +82,7 @@ final class FakeFirecracker implements AutoCloseable {
      *
      * @param apiSocket the API socket (Firecracker's {@code --api-sock})
      * @param instanceId the instance id ({@code --id}); Firecracker's default is "anonymous-instance"
-     * @param swagger the API description bodies are checked against
+     * @param spec the API description bodies are checked against
      * @param recordFile where to append one JSON line per request, or null
      * @param guestBinary banger-init, run as the guest from {@code InstanceStart} on, or null for a guest where
      *     nothing listens or reacts
@@ -90,7 +91,7 @@ final class FakeFirecracker implements AutoCloseable {
      * @param console where the guest console goes (Firecracker's stdout), or null
      * @param onGuestExit run when the guest reboots, on which Firecracker exits (the process main exits here)
      */
-    record Options(Path apiSocket, String instanceId, Swagger swagger, Path recordFile, Path guestBinary,
+    record Options(Path apiSocket, String instanceId, FirecrackerApiSpec spec, Path recordFile, Path guestBinary,
                    Path guestDir, Set<String> taps, PrintStream console, Runnable onGuestExit) {
     }
 
@@ -298,12 +299,12 @@ final class FakeFirecracker implements AutoCloseable {
         }
         if (!Set.of("actions", "boot-source", "drives", "logger", "machine-config", "metrics",
                 "network-interfaces", "vsock").contains(resource)) {
-            if (options.swagger().operation("PUT", path).isPresent()) {
+            if (options.spec().endpoint("PUT", path).isPresent()) {
                 return bad("fake Firecracker does not implement PUT " + path);
             }
             return bad("Invalid request method and/or path: PUT " + resource + ".");
         }
-        if (options.swagger().bodySchema("PUT", path).isEmpty()) {
+        if (options.spec().bodyType("PUT", path).isEmpty()) {
             return bad("Invalid request method and/or path: PUT " + resource + ".");
         }
         String schemaProblem = schemaProblem(path, body);
@@ -329,19 +330,19 @@ final class FakeFirecracker implements AutoCloseable {
         };
     }
 
-    /** The first problem of {@code body} against the swagger, worded as serde would, or null. */
+    /** The first problem of {@code body} against its endpoint's type, worded as serde would, or null. */
     private String schemaProblem(String path, Object body) {
-        Map<String, Object> schema = options.swagger().bodySchema("PUT", path).orElseThrow();
-        List<Swagger.Problem> problems = new ArrayList<>(options.swagger().validate(body, schema));
+        String type = options.spec().bodyType("PUT", path).orElseThrow();
+        List<FirecrackerApiSpec.Problem> problems = new ArrayList<>(options.spec().validate(body, type));
         // serde reports one error; the structural ones come before range checks, which Firecracker makes later.
-        problems.removeIf(p -> p.kind() == Swagger.Problem.Kind.RANGE);
+        problems.removeIf(p -> p.kind() == FirecrackerApiSpec.Problem.Kind.RANGE);
         return problems.isEmpty() ? null : problems.get(0).serde();
     }
 
-    private List<Swagger.Problem> ranges(String path, Object body) {
-        Map<String, Object> schema = options.swagger().bodySchema("PUT", path).orElseThrow();
-        List<Swagger.Problem> problems = new ArrayList<>(options.swagger().validate(body, schema));
-        problems.removeIf(p -> p.kind() != Swagger.Problem.Kind.RANGE);
+    private List<FirecrackerApiSpec.Problem> ranges(String path, Object body) {
+        String type = options.spec().bodyType("PUT", path).orElseThrow();
+        List<FirecrackerApiSpec.Problem> problems = new ArrayList<>(options.spec().validate(body, type));
+        problems.removeIf(p -> p.kind() != FirecrackerApiSpec.Problem.Kind.RANGE);
         return problems;
     }
 
@@ -391,7 +392,7 @@ final class FakeFirecracker implements AutoCloseable {
         if (((Number) b.get("mem_size_mib")).longValue() < 1) {
             return bad("Machine config error: The memory size (MiB) is invalid.");
         }
-        List<Swagger.Problem> ranges = ranges("/machine-config", b);
+        List<FirecrackerApiSpec.Problem> ranges = ranges("/machine-config", b);
         if (!ranges.isEmpty()) {
             return bad("Machine config error: " + ranges.get(0).serde());
         }
@@ -455,7 +456,7 @@ final class FakeFirecracker implements AutoCloseable {
     }
 
     private Answer putVsock(Map<?, ?> b) {
-        List<Swagger.Problem> ranges = ranges("/vsock", b);
+        List<FirecrackerApiSpec.Problem> ranges = ranges("/vsock", b);
         if (!ranges.isEmpty()) {
             return bad("Vsock config error: " + ranges.get(0).serde());
         }

@@ -40,7 +40,6 @@ final class FakeFirecrackerInstall {
                 "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
                 "-cp", System.getProperty("java.class.path"),
                 FakeFirecrackerMain.class.getName(),
-                "--fake-swagger", Swagger.defaultPath().toString(),
                 "--fake-record", record.toString()));
         if (guest) {
             argv.addAll(List.of("--fake-guest", AgentProcess.binary().toString(),

@@ -9,10 +9,9 @@ import java.util.regex.Pattern;
 /**
  * {@link FakeFirecracker} as a process, so {@code FirecrackerDriver} can launch it as it launches firecracker. A
  * test writes a {@code firecracker} script into a temp directory that execs this class with the fake's own
- * options first ({@code --fake-swagger FILE}, {@code --fake-record FILE}, {@code --fake-guest BANGER_INIT},
- * {@code --fake-guest-dir DIR}, {@code --fake-taps a,b}) followed by the driver's arguments, of which it accepts
- * what Firecracker accepts and the driver uses: {@code --api-sock PATH}, {@code --id ID} (1-64 letters, digits,
- * '-') and {@code --version}.
+ * options first ({@code --fake-record FILE}, {@code --fake-guest BANGER_INIT}, {@code --fake-guest-dir DIR},
+ * {@code --fake-taps a,b}) followed by the driver's arguments, of which it accepts what Firecracker accepts and the
+ * driver uses: {@code --api-sock PATH}, {@code --id ID} (1-64 letters, digits, '-') and {@code --version}.
  * Anything else is refused the way Firecracker refuses an unknown argument. The guest console (Firecracker's
  * stdout) is this process's stdout. The process exits 0 when the guest reboots (not when it halts), and like
  * Firecracker on SIGTERM.
@@ -25,7 +24,6 @@ public final class FakeFirecrackerMain {
     }
 
     public static void main(String[] args) throws Exception {
-        Path swagger = null;
         Path record = null;
         Path guest = null;
         Path guestDir = null;
@@ -36,7 +34,6 @@ public final class FakeFirecrackerMain {
         for (int i = 0; i < argv.size(); i++) {
             String a = argv.get(i);
             switch (a) {
-                case "--fake-swagger" -> swagger = Path.of(argv.get(++i));
                 case "--fake-record" -> record = Path.of(argv.get(++i));
                 case "--fake-guest" -> guest = Path.of(argv.get(++i));
                 case "--fake-guest-dir" -> guestDir = Path.of(argv.get(++i));
@@ -58,7 +55,7 @@ public final class FakeFirecrackerMain {
         if (!INSTANCE_ID.matcher(id).matches()) {
             fail("Invalid instance ID: " + id);
         }
-        Swagger api = Swagger.load(swagger == null ? Swagger.defaultPath() : swagger);
+        FirecrackerApiSpec api = FirecrackerApiSpec.load();
         FakeFirecracker fake;
         try {
             fake = FakeFirecracker.start(new FakeFirecracker.Options(apiSock, id, api, record, guest, guestDir, taps,

@@ -29,12 +29,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The typed API client against the fake Firecracker in this JVM: calls that succeed, Firecracker's fault messages
- * surfaced verbatim, and the fake answering what the swagger says Firecracker answers.
+ * surfaced verbatim, and the fake answering what Firecracker's API description says Firecracker answers.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class FirecrackerApiTest {
 
-    static Swagger swagger;
+    static FirecrackerApiSpec apiSpec;
 
     @TempDir
     Path dir;
@@ -49,8 +49,8 @@ class FirecrackerApiTest {
     private Path metricsFile;
 
     @BeforeAll
-    static void loadSwagger() throws Exception {
-        swagger = Swagger.load();
+    static void loadApiSpec() {
+        apiSpec = FirecrackerApiSpec.load();
     }
 
     @BeforeEach
@@ -60,7 +60,7 @@ class FirecrackerApiTest {
         rootDisk = KernelFiles.file(dir.resolve("root.ext4"));
         logFile = dir.resolve("firecracker.log");
         metricsFile = dir.resolve("firecracker.metrics");
-        fake = FakeFirecracker.start(new FakeFirecracker.Options(dir.resolve("api.sock"), "vm-1", swagger, null,
+        fake = FakeFirecracker.start(new FakeFirecracker.Options(dir.resolve("api.sock"), "vm-1", apiSpec, null,
                 AgentProcess.binary(), Files.createDirectories(dir.resolve("guest")), Set.of("tap0"), null,
                 guestExited::countDown));
         api = new FirecrackerApi(dir.resolve("api.sock"), Duration.ofSeconds(5));
@@ -102,21 +102,21 @@ class FirecrackerApiTest {
     }
 
     @Test
-    void everyRequestBodyAndAnswerMatchesTheSwagger() {
+    void everyRequestBodyAndAnswerMatchesTheApiDescription() {
         configureAll();
         api.instanceStart();
         assertThatThrownBy(api::instanceStart).isInstanceOf(FirecrackerApiException.class);
 
         for (FakeFirecracker.Recorded r : fake.requests()) {
-            swagger.bodySchema(r.method(), r.path()).ifPresent(schema -> assertThat(swagger.validate(r.body(), schema))
+            apiSpec.bodyType(r.method(), r.path()).ifPresent(type -> assertThat(apiSpec.validate(r.body(), type))
                     .as("body of " + r.method() + " " + r.path()).isEmpty());
-            assertThat(swagger.response(r.method(), r.path(), r.status()))
-                    .as("swagger declares status " + r.status() + " for " + r.method() + " " + r.path()).isPresent();
+            assertThat(apiSpec.answer(r.method(), r.path(), r.status()))
+                    .as("the API declares status " + r.status() + " for " + r.method() + " " + r.path()).isPresent();
             if (r.status() >= 400) {
-                assertThat(swagger.validate(Map.of("fault_message", r.fault()), "Error")).isEmpty();
+                assertThat(apiSpec.validate(Map.of("fault_message", r.fault()), "Error")).isEmpty();
             }
         }
-        assertThat(swagger.validate(Json.toTree(api.describeInstance()), "InstanceInfo")).isEmpty();
+        assertThat(apiSpec.validate(Json.toTree(api.describeInstance()), "InstanceInfo")).isEmpty();
     }
 
     @Test
@@ -255,7 +255,7 @@ class FirecrackerApiTest {
             assertThat(r.status()).isEqualTo(400);
             Object fault = ((Map<?, ?>) Json.parseTree(r.bodyText())).get("fault_message");
             assertThat((String) fault).startsWith(FakeFirecracker.SERDE).contains(c.getValue());
-            assertThat(swagger.validate(Json.parseTree(r.bodyText()), "Error")).isEmpty();
+            assertThat(apiSpec.validate(Json.parseTree(r.bodyText()), "Error")).isEmpty();
         }
         HttpResponse mismatch = raw.send("PUT", "/drives/root", Json.writeBytes(
                 new FirecrackerApi.Drive("work", rootDisk.toString(), false, false)), Duration.ofSeconds(5));

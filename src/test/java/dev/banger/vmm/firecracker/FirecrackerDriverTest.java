@@ -41,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The driver launching the fake Firecracker as a process (a {@code firecracker} script on a private search path
- * that starts {@link FakeFirecrackerMain}): the boot sequence and every body checked against the swagger, stale
+ * that starts {@link FakeFirecrackerMain}): the boot sequence and every body checked against Firecracker's API, stale
  * sockets, fault messages, Ctrl-Alt-Del, liveness, and the agent reached through hybrid vsock. Spec checks that
  * refuse before anything starts need no process.
  */
@@ -55,7 +55,7 @@ class FirecrackerDriverTest {
     /** JVM start-up of the fake on a busy two-core machine, not Firecracker's (which answers in milliseconds). */
     static final Duration START_TIMEOUT = Duration.ofSeconds(45);
 
-    static Swagger swagger;
+    static FirecrackerApiSpec apiSpec;
 
     @TempDir
     Path dir;
@@ -67,8 +67,8 @@ class FirecrackerDriverTest {
     private Path runDir;
 
     @BeforeAll
-    static void loadSwagger() throws Exception {
-        swagger = Swagger.load();
+    static void loadApiSpec() {
+        apiSpec = FirecrackerApiSpec.load();
     }
 
     @BeforeEach
@@ -136,7 +136,7 @@ class FirecrackerDriverTest {
     }
 
     @Test
-    void launch_configuresFirecrackerInOrder_withBodiesTheSwaggerAccepts() throws Exception {
+    void launch_configuresFirecrackerInOrder_withBodiesTheApiAccepts() throws Exception {
         FakeFirecrackerInstall fake = install(false);
         VmSpec spec = spec();
 
@@ -152,8 +152,8 @@ class FirecrackerDriverTest {
         for (Map<String, Object> r : records) {
             String what = r.get("method") + " " + r.get("path");
             assertThat(((Number) r.get("status")).intValue()).as(what + " answered").isIn(200, 204);
-            swagger.bodySchema((String) r.get("method"), (String) r.get("path")).ifPresent(schema ->
-                    assertThat(swagger.validate(r.get("body"), schema)).as("body of " + what).isEmpty());
+            apiSpec.bodyType((String) r.get("method"), (String) r.get("path")).ifPresent(type ->
+                    assertThat(apiSpec.validate(r.get("body"), type)).as("body of " + what).isEmpty());
         }
 
         assertThat(body(records, "/machine-config")).isEqualTo(Map.of("vcpu_count", 2L, "mem_size_mib", 256L,
