@@ -1,6 +1,7 @@
 package dev.banger.cli;
 
 import dev.banger.api.BangerException;
+import dev.banger.api.ErrorCode;
 import dev.banger.config.BangerPaths;
 import dev.banger.config.BuildInfo;
 import java.io.PrintWriter;
@@ -86,10 +87,37 @@ public final class BangerCli implements Runnable {
             } else {
                 commandLine.getErr().println("banger: unexpected error: " + e);
             }
-            return EXIT_ERROR;
+            // Input the command cannot take (a bad name, a size, a range) is a usage error, as a parse error is.
+            boolean usage = e instanceof IllegalArgumentException
+                    || e instanceof BangerException be && be.code() == ErrorCode.INVALID_ARGUMENT;
+            return usage ? EXIT_USAGE : EXIT_ERROR;
         });
+        CommandLine.IParameterExceptionHandler picocli = cli.getParameterExceptionHandler();
+        cli.setParameterExceptionHandler((e, argv) -> unknownCommand(e, argv, picocli));
         cli.setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? EXIT_USAGE : EXIT_ERROR);
         return cli;
+    }
+
+    /**
+     * A word that names no subcommand gets suggestions by edit distance; other parse errors keep picocli's
+     * message and usage help.
+     */
+    private static int unknownCommand(CommandLine.ParameterException e, String[] args,
+                                      CommandLine.IParameterExceptionHandler picocli) throws Exception {
+        CommandLine at = e.getCommandLine();
+        if (!(e instanceof CommandLine.UnmatchedArgumentException u) || at.getSubcommands().isEmpty()
+                || u.getUnmatched().isEmpty() || u.getUnmatched().get(0).startsWith("-")) {
+            return picocli.handleParseException(e, args);
+        }
+        String typed = u.getUnmatched().get(0);
+        String path = at.getCommandSpec().qualifiedName(" ").replaceFirst("^banger ?", "");
+        List<String> close = Suggestions.closeTo(typed, List.copyOf(at.getSubcommands().keySet())).stream()
+                .map(word -> at.getSubcommands().get(word).getCommandName()).distinct().toList();
+        String prefix = path.isEmpty() ? "banger " : "banger " + path + " ";
+        at.getErr().println("banger: unknown command '" + (path.isEmpty() ? "" : path + " ") + typed + "'"
+                + (close.isEmpty() ? "; see: " + prefix + "--help"
+                : "; did you mean: " + String.join(" or ", close.stream().map(c -> prefix + c).toList()) + "?"));
+        return EXIT_USAGE;
     }
 
     private static boolean matches(Class<?> command, String word) {

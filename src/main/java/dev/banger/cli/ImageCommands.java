@@ -24,7 +24,8 @@ final class ImageCommands extends HelpOption {
     @Command(name = "pull",
             description = "Pull an OCI image (registry reference, oci-layout:DIR[:tag] or docker-archive:FILE) into a bootable root disk.")
     static final class Pull extends Base {
-        @Parameters(paramLabel = "REF")
+        @Parameters(paramLabel = "REF",
+                description = "Image reference: NAME[:TAG], REGISTRY/NAME[:TAG], oci-layout:DIR[:TAG] or docker-archive:FILE.")
         String reference;
         @Option(names = "--name", paramLabel = "NAME", description = "Image name (default: from the reference).")
         String name;
@@ -72,7 +73,7 @@ final class ImageCommands extends HelpOption {
 
     @Command(name = "register", description = "Adopt an existing ext4 root filesystem file.")
     static final class Register extends Base {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The image.")
         String name;
         @Option(names = "--rootfs", paramLabel = "PATH", required = true, description = "The ext4 file.")
         String rootfs;
@@ -94,9 +95,9 @@ final class ImageCommands extends HelpOption {
 
     @Command(name = "promote", description = "Capture a stopped VM's root disk as a new image.")
     static final class Promote extends Base {
-        @Parameters(paramLabel = "VM")
+        @Parameters(paramLabel = "VM", description = "The VM whose root disk becomes the image (stopped).")
         String vm;
-        @Option(names = "--name", paramLabel = "IMAGE", required = true)
+        @Option(names = "--name", paramLabel = "IMAGE", required = true, description = "Name of the new image.")
         String image;
 
         Promote(CliContext context) {
@@ -136,7 +137,7 @@ final class ImageCommands extends HelpOption {
 
     @Command(name = "show", description = "Show an image.")
     static final class Show extends ResultCommand {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The image.")
         String name;
 
         Show(CliContext context) {
@@ -157,7 +158,7 @@ final class ImageCommands extends HelpOption {
 
     @Command(name = "delete", aliases = "rm", description = "Delete images (refused while a VM uses one).")
     static final class Delete extends Base {
-        @Parameters(paramLabel = "NAME", arity = "1..*")
+        @Parameters(paramLabel = "NAME", arity = "1..*", description = "The images.")
         List<String> names;
 
         Delete(CliContext context) {
@@ -178,7 +179,7 @@ final class ImageCommands extends HelpOption {
         "A VM created without --image boots the default: the first image (the one first use builds) until you "
             + "choose another. Takes effect at once."})
     static final class MakeDefault extends ResultCommand {
-        @Parameters(paramLabel = "NAME", arity = "0..1")
+        @Parameters(paramLabel = "NAME", arity = "0..1", description = "The image.")
         String name;
 
         MakeDefault(CliContext context) {

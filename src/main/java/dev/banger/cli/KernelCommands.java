@@ -42,7 +42,7 @@ final class KernelCommands extends HelpOption {
 
     @Command(name = "show", description = "Show a kernel.")
     static final class Show extends ResultCommand {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The kernel.")
         String name;
 
         Show(CliContext context) {
@@ -86,7 +86,7 @@ final class KernelCommands extends HelpOption {
     @Command(name = "import",
             description = "Import a vmlinux/bzImage (with an optional modules dir) or a Debian linux-image .deb.")
     static final class Import extends Base {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The kernel.")
         String name;
         @Option(names = "--kernel", paramLabel = "FILE", description = "vmlinux or bzImage.")
         String kernel;
@@ -114,7 +114,7 @@ final class KernelCommands extends HelpOption {
 
     @Command(name = "delete", aliases = "rm", description = "Delete a kernel (refused while a VM uses it).")
     static final class Delete extends Base {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The kernel.")
         String name;
 
         Delete(CliContext context) {
@@ -131,7 +131,7 @@ final class KernelCommands extends HelpOption {
 
     @Command(name = "default", description = "Make a kernel the default.")
     static final class MakeDefault extends Base {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The kernel.")
         String name;
 
         MakeDefault(CliContext context) {

@@ -55,7 +55,7 @@ final class SessionCommands extends HelpOption {
 
     @Command(name = "list", aliases = "ls", description = "List a VM's sessions, running and ended.")
     static final class ListSessions extends ResultCommand {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The VM.")
         String vm;
 
         ListSessions(CliContext context) {
@@ -108,9 +108,9 @@ final class SessionCommands extends HelpOption {
 
     @Command(name = "attach", description = "Attach to a session: earlier output, then live (detach with Ctrl-] d).")
     static final class Attach extends Base {
-        @Parameters(index = "0", paramLabel = "NAME")
+        @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
         String vm;
-        @Parameters(index = "1", paramLabel = "S")
+        @Parameters(index = "1", paramLabel = "S", description = "The session.")
         String session;
 
         Attach(CliContext context) {
@@ -125,9 +125,9 @@ final class SessionCommands extends HelpOption {
 
     @Command(name = "logs", description = "Print a session's output (the guest keeps its last MiB).")
     static final class Logs extends Base {
-        @Parameters(index = "0", paramLabel = "NAME")
+        @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
         String vm;
-        @Parameters(index = "1", paramLabel = "S")
+        @Parameters(index = "1", paramLabel = "S", description = "The session.")
         String session;
         @Option(names = {"-f", "--follow"}, description = "Keep printing new output until the session ends.")
         boolean follow;
@@ -150,9 +150,9 @@ final class SessionCommands extends HelpOption {
 
     @Command(name = "kill", description = "Signal a session's processes (default TERM).")
     static final class Kill extends Base {
-        @Parameters(index = "0", paramLabel = "NAME")
+        @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
         String vm;
-        @Parameters(index = "1", paramLabel = "S")
+        @Parameters(index = "1", paramLabel = "S", description = "The session.")
         String session;
         @Option(names = {"-s", "--signal"}, paramLabel = "SIG", defaultValue = "TERM",
                 description = "Signal name or number (default: TERM).")
@@ -171,9 +171,9 @@ final class SessionCommands extends HelpOption {
 
     @Command(name = "rm", aliases = "remove", description = "Forget ended sessions and their output.")
     static final class Remove extends Base {
-        @Parameters(index = "0", paramLabel = "NAME")
+        @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
         String vm;
-        @Parameters(index = "1..*", arity = "1..*", paramLabel = "S")
+        @Parameters(index = "1..*", arity = "1..*", paramLabel = "S", description = "The sessions.")
         List<String> sessions;
 
         Remove(CliContext context) {

@@ -98,7 +98,7 @@ final class VmCommands extends HelpOption {
 
     @Command(name = "start", description = "Boot a stopped VM.")
     static final class Start extends Base {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The VM.")
         String name;
 
         Start(CliContext context) {
@@ -117,7 +117,7 @@ final class VmCommands extends HelpOption {
 
     @Command(name = "stop", description = "Power a VM off gracefully (guest poweroff, then kill after a timeout).")
     static final class Stop extends Base {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The VM.")
         String name;
         @Option(names = "--force", description = "Kill the VMM without waiting for the guest.")
         boolean force;
@@ -136,7 +136,7 @@ final class VmCommands extends HelpOption {
 
     @Command(name = "restart", description = "Stop and start a VM.")
     static final class Restart extends Base {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The VM.")
         String name;
         @Option(names = "--force", description = "Kill the VMM without waiting for the guest.")
         boolean force;
@@ -158,7 +158,7 @@ final class VmCommands extends HelpOption {
     @Command(name = "delete", aliases = "rm",
             description = "Tear down every host resource of the VMs and remove their files and records.")
     static final class Delete extends Base {
-        @Parameters(paramLabel = "NAME", arity = "1..*")
+        @Parameters(paramLabel = "NAME", arity = "1..*", description = "The VMs.")
         List<String> names;
         @Option(names = "--force", description = "Stop running VMs first instead of refusing.")
         boolean force;
@@ -202,7 +202,7 @@ final class VmCommands extends HelpOption {
 
     @Command(name = "show", description = "Show a VM: state, IP, DNS name, image, kernel, resources, last error.")
     static final class Show extends ResultCommand {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The VM.")
         String name;
 
         Show(CliContext context) {
@@ -224,13 +224,15 @@ final class VmCommands extends HelpOption {
 
     @Command(name = "set", description = "Change a VM's resources: cpus and memory while stopped; the disk can only grow.")
     static final class SetResources extends Base {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The VM.")
         String name;
-        @Option(names = "--cpus", paramLabel = "N")
+        @Option(names = "--cpus", paramLabel = "N", description = "vCPUs (default: the daemon's defaultCpus).")
         Integer cpus;
-        @Option(names = "--memory", paramLabel = "SIZE")
+        @Option(names = "--memory", paramLabel = "SIZE",
+                description = "Memory, e.g. 512M or 2G (default: the daemon's defaultMemoryMib).")
         String memory;
-        @Option(names = "--disk", paramLabel = "SIZE")
+        @Option(names = "--disk", paramLabel = "SIZE",
+                description = "Work disk size; it can only grow (resize2fs, VM stopped).")
         String disk;
 
         SetResources(CliContext context) {
@@ -253,13 +255,16 @@ final class VmCommands extends HelpOption {
     static final class Run extends Base {
         @Option(names = "--name", paramLabel = "NAME", description = "VM name (default: generated).")
         String name;
-        @Option(names = "--image", paramLabel = "IMAGE")
+        @Option(names = "--image", paramLabel = "IMAGE",
+                description = "Image to boot (default: the default image, see: banger image default).")
         String image;
-        @Option(names = "--kernel", paramLabel = "KERNEL")
+        @Option(names = "--kernel", paramLabel = "KERNEL",
+                description = "Kernel to boot (default: the default kernel).")
         String kernel;
-        @Option(names = "--cpus", paramLabel = "N")
+        @Option(names = "--cpus", paramLabel = "N", description = "vCPUs (default: the daemon's defaultCpus).")
         Integer cpus;
-        @Option(names = "--memory", paramLabel = "SIZE")
+        @Option(names = "--memory", paramLabel = "SIZE",
+                description = "Memory, e.g. 512M or 2G (default: the daemon's defaultMemoryMib).")
         String memory;
         @Option(names = "--disk", paramLabel = "SIZE", description = "Work disk size, e.g. 8G.")
         String disk;
@@ -293,7 +298,7 @@ final class VmCommands extends HelpOption {
 
     @Command(name = "exec", description = "Run a command in a running VM through the guest agent.")
     static final class Exec extends Base {
-        @Parameters(index = "0", paramLabel = "NAME")
+        @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
         String name;
         @Option(names = {"-i", "--interactive"}, description = "Pass stdin to the command.")
         boolean interactive;
@@ -316,9 +321,10 @@ final class VmCommands extends HelpOption {
 
     @Command(name = "ssh", description = "OpenSSH session into the VM with banger's key and pinned host key.")
     static final class Ssh extends Base {
-        @Parameters(index = "0", paramLabel = "NAME")
+        @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
         String name;
-        @Parameters(index = "1..*", arity = "0..*", paramLabel = "CMD")
+        @Parameters(index = "1..*", arity = "0..*", paramLabel = "CMD",
+                description = "Command to run instead of a login shell (after --).")
         List<String> command;
 
         Ssh(CliContext context) {
@@ -355,7 +361,7 @@ final class VmCommands extends HelpOption {
 
     @Command(name = "logs", description = "Print the VM's serial console log.")
     static final class Logs extends Base {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The VM.")
         String name;
         @Option(names = {"-f", "--follow"}, description = "Keep printing new output.")
         boolean follow;
@@ -378,7 +384,7 @@ final class VmCommands extends HelpOption {
 
     @Command(name = "stats", description = "CPU, memory, disk and network use of the VM.")
     static final class Stats extends ResultCommand {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The VM.")
         String name;
         @Option(names = "--watch", description = "Refresh every second.")
         boolean watch;
@@ -422,7 +428,7 @@ final class VmCommands extends HelpOption {
 
     @Command(name = "ports", description = "TCP/UDP ports listening in the guest.")
     static final class Ports extends ResultCommand {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The VM.")
         String name;
 
         Ports(CliContext context) {

@@ -26,7 +26,7 @@ final class WorkspaceCommands extends HelpOption {
     @Command(name = "export",
             description = "Bring the guest repository's commits back into the host repository as a branch.")
     static final class Export extends Base {
-        @Parameters(paramLabel = "NAME")
+        @Parameters(paramLabel = "NAME", description = "The VM.")
         String vm;
         @Option(names = "--branch", paramLabel = "B", description = "Branch to create or update (default: banger/NAME).")
         String branch;

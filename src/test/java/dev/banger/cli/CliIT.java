@@ -71,7 +71,7 @@ class CliIT {
         assertThat(emptyImage.stdout()).isEqualTo("empty registered (4.0M)\n");
         assertThat(busybox.exitCode()).as(busybox.output()).isZero();
         assertThat(busybox.stderr()).doesNotContain("warning");
-        assertThat(refused.exitCode()).isEqualTo(1);
+        assertThat(refused.exitCode()).as("bad input is a usage error").isEqualTo(2);
         assertThat(refused.stderr()).contains("is not an ext4 file system");
         assertThat(banger.banger("image", "list").stdout()).containsPattern("(?m)^busybox +64M ")
                 .containsPattern("(?m)^empty +4.0M ");
@@ -126,14 +126,14 @@ class CliIT {
     }
 
     @Test
-    void badInputGetsOneClearLineAndExitCodeOne() throws Exception {
+    void badInputGetsOneClearLine_usageErrorsExitTwo_missingThingsOne() throws Exception {
         kernelAndImage();
         Result badName = banger.banger("vm", "create", "--no-start", "Bad_Name");
-        assertThat(badName.exitCode()).isEqualTo(1);
+        assertThat(badName.exitCode()).as("a usage error").isEqualTo(2);
         assertThat(badName.stderr()).startsWith("banger: invalid VM name 'Bad_Name'").hasLineCount(1);
 
         Result badMemory = banger.banger("vm", "create", "--no-start", "--memory", "lots", "ok");
-        assertThat(badMemory.exitCode()).isEqualTo(1);
+        assertThat(badMemory.exitCode()).isEqualTo(2);
         assertThat(badMemory.stderr()).startsWith("banger: --memory lots is not a size").hasLineCount(1);
 
         Result missing = banger.banger("vm", "show", "ghost");
@@ -145,7 +145,7 @@ class CliIT {
         assertThat(unknownImage.stderr()).isEqualTo("banger: no such image: nope; see: banger image list\n");
 
         Result unknownVmm = banger.banger("vm", "run", "--vmm", "xen", "--no-workspace", "--", "true");
-        assertThat(unknownVmm.exitCode()).as(unknownVmm.output()).isEqualTo(1);
+        assertThat(unknownVmm.exitCode()).as(unknownVmm.output()).isEqualTo(2);
         assertThat(unknownVmm.stderr()).as("vm run passes --vmm on to the create")
                 .isEqualTo("banger: unknown VMM 'xen': use qemu or firecracker\n");
 
@@ -157,6 +157,8 @@ class CliIT {
         assertThat(banger.banger("vm", "explode").exitCode()).isEqualTo(2);
         assertThat(banger.banger("vm", "create").exitCode()).isEqualTo(2);
         assertThat(banger.banger("vm", "create", "--cpus", "two", "x").exitCode()).isEqualTo(2);
+        assertThat(banger.banger("vm", "create", "--no-start", "--cpus", "0", "x").exitCode())
+                .as("a value out of range, refused by the daemon").isEqualTo(2);
         assertThat(banger.banger().exitCode()).isEqualTo(2);
         assertThat(banger.banger("--bogus").exitCode()).isEqualTo(2);
     }

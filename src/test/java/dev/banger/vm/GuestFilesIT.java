@@ -88,7 +88,7 @@ class GuestFilesIT {
         assertThat(missing.exitCode()).isEqualTo(1);
         assertThat(missing.stderr()).contains("/no/such: No such file or directory");
         Result both = banger.banger("vm", "cp", "a:/x", "b:/y");
-        assertThat(both.exitCode()).isEqualTo(1);
+        assertThat(both.exitCode()).as("a usage error").isEqualTo(2);
         assertThat(both.stderr()).contains("between two VM paths is not supported");
     }
 
