@@ -4,24 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.banger.api.BangerException;
-import dev.banger.api.Event;
 import dev.banger.api.KernelPullRequest;
 import dev.banger.api.KernelView;
 import dev.banger.config.BangerPaths;
 import dev.banger.host.Executables;
 import dev.banger.rpc.Call;
-import dev.banger.rpc.Input;
 import dev.banger.store.Database;
 import dev.banger.store.KernelStore;
 import dev.banger.store.VmStore;
+import dev.banger.testkit.RecordingCall;
 import dev.banger.testkit.TestAssets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -65,9 +61,9 @@ class KernelServiceTest {
         assertThat(downloader.downloads).as("one download for two pulls").hasValue(1);
         assertThat(second.name()).isEqualTo(first.name());
         assertThat(second.vmlinuxPath()).isNotNull();
-        assertThat(call.messages()).contains("already have " + downloader.pkg.release() + " (kernel '"
+        assertThat(call.progressDetails()).contains("already have " + downloader.pkg.release() + " (kernel '"
                 + first.name() + "')");
-        assertThat(call.messages()).noneMatch(m -> m.startsWith("downloading") || m.startsWith("building"));
+        assertThat(call.progressDetails()).noneMatch(m -> m.startsWith("downloading") || m.startsWith("building"));
         assertThat(service.list().kernels()).hasSize(1);
         try (var files = Files.list(home.resolve("state/kernels"))) {
             assertThat(files).as("no staging left").containsExactly(home.resolve("state/kernels/" + first.name()));
@@ -125,34 +121,6 @@ class KernelServiceTest {
             } catch (IOException e) {
                 throw new KernelFetchException(e.toString(), e);
             }
-        }
-    }
-
-    private static final class RecordingCall implements Call {
-        final List<Event> events = new ArrayList<>();
-
-        List<String> messages() {
-            return events.stream().filter(e -> e instanceof Event.Progress).map(e -> ((Event.Progress) e).detail())
-                    .toList();
-        }
-
-        @Override
-        public synchronized void emit(Event event) {
-            events.add(event);
-        }
-
-        @Override
-        public Input nextInput(long timeout, TimeUnit unit) {
-            return null;
-        }
-
-        @Override
-        public boolean cancelled() {
-            return false;
-        }
-
-        @Override
-        public void onCancel(Runnable action) {
         }
     }
 }

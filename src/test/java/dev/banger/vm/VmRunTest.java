@@ -9,15 +9,14 @@ import dev.banger.api.Event;
 import dev.banger.api.VmRunRequest;
 import dev.banger.api.VmRunResult;
 import dev.banger.api.WorkspaceExportRequest;
-import java.util.List;
 import dev.banger.host.ProcessCommandRunner;
 import dev.banger.rpc.Call;
-import dev.banger.rpc.Input;
+import dev.banger.testkit.RecordingCall;
 import dev.banger.workspace.WorkspaceService;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -57,7 +56,16 @@ class VmRunTest {
         git(repo, "init", "-q");
         git(repo, "add", "blob.bin");
         git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "big");
-        Call killsTheGuestAtTheFirstBytes = new KillingCall(host, "exporter");
+        AtomicBoolean killed = new AtomicBoolean();
+        Call killsTheGuestAtTheFirstBytes = new RecordingCall(event -> {
+            if (event instanceof Event.Output && killed.compareAndSet(false, true)) {
+                try {
+                    host.vmm.crash(host.record("exporter").id());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
 
         assertThatThrownBy(() -> run.export(new WorkspaceExportRequest("exporter", repo.toString(), false),
                 killsTheGuestAtTheFirstBytes))
@@ -109,7 +117,7 @@ class VmRunTest {
         VmRunResult result = run.run(request(plain, null), call);
 
         assertThat(result.exitCode()).isZero();
-        assertThat(call.stderr()).isEqualTo("banger: " + plain + " is not in a git checkout, so the VM gets no "
+        assertThat(call.output("stderr")).isEqualTo("banger: " + plain + " is not in a git checkout, so the VM gets no "
                 + "workspace (--no-workspace says that is what you meant)\n");
     }
 
@@ -153,72 +161,5 @@ class VmRunTest {
         System.arraycopy(args, 0, argv, 3, args.length);
         Process p = new ProcessBuilder(argv).inheritIO().start();
         assertThat(p.waitFor()).as("git %s", String.join(" ", args)).isZero();
-    }
-
-    /** A client that keeps what the call sends to its stderr. */
-    private static final class RecordingCall implements Call {
-        private final java.io.ByteArrayOutputStream stderr = new java.io.ByteArrayOutputStream();
-
-        String stderr() {
-            return stderr.toString(java.nio.charset.StandardCharsets.UTF_8);
-        }
-
-        @Override
-        public synchronized void emit(Event event) {
-            if (event instanceof Event.Output out && "stderr".equals(out.stream())) {
-                stderr.writeBytes(out.data());
-            }
-        }
-
-        @Override
-        public Input nextInput(long timeout, TimeUnit unit) {
-            return null;
-        }
-
-        @Override
-        public boolean cancelled() {
-            return false;
-        }
-
-        @Override
-        public void onCancel(Runnable action) {
-        }
-    }
-
-    /** A client that receives output, and on the first bytes kills the VM's "VMM" (its agent). */
-    private static final class KillingCall implements Call {
-        private final FakeHost host;
-        private final String vm;
-        private final AtomicBoolean killed = new AtomicBoolean();
-
-        KillingCall(FakeHost host, String vm) {
-            this.host = host;
-            this.vm = vm;
-        }
-
-        @Override
-        public void emit(Event event) {
-            if (event instanceof Event.Output && killed.compareAndSet(false, true)) {
-                try {
-                    host.vmm.crash(host.record(vm).id());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-
-        @Override
-        public Input nextInput(long timeout, TimeUnit unit) {
-            return null;
-        }
-
-        @Override
-        public boolean cancelled() {
-            return false;
-        }
-
-        @Override
-        public void onCancel(Runnable action) {
-        }
     }
 }
