@@ -69,7 +69,7 @@ class WorkspaceExportIT {
         assertThat(git("log", "-1", "--format=%s", "guest-wip~1")).isEqualTo("from the guest");
 
         Result onCurrent = run("workspace", "export", "dev", "--branch", "main");
-        assertThat(onCurrent.exitCode()).isEqualTo(1);
+        assertThat(onCurrent.exitCode()).as("refused input is a usage error").isEqualTo(2);
         assertThat(onCurrent.stderr()).contains("is the branch checked out here");
     }
 
