@@ -201,8 +201,8 @@ class CliIT {
 
         assertThat(banger.banger("image", "default").stdout()).isEqualTo("tiny\n");
         assertThat(banger.banger("image", "list").stdout()).startsWith("NAME")
-                .as("the DEFAULT column").containsPattern("(?m)^tiny\\s+\\d+\\s+\\*\\s+register:")
-                .containsPattern("(?m)^busybox\\s+\\d+\\s+-\\s+register:");
+                .as("the DEFAULT column").containsPattern("(?m)^tiny\\s+4\\.0M\\s+\\*\\s+register:")
+                .containsPattern("(?m)^busybox\\s+4\\.0M\\s+-\\s+register:");
         Result create = banger.banger("vm", "create", "--no-start", "demo");
         assertThat(create.exitCode()).as(create.output()).isZero();
         assertThat(banger.banger("vm", "show", "demo").stdout()).containsPattern("image:\\s+tiny");
