@@ -2,6 +2,7 @@ package dev.banger.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.banger.config.BangerPaths;
 import dev.banger.json.Json;
 import dev.banger.testkit.BangerHome;
 import dev.banger.testkit.BangerHome.Result;
@@ -54,8 +55,12 @@ class LeakIT {
         assertThat(banger.processes()).filteredOn(p -> p.info().command().orElse("").contains("qemu"))
                 .as("QEMU processes").isEmpty();
         assertThat(loopDevicesNaming(banger.home())).as("loop devices").isEmpty();
+        // network/ holds the marker that bangerd turned IPv4 forwarding on for guest NAT: state, not a leak.
         assertThat(children(banger.stateDir())).as("state dir").isSubsetOf(Set.of("banger.db", "banger.db-wal",
-                "banger.db-shm", "bangerd.lock", "logs", "images", "kernels", "vms", "blobs", "tmp"));
+                "banger.db-shm", "bangerd.lock", "logs", "images", "kernels", "vms", "blobs", "tmp", "network"));
+        Path marker = new BangerPaths(banger.stateDir(), banger.home(), banger.home()).natForwardingMarker();
+        assertThat(children(marker.getParent())).as("network state")
+                .isSubsetOf(Set.of(marker.getFileName().toString()));
         assertThat(children(banger.stateDir().resolve("vms"))).as("VM dirs").isEmpty();
         assertThat(children(banger.home().resolve("run/vms"))).as("VM sockets").isEmpty();
         assertThat(openFds(daemon)).as("daemon descriptors after %d cycles (after one: %d)", CYCLES, fdsAfterFirst)
