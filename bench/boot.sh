@@ -33,7 +33,7 @@ kernel=$(bin/banger kernel show bench --json | python3 -c 'import json,sys; prin
 initrd=$(ls "$(dirname "$kernel")"/initrd-*.img | head -1)
 mhz=$(awk '/cpu MHz/{print int($4); exit}' /proc/cpuinfo)
 
-now_ms() { python3 -c 'import time; print(int(time.monotonic()*1000))'; }
+now_ms() { /usr/bin/python3 -c 'import time; print(int(time.monotonic()*1000))'; }
 
 bare_boot() {   # prints ms from launch to the marker
     local d="$work/bare"; rm -rf "$d"; mkdir -p "$d"

@@ -24,7 +24,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-now_ms() { python3 -c 'import time; print(int(time.monotonic()*1000))'; }
+now_ms() { /usr/bin/python3 -c 'import time; print(int(time.monotonic()*1000))'; }
 
 b kernel import k --deb "$deb" >/dev/null 2>&1
 # Two images with the same content, one 64 MiB and one 4 GiB (sparse).

@@ -18,7 +18,7 @@ ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
 b() { ip netns exec "$ns" "$root/bin/banger" "$@"; }
 cleanup() { b daemon stop >/dev/null 2>&1 || true; pkill -f "$work" 2>/dev/null || true; ip netns del "$ns" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-now_ms() { python3 -c 'import time; print(int(time.monotonic()*1000))'; }
+now_ms() { /usr/bin/python3 -c 'import time; print(int(time.monotonic()*1000))'; }
 b kernel import k --deb "$deb" >/dev/null 2>&1
 b image register bb --rootfs "$rootfs" >/dev/null
 
