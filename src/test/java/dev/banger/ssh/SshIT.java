@@ -7,11 +7,11 @@ import dev.banger.json.Json;
 import dev.banger.testkit.BangerHome;
 import dev.banger.testkit.BangerHome.Result;
 import dev.banger.testkit.SshdRootfs;
+import dev.banger.testkit.SystemSsh;
 import dev.banger.testkit.TestAssets;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -121,18 +121,7 @@ class SshIT {
 
     /** The system ssh client, in the test's network namespace (not the daemon's), with the given config. */
     private Result ssh(Path config, String... args) throws Exception {
-        List<String> argv = new ArrayList<>(List.of("ssh", "-F", config.toString()));
-        argv.addAll(List.of(args));
-        Path out = Files.createTempFile(dir, "ssh", ".out");
-        Path err = Files.createTempFile(dir, "ssh", ".err");
-        Process p = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!p.waitFor(90, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("ssh " + String.join(" ", args) + " did not finish within 90s: "
-                    + Files.readString(err));
-        }
-        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        return SystemSsh.run(dir, config, args);
     }
 
     /** busybox nslookup against the daemon's DNS server, inside the daemon's network namespace. */
