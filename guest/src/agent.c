@@ -633,6 +633,8 @@ static void handle_open(struct stream *s, const struct frame *f)
         op_clock_set(s, f->channel, &doc, req);
     else if (strcmp(op->str, "ssh.authorize") == 0)
         op_ssh_authorize(s, f->channel, &doc, req);
+    else if (strcmp(op->str, "guest.personalise") == 0)
+        op_guest_personalise(s, f->channel, &doc, req);
     else
         queue_error(s, f->channel, ERR_BAD_REQUEST, "unknown op \"%.64s\"", op->str);
     json_free(&doc);

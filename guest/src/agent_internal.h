@@ -124,6 +124,9 @@ extern const char *g_agent_home;
 void op_clock_set(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
 void op_ssh_authorize(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
 
+/* ops_personalise.c */
+void op_guest_personalise(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
+
 /* ports.c */
 void op_ports(struct stream *s, uint32_t id);
 

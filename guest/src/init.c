@@ -358,13 +358,20 @@ void init_stage1(void)
 
 /* --- stage 2 --- */
 
-static void mount_work_disk(const char *dev)
+int init_mount_work_disk(const char *dev, char *err, size_t err_len)
 {
-    if (wait_for_path(dev, DEVICE_WAIT_MS) < 0)
-        fatal("work disk %s did not appear within %d ms", dev, DEVICE_WAIT_MS);
+    if (wait_for_path(dev, DEVICE_WAIT_MS) < 0) {
+        snprintf(err, err_len, "work disk %s did not appear within %d ms", dev, DEVICE_WAIT_MS);
+        return -1;
+    }
     /* Opened before the mount hides it: the image's own /root, copied in on the work disk's first boot. */
     int image_home = open("/root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    mount_or_die(dev, "/root", "ext4", MS_NOSUID | MS_NODEV, NULL);
+    if (mkdir_p("/root", 0755) < 0 || mount(dev, "/root", "ext4", MS_NOSUID | MS_NODEV, NULL) < 0) {
+        snprintf(err, err_len, "mount %s on /root (ext4): %s", dev, strerror(errno));
+        if (image_home >= 0)
+            close(image_home);
+        return -1;
+    }
     if (access("/root/" SEED_IMAGE_HOME_MARKER, F_OK) == 0) {
         if (image_home >= 0)
             posture_seed_home(image_home, "/root");
@@ -374,10 +381,10 @@ static void mount_work_disk(const char *dev)
     if (image_home >= 0)
         close(image_home);
     /* sshd's StrictModes: root's home and .ssh owned by root, not group/world writable; at every boot. */
-    char err[256];
-    if (posture_home_modes("/root", err, sizeof err) < 0)
-        fatal("%s", err);
+    if (posture_home_modes("/root", err, err_len) < 0)
+        return -1;
     log_debug("work disk %s mounted on /root", dev);
+    return 0;
 }
 
 static int has_host_keys(void)
@@ -399,7 +406,7 @@ static int has_host_keys(void)
  */
 #define BANGER_HOST_KEY "/root/.banger/ssh/ssh_host_ed25519_key"
 
-static void start_sshd(void)
+void init_start_sshd(void)
 {
     if (access("/usr/sbin/sshd", X_OK) < 0) {
         log_msg("sshd not started: /usr/sbin/sshd is not in this image");
@@ -546,14 +553,26 @@ void init_stage2(void)
     g_debug = debug && strcmp(debug, "0") != 0;
     log_debug("stage 2 at %llu ms uptime", (unsigned long long)uptime_ms());
 
-    char *hostname = cmdline_get("banger.hostname");
-    if (hostname && sethostname(hostname, strlen(hostname)) < 0)
-        log_msg("cannot set hostname %s: %s", hostname, strerror(errno));
-    setup_network();
-    char *work = cmdline_get("banger.work");
-    if (work && *work)
-        mount_work_disk(work);
-    start_sshd();
+    /*
+     * A template guest (banger.template=1) stops here, before anything per-VM: no hostname, address, work disk
+     * or sshd. It is captured once the agent answers; each clone restored from it gets its identity later
+     * through the agent's guest.personalise op (ops_personalise.c).
+     */
+    char *template = cmdline_get("banger.template");
+    if (template && strcmp(template, "0") != 0) {
+        net_loopback_up();
+        log_msg("template guest: identity, work disk and sshd wait for guest.personalise");
+    } else {
+        char *hostname = cmdline_get("banger.hostname");
+        if (hostname && sethostname(hostname, strlen(hostname)) < 0)
+            log_msg("cannot set hostname %s: %s", hostname, strerror(errno));
+        setup_network();
+        char *work = cmdline_get("banger.work");
+        char err[256];
+        if (work && *work && init_mount_work_disk(work, err, sizeof err) < 0)
+            fatal("%s", err);
+        init_start_sshd();
+    }
     if (reboot(RB_DISABLE_CAD) < 0)
         log_msg("reboot(RB_DISABLE_CAD): %s", strerror(errno));
 

@@ -6,6 +6,8 @@
 #ifndef BANGER_INIT_H
 #define BANGER_INIT_H
 
+#include <stddef.h>
+
 /* The file that marks banger's initramfs: kernel modules to load, one path per line, in dependency order. */
 #define INITRAMFS_MODULES_FILE "/etc/banger/modules"
 /* Where stage 1 puts its own copy in the new root (on a tmpfs, so the image need not contain banger-init). */
@@ -22,5 +24,13 @@ __attribute__((noreturn)) void init_stage2(void);
  * Opens it; *is_serial tells which kind came back. Returns the fd or -1 with a console line.
  */
 int init_open_transport(const char *spec, int *is_serial);
+
+/*
+ * Mounts the work disk on /root (the image's /root copied in on the disk's first boot, root's home modes
+ * enforced). Returns 0, or -1 with err saying why. Used at boot and by guest.personalise.
+ */
+int init_mount_work_disk(const char *dev, char *err, size_t err_len);
+/* Starts the image's sshd with banger's host key and drop-in when the image has one; a console line otherwise. */
+void init_start_sshd(void);
 
 #endif

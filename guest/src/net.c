@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <net/route.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -50,6 +51,30 @@ int net_loopback_up(void)
     }
     close(sock);
     return 0;
+}
+
+int net_set_mac(const char *ifname, const char *mac)
+{
+    unsigned int b[6];
+    char extra;
+    if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &extra) != 6) {
+        log_msg("network: bad MAC address %s", mac);
+        errno = EINVAL;
+        return -1;
+    }
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+        return -1;
+    struct ifreq ifr = { 0 };
+    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+    ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+    for (int i = 0; i < 6; i++)
+        ifr.ifr_hwaddr.sa_data[i] = (char)b[i];
+    int rc = ioctl(sock, SIOCSIFHWADDR, &ifr);
+    int saved = errno;
+    close(sock);
+    errno = saved;
+    return rc;
 }
 
 int net_configure(const char *ifname, const char *addr_cidr, const char *gateway, int wait_ms)

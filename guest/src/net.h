@@ -10,6 +10,8 @@ int net_loopback_up(void);
  * does not exist (nothing done), or -1 with a console line.
  */
 int net_configure(const char *ifname, const char *addr_cidr, const char *gateway, int wait_ms);
+/* Sets ifname's MAC address ("02:00:0a:00:00:05"); the interface must be down. Returns 0 or -1 with errno. */
+int net_set_mac(const char *ifname, const char *mac);
 /* Writes /etc/resolv.conf with one nameserver line per comma-separated address. */
 int net_write_resolv_conf(const char *dns_list);
 

@@ -85,13 +85,18 @@ public final class Api {
     public static final Method<KernelRef, Empty> KERNEL_DEFAULT =
             new Method<>("kernel.default", KernelRef.class, Empty.class);
 
+    public static final Method<Empty, TemplateList> TEMPLATE_LIST =
+            new Method<>("template.list", Empty.class, TemplateList.class);
+    public static final Method<TemplatePruneRequest, TemplateList> TEMPLATE_PRUNE =
+            new Method<>("template.prune", TemplatePruneRequest.class, TemplateList.class);
+
     /** All methods, for tests that round-trip every request type. */
     public static final List<Method<?, ?>> ALL = List.of(DAEMON_STATUS, DAEMON_SHUTDOWN, VM_CREATE, VM_ATTACH, VM_LIST,
             VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_RUN, VM_SET, VM_STATS, VM_LOGS, VM_CONNECT,
             WORKSPACE_EXPORT, VM_PORTS, VM_COPY_IN, VM_COPY_OUT, SESSION_START, SESSION_LIST, SESSION_ATTACH,
             SESSION_LOGS, SESSION_KILL, SESSION_REMOVE, IMAGE_LIST, IMAGE_SHOW, IMAGE_REGISTER, IMAGE_PULL,
             IMAGE_PROMOTE, IMAGE_DELETE, IMAGE_DEFAULT, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL,
-            KERNEL_DELETE, KERNEL_DEFAULT);
+            KERNEL_DELETE, KERNEL_DEFAULT, TEMPLATE_LIST, TEMPLATE_PRUNE);
 
     private Api() {
     }

@@ -10,7 +10,8 @@ package dev.banger.api;
  * @param vmm "qemu" or "firecracker", or null for the daemon's choice ({@code defaultVmm}, else by host and
  *     kernel: see {@code VmmChooser})
  * @param noStart record and provision the VM without booting it
+ * @param cold boot the kernel even when a template could restore the VM (docs/snapshots.md)
  */
 public record VmCreateRequest(String name, String image, String kernel, Integer cpus, Integer memoryMib,
-                              Long diskMib, String vmm, boolean noStart) {
+                              Long diskMib, String vmm, boolean noStart, boolean cold) {
 }

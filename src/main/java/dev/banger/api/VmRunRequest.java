@@ -12,9 +12,10 @@ import java.util.Map;
  * @param vmm "qemu" or "firecracker", or null for the daemon's choice (as for {@code vm.create})
  * @param workspace absolute path of the directory to take the git workspace from, or null for none
  * @param workdir directory in the guest to run in, or null for the workspace (else the image's, else /root)
+ * @param cold boot the kernel even when a template could restore the VM (docs/snapshots.md)
  */
 public record VmRunRequest(String name, String image, String kernel, Integer cpus, Integer memoryMib, Long diskMib,
                            String vmm, boolean rm, String workspace, String workdir, List<String> argv,
                            Map<String, String> env,
-                           boolean tty, int rows, int cols, boolean stdin) {
+                           boolean tty, int rows, int cols, boolean stdin, boolean cold) {
 }

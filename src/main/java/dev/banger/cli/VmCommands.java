@@ -38,6 +38,8 @@ final class VmCommands extends HelpOption {
             Stop.class, Restart.class, Delete.class, ListVms.class, Show.class, SetResources.class, Exec.class,
             Ssh.class, SshProxy.class, Logs.class, Stats.class, Ports.class, Copy.class);
 
+    static final String COLD_HELP = "Boot the kernel even when a template could restore the VM in a fraction "
+            + "of the time (see docs/snapshots.md).";
     static final String VMM_HELP = "firecracker or qemu (default: defaultVmm in the daemon's config, else "
             + "Firecracker where KVM is usable, firecracker is installed and the kernel is an ELF vmlinux, else "
             + "QEMU; banger doctor says which).";
@@ -66,6 +68,9 @@ final class VmCommands extends HelpOption {
         @Option(names = "--no-start", description = "Record and provision the VM without booting it.")
         boolean noStart;
 
+        @Option(names = "--cold", description = COLD_HELP)
+        boolean cold;
+
         Create(CliContext context) {
             super(context);
         }
@@ -87,7 +92,7 @@ final class VmCommands extends HelpOption {
                 }
                 VmCreateRequest request = new VmCreateRequest(name, image, kernel, cpus,
                         memory == null ? null : Math.toIntExact(Sizes.parseMib("--memory", memory)),
-                        disk == null ? null : Sizes.parseMib("--disk", disk), vmm, noStart);
+                        disk == null ? null : Sizes.parseMib("--disk", disk), vmm, noStart, cold);
                 vm = context.call(Api.VM_CREATE, request, progress);
             }
             progress.finish();
@@ -270,6 +275,9 @@ final class VmCommands extends HelpOption {
         String disk;
         @Option(names = "--vmm", paramLabel = "VMM", description = VMM_HELP)
         String vmm;
+
+        @Option(names = "--cold", description = COLD_HELP)
+        boolean cold;
         @Option(names = "--rm", description = "Delete the VM afterwards, whatever happened.")
         boolean rm;
         @Option(names = "--no-workspace", description = "Do not copy the git workspace in.")
@@ -291,7 +299,7 @@ final class VmCommands extends HelpOption {
             VmRunRequest request = new VmRunRequest(name, image, kernel, cpus,
                     memory == null ? null : Math.toIntExact(Sizes.parseMib("--memory", memory)),
                     disk == null ? null : Sizes.parseMib("--disk", disk), vmm, rm, workspace, workdir, command, null,
-                    tty, size[0], size[1], tty || !Terminal.stdinIsTerminal());
+                    tty, size[0], size[1], tty || !Terminal.stdinIsTerminal(), cold);
             return ExecSession.run(context, Api.VM_RUN, request, tty, request.stdin(), VmRunResult::exitCode);
         }
     }

@@ -138,6 +138,11 @@ public record BangerPaths(Path stateDir, Path configDir, Path runtimeDir) {
         return stateDir.resolve("images");
     }
 
+    /** Captured guests that new VMs restore from (docs/snapshots.md), one directory per template. */
+    public Path templatesDir() {
+        return stateDir.resolve("templates");
+    }
+
     public Path kernelsDir() {
         return stateDir.resolve("kernels");
     }

@@ -29,6 +29,8 @@ final class Dispatcher {
                 .on(Api.VM_CREATE, vms::create)
                 .on(Api.VM_ATTACH, (req, call) -> vms.attach(req.operation(), call))
                 .on(Api.VM_LIST, (req, call) -> vms.list())
+                .on(Api.TEMPLATE_LIST, (req, call) -> vms.templateList())
+                .on(Api.TEMPLATE_PRUNE, (req, call) -> vms.templatePrune(req.all()))
                 .on(Api.VM_SHOW, (req, call) -> vms.show(req.name()))
                 .on(Api.VM_DELETE, (req, call) -> vms.delete(req))
                 .on(Api.VM_START, (req, call) -> vms.start(req.name(), call))

@@ -294,6 +294,9 @@ public final class AgentClient implements Closeable {
         return open(new AgentOp.FileWrite(path));
     }
 
+    /** Personalising mounts the work disk (a first boot copies the image's /root into it) and starts sshd. */
+    static final Duration PERSONALISE_TIMEOUT = Duration.ofSeconds(60);
+
     /** Listening TCP and bound UDP sockets in the guest, by port. */
     public List<ListeningPort> ports() throws IOException {
         return call(new AgentOp.Ports(), REQUEST_TIMEOUT);
@@ -302,6 +305,11 @@ public final class AgentClient implements Closeable {
     /** Sets the guest's clock to {@code hostTime} when it is off by more than {@code tolerance}. */
     public ClockStep setClock(Instant hostTime, Duration tolerance) throws IOException {
         return call(new AgentOp.ClockSet(hostTime, tolerance), REQUEST_TIMEOUT);
+    }
+
+    /** Gives a guest restored from a template its identity; returns the steps the guest applied, in order. */
+    public List<String> personalise(Personalisation identity) throws IOException {
+        return call(new AgentOp.Personalise(identity), PERSONALISE_TIMEOUT);
     }
 
     /** Ensures {@code publicKey} in root's authorized_keys, replacing earlier keys marked with {@code comment}. */

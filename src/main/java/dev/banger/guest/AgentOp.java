@@ -386,6 +386,47 @@ public sealed interface AgentOp<R> {
         }
     }
 
+    /**
+     * Gives a guest restored from a template its own identity (docs/snapshots.md), before anything else runs in it;
+     * the RESULT lists the steps applied, in order ("entropy", "clock", "hostname", "machine-id", "network",
+     * "work-disk", "sshd"). An agent that is not PID 1 (tests on the host) checks the request and applies nothing.
+     */
+    record Personalise(Personalisation identity) implements Call<List<String>> {
+        public Personalise {
+            Objects.requireNonNull(identity, "identity");
+        }
+
+        @Override
+        public String wireName() {
+            return "guest.personalise";
+        }
+
+        @Override
+        public void write(AgentCodec.Request out) {
+            out.put("version", Personalisation.VERSION);
+            out.put("hostname", identity.hostname());
+            identity.network().ifPresent(net -> {
+                out.put("mac", net.mac());
+                out.put("ip", net.addressCidr());
+                out.put("gateway", net.gateway());
+                if (!net.dns().isEmpty()) {
+                    out.put("dns", net.dns());
+                }
+            });
+            out.put("sec", identity.hostTime().getEpochSecond());
+            out.put("nsec", identity.hostTime().getNano());
+            out.put("entropy", java.util.HexFormat.of().formatHex(identity.entropy()));
+            out.put("machine_id", identity.machineId());
+            out.put("work", identity.workDisk());
+            out.put("sshd", identity.startSshd());
+        }
+
+        @Override
+        public List<String> read(AgentCodec.Fields in) throws AgentException {
+            return in.texts("applied");
+        }
+    }
+
     // --- fields several ops share ---
 
     private static void writeSpec(ExecSpec spec, AgentCodec.Request out) {

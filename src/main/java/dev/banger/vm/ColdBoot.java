@@ -46,9 +46,16 @@ final class ColdBoot implements LaunchStrategy {
         return boot.driver().launch(spec);
     }
 
+    /**
+     * What every banger guest boots with: serial console, root and work disks, the agent's port. pci=off:
+     * microVMs have no PCI bus; without it every boot logs "PCI: Fatal: No config space access".
+     */
+    static String baseCommandLine() {
+        return "console=ttyS0 quiet panic=-1 pci=off banger.root=/dev/vda banger.work=/dev/vdb banger.agent=serial:"
+                + AGENT_PORT_NAME;
+    }
+
     private String kernelCommandLine(Vm vm) {
-        // pci=off: microVMs have no PCI bus; without it every boot logs "PCI: Fatal: No config space access".
-        return "console=ttyS0 quiet panic=-1 pci=off banger.root=/dev/vda banger.work=/dev/vdb banger.hostname=" + vm.name()
-                + " banger.agent=serial:" + AGENT_PORT_NAME + " " + network.guestKernelArgs(vm.guestIp());
+        return baseCommandLine() + " banger.hostname=" + vm.name() + " " + network.guestKernelArgs(vm.guestIp());
     }
 }

@@ -174,7 +174,7 @@ public final class RunningVms {
         if (found.isEmpty()) {
             return known;
         }
-        VmHandles completed = known.orElse(new VmHandles(null, HostNetwork.tapName(vm.id()), null))
+        VmHandles completed = known.orElse(VmHandles.NONE.withTap(HostNetwork.tapName(vm.id())))
                 .withVmm(found.get());
         log.info("VM {}: its handles named no VMM; found it as pid {}", vm.name(), found.get().pid());
         try {

@@ -64,6 +64,7 @@ final class VmBoot {
         private final Kernel kernel;
         private final Image image;
         private final VmmDriver driver;
+        private final LaunchStrategy launcher;
         private RootDisk rootDisk;
         private String tap;
         private VmmHandle vmm;
@@ -71,12 +72,13 @@ final class VmBoot {
         private long launchStarted;
         private Vm published;
 
-        Boot(Vm vm, Call call, Kernel kernel, Image image, VmmDriver driver) {
+        Boot(Vm vm, Call call, Kernel kernel, Image image, VmmDriver driver, LaunchStrategy launcher) {
             this.vm = vm;
             this.call = call;
             this.kernel = kernel;
             this.image = image;
             this.driver = driver;
+            this.launcher = launcher;
         }
 
         Vm vm() {
@@ -120,7 +122,7 @@ final class VmBoot {
     private final VmDisks disks;
     private final HostNetwork network;
     private final VmDns dns;
-    private final LaunchStrategy launcher;
+    private final LaunchStrategy coldBoot;
     private final VmTeardown teardown;
     private final Duration bootTimeout;
     private final Clock clock;
@@ -135,7 +137,7 @@ final class VmBoot {
             new Step("publish", this::publish));
 
     VmBoot(BangerPaths paths, VmStore vms, KernelService kernels, RunningVms running, VmDisks disks,
-           HostNetwork network, VmDns dns, LaunchStrategy launcher, VmTeardown teardown, Duration bootTimeout,
+           HostNetwork network, VmDns dns, LaunchStrategy coldBoot, VmTeardown teardown, Duration bootTimeout,
            Clock clock) {
         this.paths = paths;
         this.vms = vms;
@@ -144,7 +146,7 @@ final class VmBoot {
         this.disks = disks;
         this.network = network;
         this.dns = dns;
-        this.launcher = launcher;
+        this.coldBoot = coldBoot;
         this.teardown = teardown;
         this.bootTimeout = bootTimeout;
         this.clock = clock;
@@ -157,12 +159,17 @@ final class VmBoot {
      * @throws BangerException why the boot failed; the VM is then in {@code error}, everything released
      */
     Vm boot(Vm vm, Call call) {
+        return boot(vm, call, coldBoot);
+    }
+
+    /** As {@link #boot(Vm, Call)}, starting the VMM the way {@code launcher} does (a cold boot, or a restore). */
+    Vm boot(Vm vm, Call call, LaunchStrategy launcher) {
         Vm starting = update(vm, VmState.STARTING, null);
         Boot boot = null;
         String step = "resolve";
         try {
             boot = new Boot(starting, call, kernels.resolve(vm.kernelName()), running.imageOf(vm),
-                    running.driver(vm.vmm()));
+                    running.driver(vm.vmm()), launcher);
             for (Step s : steps) {
                 step = s.name();
                 long t0 = System.nanoTime();
@@ -230,7 +237,8 @@ final class VmBoot {
         running.handles().put(boot.vm.id(), VmHandles.NONE);
     }
 
-    private void attachRootDisk(Boot boot) {
+    private void attachRootDisk(Boot boot) throws IOException {
+        boot.launcher.prepareRootDisk(boot);
         boot.rootDisk = disks.attachRootDisk(boot.vm, boot.image.rootfsPath(), acquired ->
                 record(boot.vm, h -> h.withRootDisk(acquired)));
     }
@@ -244,11 +252,11 @@ final class VmBoot {
     }
 
     private void launch(Boot boot) {
-        VmmHandle vmm = launcher.launch(boot);
+        VmmHandle vmm = boot.launcher.launch(boot);
         record(boot.vm, h -> h.withVmm(vmm));
         boot.vmm = vmm;
         boot.call.emit(Event.Progress.done("launch-vmm", boot.vm.vmm().wireName() + " running (pid " + vmm.pid()
-                + ")", millisSince(boot.launchStarted)));
+                + ", " + boot.launcher.describe() + ")", millisSince(boot.launchStarted)));
     }
 
     /** Waits for the agent, giving up early when the VMM exits (a kernel that cannot boot). */
@@ -273,22 +281,37 @@ final class VmBoot {
                 }
             }
         }
-        running.guests().adopt(vm, boot.agent);
-        boot.call.emit(Event.Progress.done("wait-agent", "guest ready", millisSince(t0)));
+        boot.call.emit(Event.Progress.done("wait-agent", "guest agent answered", millisSince(t0)));
     }
 
     /**
-     * What makes this guest itself once its agent answers. A cold-booted guest took its identity (hostname,
-     * address, work disk, sshd) from the kernel command line, so there is nothing left to do; a guest restored
-     * from a template gets its identity here, before anything else runs in it.
+     * What makes this guest itself once its agent answers, before anything else runs in it (and before the agent
+     * connection is handed to the rest of the daemon). A cold-booted guest took its identity (hostname, address,
+     * work disk, sshd) from the kernel command line; a guest restored from a template gets it here.
      */
-    private void personalise(Boot boot) {
-        log.debug("VM {}: {} needs no personalising", boot.vm.name(), launcher.describe());
+    private void personalise(Boot boot) throws IOException {
+        long t0 = System.nanoTime();
+        String done;
+        try {
+            done = boot.launcher.personalise(boot, boot.agent);
+        } catch (AgentException e) {
+            throw BangerException.unavailable("VM '" + boot.vm.name() + "' could not take its identity: "
+                    + e.getMessage());
+        }
+        if (!done.isEmpty()) {
+            boot.call.emit(Event.Progress.done("personalise", done, millisSince(t0)));
+        }
     }
 
     private void publish(Boot boot) {
-        log.info("VM {} running (pid {}), booted in {} ms", boot.vm.name(), boot.vmm.pid(),
-                millisSince(boot.launchStarted));
+        running.guests().adopt(boot.vm, boot.agent);
+        long readyMillis = millisSince(boot.launchStarted);
+        record(boot.vm, h -> h.withStart(boot.launcher.describe() + " (" + String.format(java.util.Locale.ROOT,
+                "%.2f", readyMillis / 1000.0) + " s to ready)"));
+        log.info("VM {} running (pid {}), {} in {} ms", boot.vm.name(), boot.vmm.pid(), boot.launcher.describe(),
+                readyMillis);
+        boot.call.emit(Event.Progress.done("ready", "VM " + boot.vm.name() + " ready: " + boot.launcher.describe()
+                .replace("restoring", "restored").replace("booting", "booted"), readyMillis));
         boot.published = update(boot.vm, VmState.RUNNING, null);
         dns.running(boot.published);
     }

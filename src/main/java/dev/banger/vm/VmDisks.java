@@ -67,6 +67,16 @@ final class VmDisks {
         }
     }
 
+    /** Replaces the root disk of a VM that never ran with a fresh one (after a failed restore from a template). */
+    void replaceRootDisk(Vm vm, Path imageRootfs) {
+        try {
+            java.nio.file.Files.deleteIfExists(vm.rootDiskPath());
+        } catch (java.io.IOException e) {
+            throw BangerException.failedPrecondition("cannot remove " + vm.rootDiskPath() + ": " + e.getMessage());
+        }
+        createRootDisk(vm, imageRootfs);
+    }
+
     /** Releases what {@link #attachRootDisk} acquired; idempotent, also for half-built state. */
     void releaseRootDisk(RootDiskHandles handles) {
         if (handles != null && !handles.isEmpty()) {

@@ -2,6 +2,7 @@ package dev.banger.vm;
 
 import dev.banger.api.BangerException;
 import dev.banger.api.Event;
+import dev.banger.api.TemplateList;
 import dev.banger.api.VmCreateRequest;
 import dev.banger.api.VmDeleteRequest;
 import dev.banger.api.ImageView;
@@ -31,6 +32,9 @@ import dev.banger.model.VmmKind;
 import dev.banger.rpc.Call;
 import dev.banger.ssh.GuestSsh;
 import dev.banger.store.VmStore;
+import dev.banger.template.Template;
+import dev.banger.template.TemplateKey;
+import dev.banger.template.TemplateStore;
 import dev.banger.vmm.DiskSpec;
 import dev.banger.vmm.VmmDriver;
 import dev.banger.vmm.VmmException;
@@ -77,6 +81,7 @@ public final class VmLifecycle {
     private final CreateOperations operations;
     private final VmDns dns;
     private final VmmWatcher watcher;
+    private final Templates templates;
 
     public VmLifecycle(BangerPaths paths, DaemonConfig config, VmStore vms, ImageService images, KernelService kernels,
                      RunningVms running, HostNetwork network, dev.banger.host.CommandRunner runner,
@@ -96,6 +101,8 @@ public final class VmLifecycle {
         this.operations = new CreateOperations(clock);
         this.dns = dns;
         this.watcher = new VmmWatcher(running.handles(), this::vmmExited);
+        this.templates = new Templates(paths, new TemplateStore(paths.templatesDir(), runner), network, runner,
+                initBinary, config.bootTimeout(), clock);
     }
 
     // ---- create / start / stop / delete ----
@@ -109,7 +116,7 @@ public final class VmLifecycle {
         CreateOperations.Operation op = operations.begin(name);
         try {
             VmCreateRequest named = new VmCreateRequest(name, request.image(), request.kernel(), request.cpus(),
-                    request.memoryMib(), request.diskMib(), request.vmm(), request.noStart());
+                    request.memoryMib(), request.diskMib(), request.vmm(), request.noStart(), request.cold());
             VmView view = view(create(named, null, 0, op.recording(call)));
             op.succeeded(view);
             return view;
@@ -178,8 +185,39 @@ public final class VmLifecycle {
             if (request.noStart()) {
                 return vm;
             }
-            return booter.boot(vm, call);
+            return bootNew(vm, image, kernel, request.cold(), call);
         }
+    }
+
+    /**
+     * The first boot of a new VM: restored from the template of its image, kernel and sizes when there is one,
+     * else booted (and that template built in the background, unless {@code cold}). A template that fails to
+     * restore is removed and the VM boots instead: a clone is never handed out half made.
+     */
+    private Vm bootNew(Vm vm, Image image, Kernel kernel, boolean cold, Call call) {
+        VmmDriver driver = running.driver(vm.vmm());
+        Optional<Path> kernelFile = kernel.artifacts().bootImage(vm.vmm());
+        Optional<TemplateKey> key = cold || kernelFile.isEmpty() ? Optional.empty()
+                : templates.keyFor(new Templates.Request(driver, image, kernel, kernelFile.get(), vm.cpus(),
+                        vm.memoryMib(), vm.diskMib()));
+        Optional<Template> template = key.flatMap(templates::find);
+        if (template.isPresent()) {
+            try {
+                return booter.boot(vm, call, templates.restoreFrom(template.get()));
+            } catch (BangerException e) {
+                templates.discard(template.get(), "restoring VM " + vm.name() + " failed: " + e.getMessage());
+                call.emit(Event.Progress.started("boot", "restoring from the template failed (" + e.getMessage()
+                        + "); booting instead"));
+                disks.replaceRootDisk(vm, image.rootfsPath());
+                vm = vms.findById(vm.id()).orElse(vm);
+            }
+        } else if (key.isPresent()) {
+            call.emit(Event.Progress.started("boot", "booting (no template yet; building one after this boot)"));
+        }
+        Vm booted = booter.boot(vm, call);
+        key.ifPresent(k -> templates.buildLater(k, new Templates.Request(driver, image, kernel, kernelFile.get(),
+                booted.cpus(), booted.memoryMib(), booted.diskMib())));
+        return booted;
     }
 
     public VmView start(String name, Call call) {
@@ -326,9 +364,25 @@ public final class VmLifecycle {
         watcher.start(period);
     }
 
-    /** Stops watching VMMs (daemon shutdown). The VMs go on running. */
+    /** Stops watching VMMs and building templates (daemon shutdown). The VMs go on running. */
     public void close() {
         watcher.close();
+        templates.close();
+    }
+
+    /** {@code template list}. */
+    public TemplateList templateList() {
+        return templates.list(images, kernels, running);
+    }
+
+    /** {@code template prune}. */
+    public TemplateList templatePrune(boolean all) {
+        return templates.prune(all, images, kernels, running);
+    }
+
+    /** The templates, for tests. */
+    Templates templates() {
+        return templates;
     }
 
     /** The watcher saw {@code seen} gone: unless a lifecycle operation already dealt with it, record why. */
@@ -361,6 +415,7 @@ public final class VmLifecycle {
      * handles name a live VMM, or torn down and demoted to stopped with the reason in last_error.
      */
     public void reconcile() {
+        templates.reconcile();
         for (Vm vm : vms.list()) {
             if (vm.state() != VmState.RUNNING && vm.state() != VmState.STARTING && vm.state() != VmState.STOPPING) {
                 continue;

@@ -61,7 +61,7 @@ public final class VmRun {
         }
         String name = request.name() != null ? request.name() : vms.generateName();
         VmCreateRequest create = new VmCreateRequest(name, request.image(), request.kernel(), request.cpus(),
-                request.memoryMib(), request.diskMib(), request.vmm(), false);
+                request.memoryMib(), request.diskMib(), request.vmm(), false, request.cold());
         Vm vm;
         try {
             vm = vms.create(create, workspace.<java.util.function.Consumer<Path>>map(ws -> seed ->

@@ -2,7 +2,9 @@ package dev.banger.vmm;
 
 import dev.banger.guest.AgentTransport;
 import dev.banger.model.VmmKind;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Starts and controls one kind of VMM. Implementations hold no per-VM state: everything needed later is in the
@@ -22,6 +24,55 @@ public interface VmmDriver {
      * @throws VmmException when the VMM fails to start; the message carries the VMM's own error line
      */
     VmmHandle launch(VmSpec spec);
+
+    /** Whether this driver can capture guests and restore them ({@link #capture}, {@link #restore}). */
+    default boolean canCapture() {
+        return false;
+    }
+
+    /** The VMM's program on this host, when found; a template records its digest (a new build, a new template). */
+    default Optional<Path> program() {
+        return Optional.empty();
+    }
+
+    /**
+     * How this driver runs guests, as far as a restored guest must match its template (QEMU: the accelerator and
+     * the TSC frequency given to TCG guests); part of a template's key.
+     */
+    default String snapshotMode() {
+        return "";
+    }
+
+    /**
+     * Like {@link #launch}, for a guest that will be captured as a template: its RAM lives in
+     * {@code snapshot.memory()} (QEMU: a shared file mapping written through as the guest runs).
+     *
+     * @throws VmmException when this VMM cannot capture guests, or fails to start
+     */
+    default VmmHandle launchForCapture(VmSpec spec, Snapshot snapshot) {
+        throw new VmmException(kind().wireName() + " cannot capture guests as templates yet");
+    }
+
+    /**
+     * Pauses the guest and writes what {@link #restore} needs into {@code snapshot}; the guest stays paused and the
+     * caller then terminates the VMM. The disks are flushed and not written again after this returns.
+     *
+     * @throws VmmException when the capture fails; the VMM may still run and must be terminated
+     */
+    default void capture(VmmHandle handle, Snapshot snapshot) {
+        throw new VmmException(kind().wireName() + " cannot capture guests as templates yet");
+    }
+
+    /**
+     * Starts a VMM for {@code spec} from {@code snapshot} instead of booting: RAM mapped copy-on-write from the
+     * snapshot's memory file (never written), device state loaded, then resumed. {@code spec} must have the
+     * captured guest's devices in the same order, its cpus, memory, kernel, initrd and command line; its disks,
+     * sockets and network device are the new VM's own. Returns once the guest runs. On failure nothing is left
+     * running.
+     */
+    default VmmHandle restore(VmSpec spec, Snapshot snapshot) {
+        throw new VmmException(kind().wireName() + " cannot restore guests from templates yet");
+    }
 
     /** True when the handle's process still exists (and is the same process) and its control socket answers. */
     boolean isAlive(VmmHandle handle);

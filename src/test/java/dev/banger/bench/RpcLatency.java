@@ -29,7 +29,7 @@ public final class RpcLatency {
             RpcClient client = new RpcClient(daemon.paths().socket());
             for (int i = 0; i < 10; i++) {
                 client.call(Api.VM_CREATE, new VmCreateRequest("bench-" + i, null, null, null, null, null, null,
-                        true));
+                        true, false));
             }
             for (int i = 0; i < 2000; i++) {
                 client.call(Api.VM_LIST, Empty.INSTANCE);

@@ -44,7 +44,7 @@ class JsonFuzzTest {
         Random random = new Random(SEED);
         for (int i = 0; i < 2_000; i++) {
             String json = Json.write(new VmCreateRequest(randomText(random, 10), "img", null, 2, 512, 64L, "qemu",
-                    true));
+                    true, false));
             String mangled = json.substring(0, random.nextInt(json.length() + 1));
             try {
                 Json.read(mangled, VmCreateRequest.class);

@@ -89,7 +89,7 @@ public final class FakeHost implements AutoCloseable {
 
     /** Creates and boots a VM with the defaults. */
     public VmView create(String name) {
-        return lifecycle.create(new VmCreateRequest(name, null, null, null, null, null, null, false),
+        return lifecycle.create(new VmCreateRequest(name, null, null, null, null, null, null, false, false),
                 Call.detached());
     }
 

@@ -211,9 +211,9 @@ class VmLifecycleTest {
     @Test
     void createRefusesResourcesOutOfRangeBeforeRecordingAnything() {
         assertThatThrownBy(() -> service.create(new VmCreateRequest("lambda", null, null, 0, null, null, null,
-                true), Call.detached())).hasMessageContaining("--cpus 0 is out of range");
+                true, false), Call.detached())).hasMessageContaining("--cpus 0 is out of range");
         assertThatThrownBy(() -> service.create(new VmCreateRequest("lambda", null, null, null, 64, null, null,
-                true), Call.detached())).hasMessageContaining("--memory 64M is too small");
+                true, false), Call.detached())).hasMessageContaining("--memory 64M is too small");
 
         assertThat(vmStore.findByName("lambda")).isEmpty();
     }
@@ -270,7 +270,7 @@ class VmLifecycleTest {
         // The daemon died between launching the VMM and writing its pid: the VM is "starting", its handles
         // name the tap but no VMM, and the VMM runs on.
         vmStore.update(vm.withState(VmState.STARTING, null, vm.updatedAt()));
-        running.handles().put(vm.id(), new VmHandles(null, tap("omicron"), null));
+        running.handles().put(vm.id(), VmHandles.NONE.withTap(tap("omicron")));
 
         service.reconcile();
 
@@ -286,7 +286,7 @@ class VmLifecycleTest {
     void reconcileAdoptsARunningVmWhoseHandlesLostTheVmm() throws Exception {
         VmView view = create("pi");
         Vm vm = record("pi");
-        running.handles().put(vm.id(), new VmHandles(null, tap("pi"), null));
+        running.handles().put(vm.id(), VmHandles.NONE.withTap(tap("pi")));
 
         service.reconcile();
 

@@ -150,7 +150,7 @@ class VmRunTest {
 
     private static VmRunRequest request(Path workspace, Long diskMib) {
         return new VmRunRequest(null, null, null, null, null, diskMib, null, false, workspace.toString(), "/",
-                List.of("true"), null, false, 0, 0, false);
+                List.of("true"), null, false, 0, 0, false, false);
     }
 
     private static void git(Path dir, String... args) throws Exception {

@@ -103,6 +103,21 @@ public final class HostNetwork {
         }
     }
 
+    /** The names of the links (taps) whose names start with {@code prefix}. */
+    public List<String> listTaps(String prefix) {
+        CommandResult result = runner.run(Command.of("ip", "-j", "link", "show", "type", "tun").allowingFailure());
+        List<String> found = new java.util.ArrayList<>();
+        if (!result.succeeded() || result.stdoutText().isBlank()) {
+            return found;
+        }
+        for (Object l : (List<?>) Json.parseTree(result.stdoutText())) {
+            if (((Map<?, ?>) l).get("ifname") instanceof String name && name.startsWith(prefix)) {
+                found.add(name);
+            }
+        }
+        return found;
+    }
+
     /** A tap's byte counters from the host's view (rx = what the guest sent), if it exists. */
     public Optional<long[]> tapBytes(String tap) {
         return link(tap, true).map(l -> {

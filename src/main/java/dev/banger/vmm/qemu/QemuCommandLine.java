@@ -22,15 +22,29 @@ final class QemuCommandLine {
     }
 
     static List<String> build(VmSpec spec, Accelerator accelerator, OptionalLong tscKhz) {
+        return build(spec, accelerator, tscKhz, GuestRam.ANONYMOUS);
+    }
+
+    /**
+     * The argv for {@code spec} with its RAM as {@code ram} says: for a file, the machine's memory is a
+     * {@code memory-backend-file} object ({@code share=on} while a template boots, {@code share=off} for a
+     * copy-on-write restore, which also waits for its device state with {@code -incoming defer}). Everything else
+     * is the same for a template and its clones, as a restore requires.
+     */
+    static List<String> build(VmSpec spec, Accelerator accelerator, OptionalLong tscKhz, GuestRam ram) {
         List<String> a = new ArrayList<>();
         a.add(BINARY);
         add(a, "-name", "guest=" + escape(spec.name()) + ",process=banger-" + escape(spec.name()));
         add(a, "-accel", accelerator.name().toLowerCase(Locale.ROOT));
-        add(a, "-M", "microvm");
+        add(a, "-M", ram.mode() == GuestRam.Mode.ANONYMOUS ? "microvm" : "microvm,memory-backend=ram");
         if (accelerator == Accelerator.KVM) {
             add(a, "-cpu", "host");
         }
         add(a, "-m", Integer.toString(spec.memoryMib()));
+        if (ram.mode() != GuestRam.Mode.ANONYMOUS) {
+            add(a, "-object", "memory-backend-file,id=ram,size=" + spec.memoryMib() + "M,mem-path="
+                    + escape(abs(ram.file())) + ",share=" + (ram.mode() == GuestRam.Mode.SHARED_FILE ? "on" : "off"));
+        }
         add(a, "-smp", Integer.toString(spec.vcpus()));
         a.add("-nodefaults");
         a.add("-no-user-config");
@@ -69,6 +83,9 @@ final class QemuCommandLine {
             add(a, "-netdev", "tap,id=net0,ifname=" + net.tapName() + ",script=no,downscript=no");
             add(a, "-device", "virtio-net-device,netdev=net0,mac=" + net.mac());
         });
+        if (ram.mode() == GuestRam.Mode.RESTORE_FROM_FILE) {
+            add(a, "-incoming", "defer");
+        }
         return a;
     }
 

@@ -8,6 +8,7 @@ import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandResult;
 import dev.banger.host.CommandRunner;
 import dev.banger.host.Executables;
+import dev.banger.vmm.Snapshot;
 import dev.banger.vmm.VmSpec;
 import dev.banger.vmm.VmmDriver;
 import dev.banger.vmm.VmmException;
@@ -20,6 +21,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -33,6 +35,9 @@ public final class QemuDriver implements VmmDriver {
 
     static final Duration LAUNCH_TIMEOUT = Duration.ofSeconds(30);
     static final Duration QMP_TIMEOUT = Duration.ofSeconds(3);
+    /** A capture writes tens of KiB; a restore reads them. Minutes would mean something is wrong. */
+    static final Duration MIGRATION_TIMEOUT = Duration.ofSeconds(60);
+    private static final java.util.regex.Pattern SHELL_SAFE_PATH = java.util.regex.Pattern.compile("[A-Za-z0-9/._+-]+");
 
     private final CommandRunner runner;
     private final AcceleratorChooser accelerators;
@@ -62,22 +67,152 @@ public final class QemuDriver implements VmmDriver {
         }
     }
 
-    /** The argv {@link #launch} runs for {@code spec}. */
-    public List<String> commandLine(VmSpec spec) {
+    @Override
+    public boolean canCapture() {
+        return true;
+    }
+
+    @Override
+    public Optional<Path> program() {
+        return Executables.fromEnvironment().find(QemuCommandLine.BINARY);
+    }
+
+    @Override
+    public String snapshotMode() {
         AcceleratorChoice choice = accelerators.choose();
         OptionalLong tsc = choice.accelerator() == Accelerator.TCG ? cpu.tscKhz() : OptionalLong.empty();
-        return QemuCommandLine.build(spec, choice.accelerator(), tsc);
+        return "accel=" + choice.accelerator().name().toLowerCase(java.util.Locale.ROOT)
+                + (tsc.isPresent() ? " tsc_early_khz=" + tsc.getAsLong() : "");
+    }
+
+    /** The argv {@link #launch} runs for {@code spec}. */
+    public List<String> commandLine(VmSpec spec) {
+        return commandLine(spec, GuestRam.ANONYMOUS);
+    }
+
+    List<String> commandLine(VmSpec spec, GuestRam ram) {
+        AcceleratorChoice choice = accelerators.choose();
+        OptionalLong tsc = choice.accelerator() == Accelerator.TCG ? cpu.tscKhz() : OptionalLong.empty();
+        return QemuCommandLine.build(spec, choice.accelerator(), tsc, ram);
     }
 
     @Override
     public VmmHandle launch(VmSpec spec) {
+        return launch(spec, GuestRam.ANONYMOUS);
+    }
+
+    @Override
+    public VmmHandle launchForCapture(VmSpec spec, Snapshot snapshot) {
+        return launch(spec, GuestRam.sharedFile(snapshot.memory()));
+    }
+
+    /**
+     * QEMU's zero-copy capture: with {@code x-ignore-shared} the migration stream skips RAM that lives in a shared
+     * file (it is already in {@code snapshot.memory()}), so {@code stop} + {@code migrate} writes only the device
+     * state (tens of KiB) and flushes the disks.
+     */
+    @Override
+    public void capture(VmmHandle handle, Snapshot snapshot) {
+        String target = migrationPath(snapshot.deviceState());
+        try (QmpClient qmp = QmpClient.connect(handle.controlSocket(), QMP_TIMEOUT)) {
+            ignoreSharedRam(qmp);
+            qmp.execute("stop", QMP_TIMEOUT);
+            qmp.execute("migrate", Map.of("uri", "exec:cat > " + target), QMP_TIMEOUT);
+            long end = System.nanoTime() + MIGRATION_TIMEOUT.toNanos();
+            while (true) {
+                Object info = qmp.execute("query-migrate", QMP_TIMEOUT);
+                String status = info instanceof Map<?, ?> m && m.get("status") instanceof String st ? st : "";
+                if (status.equals("completed")) {
+                    return;
+                }
+                if (status.equals("failed") || status.equals("cancelled")) {
+                    Object why = info instanceof Map<?, ?> m ? m.get("error-desc") : null;
+                    throw new VmmException("QEMU could not save the state of " + handle.vmId() + ": "
+                            + (why != null ? why : status));
+                }
+                if (System.nanoTime() > end) {
+                    throw new VmmException("QEMU did not finish saving the state of " + handle.vmId() + " within "
+                            + MIGRATION_TIMEOUT.toSeconds() + "s (status " + status + ")");
+                }
+                sleepMillis(5);
+            }
+        }
+    }
+
+    /**
+     * Starts QEMU with the clone's devices, its RAM a private copy-on-write mapping of the template's memory file
+     * and {@code -incoming defer}; loads the device state over QMP, waits for the load to finish, then
+     * {@code cont}.
+     */
+    @Override
+    public VmmHandle restore(VmSpec spec, Snapshot snapshot) {
+        String source = migrationPath(snapshot.deviceState());
+        if (!Files.isRegularFile(snapshot.memory()) || !Files.isRegularFile(snapshot.deviceState())) {
+            throw new VmmException("the snapshot files " + snapshot.memory() + " and " + snapshot.deviceState()
+                    + " must both exist");
+        }
+        VmmHandle handle = launch(spec, GuestRam.restoreFrom(snapshot.memory()));
+        try (QmpClient qmp = QmpClient.connect(handle.controlSocket(), QMP_TIMEOUT)) {
+            ignoreSharedRam(qmp);
+            qmp.execute("migrate-incoming", Map.of("uri", "exec:cat " + source), QMP_TIMEOUT);
+            long end = System.nanoTime() + MIGRATION_TIMEOUT.toNanos();
+            String status;
+            while ((status = qmp.queryStatus(QMP_TIMEOUT)).equals("inmigrate")) {
+                if (System.nanoTime() > end) {
+                    throw new VmmException("QEMU did not load the state of " + spec.name() + " within "
+                            + MIGRATION_TIMEOUT.toSeconds() + "s");
+                }
+                sleepMillis(2);
+            }
+            if (!status.equals("paused") && !status.equals("postmigrate")) {
+                Object info = qmp.execute("query-migrate", QMP_TIMEOUT);
+                Object why = info instanceof Map<?, ?> m ? m.get("error-desc") : null;
+                throw new VmmException("QEMU could not load the state of " + spec.name() + ": status " + status
+                        + (why != null ? " (" + why + ")" : "") + "; see " + QemuFiles.logFile(spec.vmDir()));
+            }
+            qmp.execute("cont", QMP_TIMEOUT);
+            return handle;
+        } catch (RuntimeException e) {
+            terminate(handle, Duration.ofSeconds(2));
+            throw e instanceof VmmException ve ? ve : new VmmException("restoring " + spec.name() + " failed: " + e, e);
+        }
+    }
+
+    private static void ignoreSharedRam(QmpClient qmp) {
+        qmp.execute("migrate-set-capabilities", Map.of("capabilities", List.of(Map.of("capability",
+                "x-ignore-shared", "state", true))), QMP_TIMEOUT);
+    }
+
+    /**
+     * QEMU 7.2 has no {@code file:} migration URI; {@code exec:} hands its command to {@code /bin/sh -c}. The path
+     * is banger's own (the state dir and a hex template key), and anything else is refused rather than quoted.
+     */
+    static String migrationPath(Path file) {
+        String path = file.toAbsolutePath().toString();
+        if (!SHELL_SAFE_PATH.matcher(path).matches()) {
+            throw new VmmException("snapshot path " + path + " has characters QEMU's exec: migration cannot take "
+                    + "(allowed: letters, digits, / . _ + -); move banger's state dir to a plainer path");
+        }
+        return path;
+    }
+
+    private static void sleepMillis(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new VmmException("interrupted", e);
+        }
+    }
+
+    private VmmHandle launch(VmSpec spec, GuestRam ram) {
         spec.validate();
         Path pidFile = QemuFiles.pidFile(spec.vmDir());
         Path control = spec.controlSocket().toAbsolutePath();
         Path agent = spec.agentSocket().toAbsolutePath();
         // A socket file left by a QEMU that was killed makes the new QEMU fail to bind.
         deleteFiles(control, agent, pidFile);
-        List<String> argv = commandLine(spec);
+        List<String> argv = commandLine(spec, ram);
         CommandResult result;
         try {
             result = runner.run(Command.of(argv).withTimeout(LAUNCH_TIMEOUT));

@@ -69,6 +69,11 @@ public final class QmpClient implements AutoCloseable {
         return execute(command, null, System.nanoTime() + timeout.toNanos());
     }
 
+    /** Runs {@code command} with {@code arguments} and returns its {@code return} value as a JSON tree. */
+    public Object execute(String command, Map<String, Object> arguments, Duration timeout) {
+        return execute(command, arguments, System.nanoTime() + timeout.toNanos());
+    }
+
     /** The VM's run state: "running", "paused", "shutdown", ... */
     public String queryStatus(Duration timeout) {
         Object result = execute("query-status", timeout);

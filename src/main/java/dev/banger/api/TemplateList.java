@@ -1,0 +1,6 @@
+package dev.banger.api;
+
+import java.util.List;
+
+public record TemplateList(List<TemplateView> templates) {
+}
