@@ -31,7 +31,7 @@ public final class BangerCli implements Runnable {
      */
     private static final List<CommandGroup> GROUPS = List.of(
             CommandGroup.single(DoctorCommand.class),
-            DaemonCommands.GROUP, VmCommands.GROUP, ImageCommands.GROUP, KernelCommands.GROUP,
+            DaemonCommands.GROUP, VmCommands.GROUP, ImageCommands.GROUP, KernelCommands.GROUP, TemplateCommands.GROUP,
             SessionCommands.GROUP, WorkspaceCommands.GROUP, SshConfigCommands.GROUP,
             CommandGroup.single(CompletionCommand.class));
 

@@ -222,7 +222,7 @@ final class VmCommands extends HelpOption {
                     .add("memory", Sizes.formatMib(v.memoryMib())).add("disk", Sizes.formatMib(v.diskMib()))
                     .add("ip", v.guestIp()).add("dns", v.dnsName()).add("pid", v.pid()).add("dir", v.vmDir())
                     .add("log", v.logPath()).add("created", v.createdAt()).add("updated", v.updatedAt())
-                    .add("last error", v.lastError()).add("operation", v.operation()).print(context.out()));
+                    .add("last error", v.lastError()).add("operation", v.operation()).add("started", v.started()).print(context.out()));
             return BangerCli.EXIT_OK;
         }
     }

@@ -490,6 +490,7 @@ public final class VmLifecycle {
                 vm.kernelName(), vm.cpus(), vm.memoryMib(), vm.diskMib(), vm.guestIp(), vm.dnsName(),
                 vm.vmDir().toString(), vm.logPath().toString(), pid, vm.lastError(), vm.createdAt().toString(),
                 vm.updatedAt().toString(), operations.running(vm.name()).map(op -> op.id + ": " + op.step())
-                        .orElse(null));
+                        .orElse(null), vm.state() == VmState.RUNNING
+                        ? running.handles().get(vm.id()).map(VmHandles::start).orElse(null) : null);
     }
 }
