@@ -4,6 +4,8 @@
 #   (b) `banger vm create` to agent-ready (CLI start to exit)
 #   (c) `banger vm exec NAME -- true` on a running VM (CLI start to exit)
 #   (d) `banger vm run --rm --no-workspace -- true` end to end (CLI start to exit: create, boot, exec, delete)
+#   (b) and (d) boot with --cold; (e) and (f) are the same two commands restored from a template
+#   (docs/snapshots.md), which the warm-up VM's boot builds in the background.
 # Usage: bench/boot.sh [RUNS] [KERNEL.deb] [ROOTFS.ext4]
 # Defaults use the test cache (~/.cache/banger-test), which `mvn verify` fills.
 set -euo pipefail
@@ -26,8 +28,12 @@ trap cleanup EXIT
 
 bin/banger kernel import bench --deb "$deb" >/dev/null 2>&1
 bin/banger image register bench --rootfs "$rootfs" >/dev/null
-bin/banger vm create --memory 256M --disk 64M warmup >/dev/null 2>&1   # builds the initrd once
+t0=$(date +%s%N)
+bin/banger vm create --memory 256M --disk 64M warmup >/dev/null 2>&1   # builds the initrd once, then the template
 bin/banger vm delete --force warmup >/dev/null
+until bin/banger template list --json | grep -q '"id"'; do sleep 0.2; done
+template_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+template_du=$(bin/banger template list --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["templates"][0]["diskBytes"])')
 
 kernel=$(bin/banger kernel show bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["kernelPath"])')
 initrd=$(ls "$(dirname "$kernel")"/initrd-*.img | head -1)
@@ -54,24 +60,26 @@ bare_boot() {   # prints ms from launch to the marker
     kill -9 $qemu; wait $qemu 2>/dev/null || true
 }
 
-banger_create() {   # prints ms for `banger vm create` (the VM is deleted afterwards)
+banger_create() {   # prints ms for `banger vm create [--cold]` (the VM is deleted afterwards)
     local t0; t0=$(now_ms)
-    bin/banger vm create --memory 256M --disk 64M "b$1" >/dev/null 2>&1
+    bin/banger vm create $2 --memory 256M --disk 64M "b$1" >/dev/null 2>&1
     echo $(( $(now_ms) - t0 ))
     bin/banger vm delete --force "b$1" >/dev/null
 }
 
-banger_run() {   # prints ms for `banger vm run --rm -- true` from a directory outside any git repository
+banger_run() {   # prints ms for `banger vm run --rm [--cold] -- true` from a directory outside any git repository
     local t0; t0=$(now_ms)
-    (cd "$work" && "$OLDPWD/bin/banger" vm run --rm --no-workspace --memory 256M --disk 64M -- true >/dev/null 2>&1)
+    (cd "$work" && "$OLDPWD/bin/banger" vm run --rm --no-workspace $1 --memory 256M --disk 64M -- true >/dev/null 2>&1)
     echo $(( $(now_ms) - t0 ))
 }
 
-a=(); b=(); d=()
+a=(); b=(); d=(); e=(); f=()
 for i in $(seq 1 "$runs"); do
     a+=("$(bare_boot)")
-    b+=("$(banger_create "$i")")
-    d+=("$(banger_run)")
+    b+=("$(banger_create "$i" --cold)")
+    d+=("$(banger_run --cold)")
+    e+=("$(banger_create "r$i" "")")
+    f+=("$(banger_run "")")
 done
 
 bin/banger vm create --memory 256M --disk 64M execbench >/dev/null 2>&1
@@ -92,10 +100,17 @@ for i in $(seq 1 $((runs * 4))); do
     t0=$(now_ms); bin/banger vm list >/dev/null; l+=("$(( $(now_ms) - t0 ))")
 done
 
-python3 - "${a[*]}" "${b[*]}" "${c[*]}" "${h[*]}" "${l[*]}" "${d[*]}" <<'PY'
+rss_vms=8
+for i in $(seq 1 $rss_vms); do bin/banger vm create --memory 256M --disk 64M "rss$i" >/dev/null 2>&1; done
+daemon_pid=$(bin/banger daemon status --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+rss_kb=$(ps -o rss= -p "$daemon_pid" || echo 0)
+
+/usr/bin/python3 - "${a[*]}" "${b[*]}" "${c[*]}" "${h[*]}" "${l[*]}" "${d[*]}" "${e[*]}" "${f[*]}" \
+    "$template_ms" "$template_du" "$rss_kb" "$rss_vms" <<'PY'
 import statistics, sys
-a, b, c, h, l, d = ([int(x) for x in arg.split()] for arg in sys.argv[1:7])
-ma, mb, mc, mh, ml, md = (statistics.median(x) for x in (a, b, c, h, l, d))
+a, b, c, h, l, d, e, f = ([int(x) for x in arg.split()] for arg in sys.argv[1:9])
+template_ms, template_du, rss_kb, rss_vms = (int(x or 0) for x in sys.argv[9:13])
+ma, mb, mc, mh, ml, md, me, mf = (statistics.median(x) for x in (a, b, c, h, l, d, e, f))
 print(f"(a) bare qemu to agent-ready marker : median {ma:6.0f} ms  runs {a}")
 print(f"(b) banger vm create to agent-ready  : median {mb:6.0f} ms  runs {b}")
 print(f"    ratio b/a                         : {mb/ma:.2f}")
@@ -105,4 +120,10 @@ print(f"    ratio d/a                         : {md/ma:.2f}")
 print(f"    banger vm list (CLI + one RPC)   : median {ml:6.0f} ms")
 print(f"    hello-world JVM (the floor)      : median {mh:6.0f} ms")
 print(f"    exec beyond CLI start-up (c - list): {mc-ml:.0f} ms")
+print(f"(e) vm create from a template        : median {me:6.0f} ms  runs {e}")
+print(f"    ratio e/a (target <= 0.15)        : {me/ma:.2f}")
+print(f"(f) vm run --rm -- true, template     : median {mf:6.0f} ms  runs {f}")
+print(f"    ratio f/a (target <= 0.25)        : {mf/ma:.2f}")
+print(f"    template: built {template_ms} ms after the first create; {template_du/1048576:.1f} MiB on disk")
+print(f"    daemon RSS with {rss_vms} clones running : {rss_kb/1024:.0f} MiB")
 PY

@@ -121,4 +121,43 @@ class QemuCommandLineTest {
         assertThat(values(argv, "-chardev")).contains("socket,id=qmp,path=/tmp/a,,b/qmp.sock,server=on,wait=off");
         assertThat(argv).doesNotContain("-initrd");
     }
+
+    @Test
+    void aTemplateGuestKeepsItsRamInASharedFileAndAColdBootHasNoMemoryObject() {
+        List<String> cold = QemuCommandLine.build(spec(Optional.empty(), disks()), Accelerator.TCG,
+                OptionalLong.empty());
+        assertThat(values(cold, "-object")).isEmpty();
+        assertThat(cold).doesNotContain("-incoming");
+
+        List<String> template = QemuCommandLine.build(spec(Optional.empty(), disks()), Accelerator.TCG,
+                OptionalLong.empty(), GuestRam.sharedFile(Path.of("/t/memory.ram")));
+        assertThat(values(template, "-M")).containsExactly("microvm,memory-backend=ram");
+        assertThat(values(template, "-object"))
+                .containsExactly("memory-backend-file,id=ram,size=512M,mem-path=/t/memory.ram,share=on");
+        assertThat(template).doesNotContain("-incoming");
+    }
+
+    @Test
+    void aCloneMapsTheTemplateRamPrivatelyAndWaitsForItsDeviceStateWithTheSameDevices() {
+        VmSpec clone = spec(Optional.of(new NetworkSpec("tap9", "02:00:0a:00:00:09")), disks());
+        List<String> argv = QemuCommandLine.build(clone, Accelerator.TCG, OptionalLong.of(2_596_000),
+                GuestRam.restoreFrom(Path.of("/t/memory.ram")));
+        assertThat(values(argv, "-object"))
+                .containsExactly("memory-backend-file,id=ram,size=512M,mem-path=/t/memory.ram,share=off");
+        assertThat(values(argv, "-incoming")).containsExactly("defer");
+        List<String> booted = QemuCommandLine.build(clone, Accelerator.TCG, OptionalLong.of(2_596_000));
+        assertThat(values(argv, "-device")).as("a restore needs the same devices in the same order")
+                .isEqualTo(values(booted, "-device"));
+        assertThat(values(argv, "-append")).isEqualTo(values(booted, "-append"));
+    }
+
+    @Test
+    void migrationPathsAreBangersOwnAndAnythingAShellWouldReadIsRefused() {
+        assertThat(QemuDriver.migrationPath(Path.of("/var/lib/banger/templates/.building-ab12-cd/device.state")))
+                .isEqualTo("/var/lib/banger/templates/.building-ab12-cd/device.state");
+        for (String bad : List.of("/tmp/a b/state", "/tmp/x;rm -rf ~/state", "/tmp/$(id)/state", "/tmp/a'b")) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> QemuDriver.migrationPath(Path.of(bad)))
+                    .as(bad).hasMessageContaining("QEMU's exec: migration cannot take");
+        }
+    }
 }

@@ -1,0 +1,82 @@
+package dev.banger.template;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.banger.host.ProcessCommandRunner;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TemplateStoreTest {
+
+    @TempDir
+    Path dir;
+
+    private static TemplateKey key(String rootfs, int memoryMib) {
+        return new TemplateKey("qemu", "sha256:q accel=tcg", "busybox", rootfs, "cloud", "sha256:k", "sha256:i", 1,
+                memoryMib, 64);
+    }
+
+    @Test
+    void everyInputChangesTheIdAndTheSlotIgnoresContents() {
+        TemplateKey base = key("sha256:a", 256);
+        assertThat(base.id()).hasSize(64).isEqualTo(key("sha256:a", 256).id());
+        assertThat(key("sha256:b", 256).id()).as("new image contents").isNotEqualTo(base.id());
+        assertThat(key("sha256:a", 512).id()).as("new memory size").isNotEqualTo(base.id());
+        assertThat(key("sha256:b", 256).slot()).as("same image name and sizes").isEqualTo(base.slot());
+        assertThat(key("sha256:a", 512).slot()).isNotEqualTo(base.slot());
+    }
+
+    @Test
+    void aBuildIsInvisibleUntilPublishedThenWholeAndReadOnly() throws Exception {
+        TemplateStore store = new TemplateStore(dir.resolve("templates"), new ProcessCommandRunner());
+        TemplateKey key = key("sha256:a", 256);
+        Path build = store.beginBuild(key);
+        for (String f : List.of(Template.MEMORY, Template.DEVICE_STATE, Template.ROOT_DISK, Template.KERNEL,
+                Template.INITRD)) {
+            Files.writeString(build.resolve(f), f);
+        }
+        assertThat(store.list()).isEmpty();
+        assertThat(store.find(key.id())).isEmpty();
+
+        Template published = store.publish(build, new Template(key, "console=ttyS0", "2026-12-02T09:00:00Z", 3000,
+                50, build));
+        assertThat(published.dir()).isEqualTo(dir.resolve("templates").resolve(key.id()));
+        assertThat(store.find(key.id())).get().extracting(Template::kernelCmdline).isEqualTo("console=ttyS0");
+        assertThat(store.list()).extracting(Template::id).containsExactly(key.id());
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(published.memory())))
+                .isEqualTo("r--r-----");
+        assertThat(store.diskUse(published)).isPositive();
+
+        Files.delete(published.deviceState());
+        assertThat(store.find(key.id())).as("a template missing a file is not offered").isEmpty();
+    }
+
+    @Test
+    void unfinishedBuildsAndDeletionsAreClearedAtStartUp() throws Exception {
+        TemplateStore store = new TemplateStore(dir.resolve("templates"), new ProcessCommandRunner());
+        Path build = store.beginBuild(key("sha256:a", 256));
+        Files.writeString(build.resolve(Template.MEMORY), "half");
+        Files.createDirectories(dir.resolve("templates/.deleting-x"));
+        assertThat(store.removeUnfinished()).hasSize(2);
+        try (var left = Files.list(dir.resolve("templates"))) {
+            assertThat(left).isEmpty();
+        }
+    }
+
+    @Test
+    void digestsAreRememberedByIdentityAndRecomputedWhenTheFileChanges() throws Exception {
+        Path file = dir.resolve("rootfs.ext4");
+        Files.writeString(file, "one");
+        FileDigests digests = new FileDigests(dir.resolve("digests.json"));
+        String first = digests.digest(file);
+        assertThat(first).isEqualTo(FileDigests.compute(file)).startsWith("sha256:");
+        assertThat(new FileDigests(dir.resolve("digests.json")).digest(file)).as("read back from the cache file")
+                .isEqualTo(first);
+        Files.writeString(file, "two");
+        assertThat(digests.digest(file)).isNotEqualTo(first).isEqualTo(FileDigests.compute(file));
+    }
+}
