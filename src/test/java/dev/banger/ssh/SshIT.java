@@ -120,6 +120,37 @@ class SshIT {
     }
 
     /** The system ssh client, in the test's network namespace (not the daemon's), with the given config. */
+    /**
+     * A VM restored from a template (docs/snapshots.md) starts sshd only after personalise mounted its own work disk:
+     * it serves its own pinned host key, and two clones of one template never share one.
+     */
+    @Test
+    void clonesRestoredFromATemplateServeSshWithTheirOwnPinnedHostKeys() throws Exception {
+        ok(banger.banger("vm", "create", "--image", "sshd", "--memory", "256M", "--disk", "64M", "warm"));
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        while (!ok(banger.banger("template", "list", "--json")).stdout().contains("\"id\"")) {
+            assertThat(System.nanoTime()).as("a template is built after the first boot").isLessThan(end);
+            Thread.sleep(500);
+        }
+        for (String vm : List.of("clone1", "clone2")) {
+            assertThat(ok(banger.banger("vm", "create", "--image", "sshd", "--memory", "256M", "--disk", "64M", vm))
+                    .stderr()).contains("restored from template");
+        }
+        Path config = dir.resolve("user-ssh/config");
+        ok(banger.banger("ssh-config", "install", "--config", config.toString()));
+        for (String vm : List.of("clone1", "clone2")) {
+            Result hello = ssh(config, "-o", "BatchMode=yes", vm + ".vm", "echo", "$(hostname)");
+            assertThat(hello.exitCode()).as(() -> hello.output() + "\nguest console:\n"
+                    + banger.banger("vm", "logs", vm).stdout()).isZero();
+            assertThat(hello.stdout()).isEqualTo(vm + "\n");
+        }
+        String key1 = ok(banger.banger("vm", "exec", "clone1", "--", "cat", WorkDiskSeed.GUEST_HOST_KEY + ".pub"))
+                .stdout();
+        String key2 = ok(banger.banger("vm", "exec", "clone2", "--", "cat", WorkDiskSeed.GUEST_HOST_KEY + ".pub"))
+                .stdout();
+        assertThat(key1).startsWith("ssh-ed25519 ").isNotEqualTo(key2);
+    }
+
     private Result ssh(Path config, String... args) throws Exception {
         return SystemSsh.run(dir, config, args);
     }

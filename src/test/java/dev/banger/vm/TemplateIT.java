@@ -92,6 +92,44 @@ class TemplateIT {
         assertThat(templates()).isEmpty();
     }
 
+    @Test
+    void aDaemonKilledWhileItBuildsATemplateLeavesNothingTheNextOneDoesNotClean() throws Exception {
+        ok(banger.banger("vm", "create", "--memory", "256M", "--disk", "64M", "first"));
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (templateBuilders().isEmpty()) {
+            assertThat(System.nanoTime()).as("a template build starts after the first boot").isLessThan(end);
+            Thread.sleep(50);
+        }
+        long daemon = banger.daemonPid().orElseThrow();
+        ProcessHandle.of(daemon).ifPresent(ProcessHandle::destroyForcibly);
+        ProcessHandle.of(daemon).ifPresent(p -> p.onExit().orTimeout(20, TimeUnit.SECONDS).join());
+        assertThat(templateBuilders()).as("the template guest outlives the daemon (-daemonize)").isNotEmpty();
+
+        assertThat(ok(banger.banger("vm", "show", "first", "--json")).stdout()).contains("\"state\":\"running\"");
+        assertThat(templateBuilders()).as("reconcile killed the template guest").isEmpty();
+        try (var left = Files.list(banger.stateDir().resolve("templates"))) {
+            assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".building-"));
+        }
+        assertThat(links()).as("the template guest's tap is gone").noneMatch(l -> l.startsWith("btt"));
+        assertThat(exec("first", "hostname")).as("the VM that was running is adopted").isEqualTo("first");
+    }
+
+    private List<ProcessHandle> templateBuilders() {
+        return banger.processes().stream().filter(p -> p.info().arguments()
+                .map(a -> String.join(" ", a).contains("/templates/.building-")).orElse(false)).toList();
+    }
+
+    private List<String> links() throws Exception {
+        Process p = new ProcessBuilder(banger.inNetns(List.of("ip", "-j", "link", "show"))).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        p.waitFor(10, TimeUnit.SECONDS);
+        List<String> names = new java.util.ArrayList<>();
+        for (Object l : (List<?>) Json.parseTree(out)) {
+            names.add((String) ((Map<?, ?>) l).get("ifname"));
+        }
+        return names;
+    }
+
     private Map<?, ?> awaitTemplate() throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
         while (System.nanoTime() < end) {
