@@ -3,6 +3,7 @@ package dev.banger.vmm;
 import dev.banger.guest.AgentTransport;
 import dev.banger.model.VmmKind;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Starts and controls one kind of VMM. Implementations hold no per-VM state: everything needed later is in the
@@ -60,6 +61,26 @@ public interface VmmDriver {
             removeSockets(handle);
         }
         return gone;
+    }
+
+    /**
+     * Starts listening to what the VMM reports about its guest pausing (a full host disk, an I/O error, a pause
+     * through its monitor) and resuming. Empty when this VMM cannot report pauses (Firecracker: its guest never
+     * pauses by itself, and banger does not pause it).
+     *
+     * @throws VmmException when the VMM does not answer now; try again later
+     */
+    default Optional<PauseReports> pauseReports(VmmHandle handle) {
+        return Optional.empty();
+    }
+
+    /**
+     * Resumes a paused guest (QEMU: QMP {@code cont}); a guest paused by a full disk retries its failed writes.
+     *
+     * @throws VmmException when the VMM cannot resume guests or did not answer
+     */
+    default void resume(VmmHandle handle) {
+        throw new VmmException("the " + kind().wireName() + " VMM cannot resume a paused guest");
     }
 
     /**
