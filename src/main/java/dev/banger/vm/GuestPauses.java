@@ -100,10 +100,17 @@ final class GuestPauses implements AutoCloseable {
         ticker.scheduleWithFixedDelay(this::tickQuietly, 0, period.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** The pause of the VM's guest as last reported (at most a period old); empty while it runs. */
+    /**
+     * The pause of the VM's guest as last reported (at most a period old); empty while it runs, and as soon as the
+     * handles no longer name the VMM that reported it (a stop released it).
+     */
     Optional<GuestPause> of(Vm vm) {
         Watched w = watched.get(vm.id());
-        return w == null ? Optional.empty() : Optional.ofNullable(w.pause);
+        GuestPause pause = w == null ? null : w.pause;
+        if (pause == null || !handles.get(vm.id()).map(h -> w.vmm.equals(h.vmm())).orElse(false)) {
+            return Optional.empty();
+        }
+        return Optional.of(pause);
     }
 
     /**
