@@ -35,8 +35,8 @@ import picocli.CommandLine.Parameters;
 final class VmCommands extends HelpOption {
 
     static final CommandGroup GROUP = CommandGroup.of(VmCommands.class, Run.class, Create.class, Start.class,
-            Stop.class, Resume.class, Restart.class, Delete.class, ListVms.class, Show.class, SetResources.class, Exec.class,
-            Ssh.class, SshProxy.class, Logs.class, Stats.class, Ports.class, Copy.class);
+            Stop.class, Resume.class, Restart.class, Delete.class, ListVms.class, Show.class, SetResources.class,
+            Exec.class, Ssh.class, SshProxy.class, Logs.class, Stats.class, Ports.class, Copy.class);
 
     static final String VMM_HELP = "firecracker or qemu (default: defaultVmm in the daemon's config, else "
             + "Firecracker where KVM is usable, firecracker is installed and the kernel is an ELF vmlinux, else "
