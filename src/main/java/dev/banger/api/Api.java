@@ -22,6 +22,7 @@ public final class Api {
     public static final Method<VmRef, VmView> VM_START = new Method<>("vm.start", VmRef.class, VmView.class);
     public static final Method<VmStopRequest, VmView> VM_STOP =
             new Method<>("vm.stop", VmStopRequest.class, VmView.class);
+    public static final Method<VmRef, VmView> VM_RESUME = new Method<>("vm.resume", VmRef.class, VmView.class);
     public static final Method<VmStopRequest, VmView> VM_RESTART =
             new Method<>("vm.restart", VmStopRequest.class, VmView.class);
     public static final Method<VmExecRequest, ExecResult> VM_EXEC =
@@ -92,11 +93,11 @@ public final class Api {
 
     /** All methods, for tests that round-trip every request type. */
     public static final List<Method<?, ?>> ALL = List.of(DAEMON_STATUS, DAEMON_SHUTDOWN, VM_CREATE, VM_ATTACH, VM_LIST,
-            VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESTART, VM_EXEC, VM_RUN, VM_SET, VM_STATS, VM_LOGS, VM_CONNECT,
-            WORKSPACE_EXPORT, VM_PORTS, VM_COPY_IN, VM_COPY_OUT, SESSION_START, SESSION_LIST, SESSION_ATTACH,
-            SESSION_LOGS, SESSION_KILL, SESSION_REMOVE, IMAGE_LIST, IMAGE_SHOW, IMAGE_REGISTER, IMAGE_PULL,
-            IMAGE_PROMOTE, IMAGE_DELETE, IMAGE_DEFAULT, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL,
-            KERNEL_DELETE, KERNEL_DEFAULT, TEMPLATE_LIST, TEMPLATE_PRUNE);
+            VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESUME, VM_RESTART, VM_EXEC, VM_RUN, VM_SET, VM_STATS, VM_LOGS,
+            VM_CONNECT, WORKSPACE_EXPORT, VM_PORTS, VM_COPY_IN, VM_COPY_OUT, SESSION_START, SESSION_LIST,
+            SESSION_ATTACH, SESSION_LOGS, SESSION_KILL, SESSION_REMOVE, IMAGE_LIST, IMAGE_SHOW, IMAGE_REGISTER,
+            IMAGE_PULL, IMAGE_PROMOTE, IMAGE_DELETE, IMAGE_DEFAULT, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT,
+            KERNEL_PULL, KERNEL_DELETE, KERNEL_DEFAULT, TEMPLATE_LIST, TEMPLATE_PRUNE);
 
     private Api() {
     }

@@ -35,8 +35,9 @@ final class CdsTraining {
                     new String[] {"vm", "show", "x", "--help"}, new String[] {"image", "list", "--help"})) {
                 BangerCli.commandLine(context, line).setOut(sink).setErr(sink).execute(line);
             }
-            VmView vm = new VmView("0123456789ab", "demo", "running", "qemu", "img", "k", 2, 1024, 4096,
-                    "10.0.0.2", "demo.vm", "/d", "/l", 42L, null, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", null, null);
+            VmView vm = new VmView("0123456789ab", "demo", "running", null, null, "qemu", "img", "k", 2, 1024,
+                    4096, "10.0.0.2", "demo.vm", "/d", "/l", 42L, null, "2026-01-01T00:00:00Z",
+                    "2026-01-01T00:00:00Z", null, null);
             VmList list = Json.read(Json.writeBytes(new VmList(List.of(vm))), VmList.class);
             Output.json(sink, list);
             new Output.Table("A", "B").row(list.vms().get(0).name(), 1).print(sink);

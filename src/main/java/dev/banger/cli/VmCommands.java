@@ -35,8 +35,8 @@ import picocli.CommandLine.Parameters;
 final class VmCommands extends HelpOption {
 
     static final CommandGroup GROUP = CommandGroup.of(VmCommands.class, Run.class, Create.class, Start.class,
-            Stop.class, Restart.class, Delete.class, ListVms.class, Show.class, SetResources.class, Exec.class,
-            Ssh.class, SshProxy.class, Logs.class, Stats.class, Ports.class, Copy.class);
+            Stop.class, Resume.class, Restart.class, Delete.class, ListVms.class, Show.class, SetResources.class,
+            Exec.class, Ssh.class, SshProxy.class, Logs.class, Stats.class, Ports.class, Copy.class);
 
     static final String COLD_HELP = "Boot the kernel even when a template could restore the VM in a fraction "
             + "of the time (see docs/snapshots.md).";
@@ -139,6 +139,30 @@ final class VmCommands extends HelpOption {
         }
     }
 
+    @Command(name = "resume", description = {"Resume a VM whose guest its VMM paused (a full host disk, an I/O "
+            + "error).", "A guest paused by a full disk resumes by itself once space is free again; resuming it "
+            + "before then pauses it again at its next write."})
+    static final class Resume extends Base {
+        @Parameters(paramLabel = "NAME", description = "The VM.")
+        String name;
+
+        Resume(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            VmView vm = context.call(Api.VM_RESUME, new VmRef(name));
+            context.out().println(vm.name() + " " + stateOf(vm));
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    /** The state as tables and one-line results show it: {@code paused: host disk full} while paused. */
+    static String stateOf(VmView vm) {
+        return vm.pauseReason() == null ? vm.state() : vm.state() + ": " + vm.pauseReason();
+    }
+
     @Command(name = "restart", description = "Stop and start a VM.")
     static final class Restart extends Base {
         @Parameters(paramLabel = "NAME", description = "The VM.")
@@ -196,7 +220,7 @@ final class VmCommands extends HelpOption {
                 Output.Table table = new Output.Table("NAME", "STATE", "VMM", "IMAGE", "IP", "CPUS", "MEMORY",
                         "DISK");
                 for (VmView vm : l.vms()) {
-                    table.row(vm.name(), vm.state(), vm.vmm(), vm.image(), vm.guestIp(), vm.cpus(),
+                    table.row(vm.name(), stateOf(vm), vm.vmm(), vm.image(), vm.guestIp(), vm.cpus(),
                             Sizes.formatMib(vm.memoryMib()), Sizes.formatMib(vm.diskMib()));
                 }
                 table.print(context.out());
@@ -218,6 +242,7 @@ final class VmCommands extends HelpOption {
         public Integer call() {
             VmView vm = context.call(Api.VM_SHOW, new VmRef(name));
             print(vm, v -> new Output.Fields().add("name", v.name()).add("id", v.id()).add("state", v.state())
+                    .add("paused", v.pauseReason() == null ? null : v.pauseReason() + ": " + v.pauseDetail())
                     .add("vmm", v.vmm()).add("image", v.image()).add("kernel", v.kernel()).add("cpus", v.cpus())
                     .add("memory", Sizes.formatMib(v.memoryMib())).add("disk", Sizes.formatMib(v.diskMib()))
                     .add("ip", v.guestIp()).add("dns", v.dnsName()).add("pid", v.pid()).add("dir", v.vmDir())

@@ -35,6 +35,7 @@ final class Dispatcher {
                 .on(Api.VM_DELETE, (req, call) -> vms.delete(req))
                 .on(Api.VM_START, (req, call) -> vms.start(req.name(), call))
                 .on(Api.VM_STOP, vms::stop)
+                .on(Api.VM_RESUME, (req, call) -> vms.resume(req.name()))
                 .on(Api.VM_RESTART, vms::restart)
                 .on(Api.VM_EXEC, exec::exec)
                 .on(Api.VM_RUN, run::run)

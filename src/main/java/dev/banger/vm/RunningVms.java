@@ -1,6 +1,7 @@
 package dev.banger.vm;
 
 import dev.banger.api.BangerException;
+import dev.banger.api.VmView;
 import dev.banger.config.BangerPaths;
 import dev.banger.guest.AgentClient;
 import dev.banger.host.network.HostNetwork;
@@ -11,6 +12,7 @@ import dev.banger.model.VmState;
 import dev.banger.model.VmmKind;
 import dev.banger.ssh.GuestSsh;
 import dev.banger.store.VmStore;
+import dev.banger.vmm.GuestPause;
 import dev.banger.vmm.VmmDriver;
 import dev.banger.vmm.VmmHandle;
 import dev.banger.vmm.VmmProcess;
@@ -36,6 +38,7 @@ public final class RunningVms {
     private final Map<VmmKind, VmmDriver> drivers;
     private final HandleStore handles;
     private final GuestConnections guests = new GuestConnections();
+    private final GuestPauses pauses;
     private volatile GuestUpkeep upkeep;
 
     /** @param drivers the VMMs this host can run, by kind */
@@ -44,6 +47,7 @@ public final class RunningVms {
         this.images = images;
         this.drivers = Map.copyOf(drivers);
         this.handles = new HandleStore(paths);
+        this.pauses = new GuestPauses(handles, this.drivers, vms::findById, GuestPauses.RESUME_FREE_BYTES);
     }
 
     /** @throws BangerException not found, with a hint, when there is no such VM */
@@ -69,12 +73,35 @@ public final class RunningVms {
         return vmmOf(vm).map(vmm -> driver(vm.vmm()).isRunning(vmm)).orElse(false);
     }
 
-    /** @throws BangerException conflict, saying how to start it, when the VM is not running */
+    /**
+     * @throws BangerException conflict, saying how to start it, when the VM is not running, or why it is paused
+     *     and how it resumes when its VMM has paused it (a guest that cannot run would leave the caller waiting)
+     */
     public void requireRunning(Vm vm) {
         if (!isAlive(vm)) {
             throw BangerException.conflict("VM '" + vm.name() + "' is not running (state " + vm.state().wireName()
                     + "); start it with: banger vm start " + vm.name());
         }
+        Optional<GuestPause> pause = pauses.of(vm);
+        if (pause.isPresent()) {
+            throw BangerException.conflict("VM '" + vm.name() + "' is paused: " + pause.get().reason() + " ("
+                    + pauses.describe(vm, pause.get()) + "); resume it with: banger vm resume " + vm.name());
+        }
+    }
+
+    /** Why the VM's VMM has paused its guest, as last reported; empty while it runs (or cannot tell). */
+    public Optional<GuestPause> pauseOf(Vm vm) {
+        return pauses.of(vm);
+    }
+
+    /** The state as people see it: the record's, except {@value VmView#PAUSED} while the VMM has paused the guest. */
+    public String shownState(Vm vm) {
+        return shownState(vm, pauses.of(vm));
+    }
+
+    /** As {@link #shownState(Vm)}, for a pause already read (a view reads it once for its state and reason). */
+    static String shownState(Vm vm, Optional<GuestPause> pause) {
+        return pause.isPresent() ? VmView.PAUSED : vm.state().wireName();
     }
 
     /**
@@ -144,6 +171,10 @@ public final class RunningVms {
 
     GuestConnections guests() {
         return guests;
+    }
+
+    GuestPauses pauses() {
+        return pauses;
     }
 
     /**

@@ -36,6 +36,7 @@ import dev.banger.template.Template;
 import dev.banger.template.TemplateKey;
 import dev.banger.template.TemplateStore;
 import dev.banger.vmm.DiskSpec;
+import dev.banger.vmm.GuestPause;
 import dev.banger.vmm.VmmDriver;
 import dev.banger.vmm.VmmException;
 import dev.banger.vmm.VmmChooser;
@@ -341,6 +342,30 @@ public final class VmLifecycle {
         }
     }
 
+    /**
+     * {@code vm resume}: resumes a guest its VMM paused (a full host disk, an I/O error, a pause through the
+     * monitor). A guest that is not paused is left as it is.
+     */
+    public VmView resume(String name) {
+        try (VmLocks.Guard ignored = locks.lock(name)) {
+            Vm vm = running.find(name);
+            if (!running.isAlive(vm)) {
+                throw BangerException.conflict("VM '" + name + "' is not running (state " + vm.state().wireName()
+                        + "); start it with: banger vm start " + name);
+            }
+            if (running.pauseOf(vm).isEmpty()) {
+                return view(vm);
+            }
+            try {
+                running.pauses().resume(vm, running.vmmOf(vm).orElseThrow()).ifPresent(still ->
+                        log.warn("VM {} paused again right after resuming: {}", name, still.detail()));
+            } catch (VmmException e) {
+                throw BangerException.unavailable("cannot resume VM '" + name + "': " + e.getMessage());
+            }
+            return view(vm);
+        }
+    }
+
     public VmList list() {
         return new VmList(vms.list().stream().map(this::view).toList());
     }
@@ -362,11 +387,13 @@ public final class VmLifecycle {
 
     void watchVmms(Duration period) {
         watcher.start(period);
+        running.pauses().start(period);
     }
 
     /** Stops watching VMMs and building templates (daemon shutdown). The VMs go on running. */
     public void close() {
         watcher.close();
+        running.pauses().close();
         templates.close();
     }
 
@@ -398,9 +425,12 @@ public final class VmLifecycle {
                 return; // Stopped, deleted or restarted meanwhile.
             }
             List<String> console = ConsoleTail.lastLines(vm.logPath(), 3);
-            boolean poweredOff = ConsoleTail.showsGuestShutdown(console);
+            Optional<String> said = running.pauses().shutdownOf(vmId, seen); // QEMU's SHUTDOWN event, if heard
+            boolean poweredOff = ConsoleTail.showsGuestShutdown(console)
+                    || said.map(r -> r.startsWith("guest-shutdown")).orElse(false);
             String why = "its VMM (" + vm.vmm().wireName() + ", pid " + seen.pid() + ") exited "
                     + (poweredOff ? "after the guest shut down" : "unexpectedly")
+                    + said.map(r -> " (it said: " + r + ")").orElse("")
                     + (console.isEmpty() ? "" : "; the serial console's last lines: " + String.join(" | ", console));
             teardown.release(vm);
             update(vm, poweredOff ? VmState.STOPPED : VmState.ERROR, why);
@@ -455,8 +485,11 @@ public final class VmLifecycle {
         VmmDriver driver = running.driver(vm.vmm());
         VmmHandle handle = running.vmmOf(vm).orElseThrow();
         long t0 = System.nanoTime();
-        call.emit(Event.Progress.started("stop", force ? "killing the VMM" : "asking the guest to power off"));
-        if (!force) {
+        Optional<GuestPause> frozen = force ? Optional.empty() : pauseBarringPowerOff(vm, handle);
+        call.emit(Event.Progress.started("stop", force ? "killing the VMM" : frozen.isPresent()
+                ? "the guest is paused (" + frozen.get().reason() + ") and cannot power off; stopping its VMM"
+                : "asking the guest to power off"));
+        if (!force && frozen.isEmpty()) {
             boolean exited = false;
             try {
                 running.agent(vm).shutdown(ShutdownAction.POWEROFF);
@@ -478,6 +511,29 @@ public final class VmLifecycle {
         return update(stopping, VmState.STOPPED, null);
     }
 
+    /**
+     * A guest its VMM paused cannot power off (asking it would wait out every timeout): one paused by a full disk
+     * or an I/O error has its VMM terminated at once; any other pause is ended so that it powers off as usual.
+     *
+     * @return the pause that leaves no way but terminating the VMM, or empty
+     */
+    private Optional<GuestPause> pauseBarringPowerOff(Vm vm, VmmHandle handle) {
+        Optional<GuestPause> pause = running.pauseOf(vm);
+        if (pause.isEmpty()) {
+            return pause;
+        }
+        if (pause.get().cause() == GuestPause.Cause.REQUESTED || pause.get().cause() == GuestPause.Cause.OTHER) {
+            try {
+                pause = running.pauses().resume(vm, handle);
+            } catch (VmmException e) {
+                log.info("VM {}: resuming its paused guest to power it off failed: {}", vm.name(), e.getMessage());
+            }
+        }
+        pause.ifPresent(p -> log.info("VM {}: paused ({}); its VMM is terminated without asking the guest",
+                vm.name(), p.reason()));
+        return pause;
+    }
+
     private Vm update(Vm vm, VmState state, String lastError) {
         Vm next = vm.withState(state, lastError, clock.instant());
         vms.update(next);
@@ -486,7 +542,10 @@ public final class VmLifecycle {
 
     private VmView view(Vm vm) {
         Long pid = running.vmmOf(vm).map(VmmHandle::pid).orElse(null);
-        return new VmView(vm.id(), vm.name(), vm.state().wireName(), vm.vmm().wireName(), vm.imageName(),
+        Optional<GuestPause> pause = running.pauseOf(vm);
+        return new VmView(vm.id(), vm.name(), RunningVms.shownState(vm, pause),
+                pause.map(GuestPause::reason).orElse(null),
+                pause.map(p -> running.pauses().describe(vm, p)).orElse(null), vm.vmm().wireName(), vm.imageName(),
                 vm.kernelName(), vm.cpus(), vm.memoryMib(), vm.diskMib(), vm.guestIp(), vm.dnsName(),
                 vm.vmDir().toString(), vm.logPath().toString(), pid, vm.lastError(), vm.createdAt().toString(),
                 vm.updatedAt().toString(), operations.running(vm.name()).map(op -> op.id + ": " + op.step())

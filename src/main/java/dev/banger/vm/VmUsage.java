@@ -59,7 +59,7 @@ public final class VmUsage {
                 net = network.tapBytes(h.get().tap()).orElse(net);
             }
         }
-        return new VmStats(vm.name(), vm.state().wireName(), cpu, rss, memTotal, memAvailable, diskUsage(vm),
+        return new VmStats(vm.name(), running.shownState(vm), cpu, rss, memTotal, memAvailable, diskUsage(vm),
                 net[0], net[1]);
     }
 

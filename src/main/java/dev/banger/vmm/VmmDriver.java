@@ -114,6 +114,26 @@ public interface VmmDriver {
     }
 
     /**
+     * Starts listening to what the VMM reports about its guest pausing (a full host disk, an I/O error, a pause
+     * through its monitor) and resuming. Empty when this VMM cannot report pauses (Firecracker: its guest never
+     * pauses by itself, and banger does not pause it).
+     *
+     * @throws VmmException when the VMM does not answer now; try again later
+     */
+    default Optional<PauseReports> pauseReports(VmmHandle handle) {
+        return Optional.empty();
+    }
+
+    /**
+     * Resumes a paused guest (QEMU: QMP {@code cont}); a guest paused by a full disk retries its failed writes.
+     *
+     * @throws VmmException when the VMM cannot resume guests or did not answer
+     */
+    default void resume(VmmHandle handle) {
+        throw new VmmException("the " + kind().wireName() + " VMM cannot resume a paused guest");
+    }
+
+    /**
      * How to reach the guest agent of the VM {@code handle} names: QEMU's virtio-serial chardev socket, or
      * Firecracker's hybrid vsock socket with {@code CONNECT <port>}. Cheap; opens nothing until used.
      */

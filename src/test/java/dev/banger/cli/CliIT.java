@@ -167,7 +167,8 @@ class CliIT {
     void everySpecCommandHasHelp() {
         List<List<String>> commands = List.of(List.of("doctor"), List.of("daemon", "start"),
                 List.of("daemon", "stop"), List.of("daemon", "status"), List.of("vm", "create"),
-                List.of("vm", "start"), List.of("vm", "stop"), List.of("vm", "restart"), List.of("vm", "delete"),
+                List.of("vm", "start"), List.of("vm", "stop"), List.of("vm", "resume"), List.of("vm", "restart"),
+                List.of("vm", "delete"),
                 List.of("vm", "list"), List.of("vm", "show"), List.of("vm", "set"), List.of("vm", "run"),
                 List.of("vm", "exec"), List.of("vm", "ssh"), List.of("vm", "logs"), List.of("vm", "stats"),
                 List.of("vm", "ports"), List.of("vm", "cp"), List.of("image", "pull"), List.of("image", "register"),

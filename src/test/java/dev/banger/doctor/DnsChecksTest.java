@@ -69,8 +69,8 @@ class DnsChecksTest {
     }
 
     private void running(String name, String ip) {
-        vms.add(new VmView("id-" + name, name, "running", "qemu", "img", "k", 1, 256, 64, ip, name + ".vm", "/d", "/l",
-                1L, null, "t", "t", null, null));
+        vms.add(new VmView("id-" + name, name, "running", null, null, "qemu", "img", "k", 1, 256, 64, ip,
+                name + ".vm", "/d", "/l", 1L, null, "t", "t", null, null));
         records.set(name, ip);
     }
 

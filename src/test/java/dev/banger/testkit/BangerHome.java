@@ -119,6 +119,20 @@ public final class BangerHome implements AutoCloseable {
         return run(limit, "banger", args);
     }
 
+    /**
+     * Starts {@code bin/banger ARGS} without waiting for it (a command expected to block for a while); its output
+     * goes to {@code out}. The caller waits for it or destroys it.
+     */
+    public Process start(Path out, String... args) throws IOException {
+        List<String> argv = new ArrayList<>();
+        argv.add(root().resolve("bin/banger").toString());
+        argv.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(inNetns(argv));
+        environment(pb);
+        pb.redirectErrorStream(true).redirectOutput(out.toFile());
+        return pb.start();
+    }
+
     /** Starts {@code bin/bangerd} in the foreground as a child process. */
     public Process startDaemonProcess() throws IOException {
         ProcessBuilder pb = new ProcessBuilder(inNetns(List.of(root().resolve("bin/bangerd").toString())));

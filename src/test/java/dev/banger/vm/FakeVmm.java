@@ -4,6 +4,8 @@ import dev.banger.guest.AgentTransport;
 import dev.banger.guest.UnixSocketTransport;
 import dev.banger.model.VmmKind;
 import dev.banger.testkit.AgentProcess;
+import dev.banger.vmm.GuestPause;
+import dev.banger.vmm.PauseReports;
 import dev.banger.vmm.VmSpec;
 import dev.banger.vmm.VmmDriver;
 import dev.banger.vmm.VmmException;
@@ -14,6 +16,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -41,6 +44,9 @@ final class FakeVmm implements VmmDriver {
     private final ConcurrentHashMap<String, AgentProcess> agents = new ConcurrentHashMap<>();
     private final List<Process> others = new CopyOnWriteArrayList<>();
     final List<VmSpec> launched = new CopyOnWriteArrayList<>();
+    /** Guests this fake reports paused, by VM id (the "guest" itself goes on answering). */
+    private final ConcurrentHashMap<String, GuestPause> paused = new ConcurrentHashMap<>();
+    final List<String> resumed = new CopyOnWriteArrayList<>();
 
     FakeVmm(Path dir) {
         this.dir = dir;
@@ -114,6 +120,36 @@ final class FakeVmm implements VmmDriver {
 
     @Override
     public void requireAvailable() {
+    }
+
+    /** From now on the VMM reports the VM's guest paused, as QEMU does on a full disk, until it is resumed. */
+    void pause(String vmId, GuestPause pause) {
+        paused.put(vmId, pause);
+    }
+
+    @Override
+    public Optional<PauseReports> pauseReports(VmmHandle handle) {
+        return Optional.of(new PauseReports() {
+            @Override
+            public Optional<GuestPause> poll() {
+                return Optional.ofNullable(paused.get(handle.vmId()));
+            }
+
+            @Override
+            public Optional<String> shutdown() {
+                return Optional.empty();
+            }
+
+            @Override
+            public void close() {
+            }
+        });
+    }
+
+    @Override
+    public void resume(VmmHandle handle) {
+        paused.remove(handle.vmId());
+        resumed.add(handle.vmId());
     }
 
     /** Kills the "VMM" of a VM behind the service's back, as {@code kill -9} of QEMU would. */

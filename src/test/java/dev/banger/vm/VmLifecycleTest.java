@@ -15,7 +15,9 @@ import dev.banger.model.Vm;
 import dev.banger.model.VmState;
 import dev.banger.rpc.Call;
 import dev.banger.store.VmStore;
+import dev.banger.testkit.RecordingCall;
 import dev.banger.testkit.RecordingCommandRunner;
+import dev.banger.vmm.GuestPause;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -233,6 +235,77 @@ class VmLifecycleTest {
         assertThatThrownBy(() -> running.agent(record("mu"))).isInstanceOf(BangerException.class)
                 .hasMessageContaining("is not running (state error)");
         assertThat(service.start("mu", Call.detached()).state()).as("it starts again").isEqualTo("running");
+    }
+
+    @Test
+    void aPausedGuestShowsWhyRefusesGuestCallsAtOnceAndResumesOnDemand() throws Exception {
+        service.watchVmms(Duration.ofMillis(50));
+        create("xi");
+        Vm vm = record("xi");
+
+        vmm.pause(vm.id(), new GuestPause(GuestPause.Cause.IO_ERROR, "write on drive disk1 failed: EIO"));
+
+        VmView paused = awaitView("xi", v -> v.state().equals("paused"));
+        assertThat(paused.pauseReason()).isEqualTo("host I/O error");
+        assertThat(paused.pauseDetail()).isEqualTo("write on drive disk1 failed: EIO");
+        assertThat(record("xi").state()).as("the record keeps its durable state").isEqualTo(VmState.RUNNING);
+        assertThatThrownBy(() -> running.agent(record("xi"))).isInstanceOf(BangerException.class)
+                .hasMessageContaining("VM 'xi' is paused: host I/O error (write on drive disk1 failed: EIO)")
+                .hasMessageContaining("banger vm resume xi");
+
+        VmView resumed = service.resume("xi");
+
+        assertThat(vmm.resumed).containsExactly(vm.id());
+        assertThat(resumed.state()).isEqualTo("running");
+        assertThat(resumed.pauseReason()).isNull();
+        assertThat(running.agent(record("xi")).ping()).isNotNull();
+    }
+
+    @Test
+    void aGuestPausedByAFullDiskResumesByItselfOnceSpaceIsFree() throws Exception {
+        service.watchVmms(Duration.ofMillis(50));
+        create("omicron");
+        Vm vm = record("omicron");
+        long free = Files.getFileStore(vm.vmDir()).getUsableSpace();
+        assertThat(free).as("this test needs " + GuestPauses.RESUME_FREE_BYTES + " bytes free in " + vm.vmDir())
+                .isGreaterThanOrEqualTo(GuestPauses.RESUME_FREE_BYTES);
+
+        vmm.pause(vm.id(), new GuestPause(GuestPause.Cause.HOST_DISK_FULL, "write on drive disk1 failed: ENOSPC"));
+
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (vmm.resumed.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(vmm.resumed).as("resumed: the VM's filesystem has the space").containsExactly(vm.id());
+        assertThat(awaitView("omicron", v -> v.pauseReason() == null).state()).isEqualTo("running");
+    }
+
+    @Test
+    void stopOfAGuestPausedByAnIoErrorDoesNotWaitForIt() throws Exception {
+        service.watchVmms(Duration.ofMillis(50));
+        create("pi");
+        Vm vm = record("pi");
+        vmm.pause(vm.id(), new GuestPause(GuestPause.Cause.IO_ERROR, "write on drive disk0 failed: EIO"));
+        awaitView("pi", v -> v.state().equals("paused"));
+        RecordingCall call = new RecordingCall();
+
+        VmView stopped = service.stop(new VmStopRequest("pi", false), call);
+
+        assertThat(stopped.state()).isEqualTo("stopped");
+        assertThat(call.progressDetails()).contains(
+                "the guest is paused (host I/O error) and cannot power off; stopping its VMM");
+        assertThat(paths.vmRuntimeDir(vm.id())).doesNotExist();
+    }
+
+    private VmView awaitView(String name, java.util.function.Predicate<VmView> condition) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        VmView view = service.show(name);
+        while (!condition.test(view)) {
+            assertThat(System.nanoTime() - deadline).as("VM %s, last seen %s", name, view).isNegative();
+            Thread.sleep(20);
+            view = service.show(name);
+        }
+        return view;
     }
 
     @Test

@@ -9,7 +9,8 @@ import java.util.OptionalLong;
 
 /**
  * The QEMU argv for a {@link VmSpec}: {@code -M microvm} with virtio-mmio devices, no default devices, serial
- * console to a file, the agent on a virtio-serial port named {@code banger.agent}, QMP on a Unix socket, and
+ * console to a file, the agent on a virtio-serial port named {@code banger.agent}, QMP on a Unix socket (and a
+ * second QMP monitor beside it that {@link QmpEvents} keeps open for events), and
  * {@code -daemonize} so QEMU leaves the daemon's session; {@code -D} keeps its later stderr in the VM directory.
  * ({@code -display none} replaces {@code -nographic}, which QEMU refuses together with {@code -daemonize}.)
  */
@@ -77,6 +78,9 @@ final class QemuCommandLine {
 
         add(a, "-chardev", "socket,id=qmp,path=" + escape(abs(spec.controlSocket())) + ",server=on,wait=off");
         add(a, "-mon", "chardev=qmp,mode=control");
+        String events = QemuFiles.eventSocket(spec.controlSocket()).toString();
+        add(a, "-chardev", "socket,id=qmp-events,path=" + escape(events) + ",server=on,wait=off");
+        add(a, "-mon", "chardev=qmp-events,mode=control");
 
         spec.network().ifPresent(net -> {
             // No vhost=on: /dev/vhost-net is not available on every host and QEMU fails hard without it.

@@ -8,6 +8,7 @@ import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandResult;
 import dev.banger.host.CommandRunner;
 import dev.banger.host.Executables;
+import dev.banger.vmm.PauseReports;
 import dev.banger.vmm.Snapshot;
 import dev.banger.vmm.VmSpec;
 import dev.banger.vmm.VmmDriver;
@@ -260,6 +261,16 @@ public final class QemuDriver implements VmmDriver {
         try (QmpClient qmp = QmpClient.connect(handle.controlSocket(), QMP_TIMEOUT)) {
             qmp.systemPowerdown(QMP_TIMEOUT);
         }
+    }
+
+    @Override
+    public Optional<PauseReports> pauseReports(VmmHandle handle) {
+        return Optional.of(QmpEvents.open(handle));
+    }
+
+    @Override
+    public void resume(VmmHandle handle) {
+        QmpEvents.resume(handle);
     }
 
     @Override

@@ -13,23 +13,31 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * A QEMU Machine Protocol client over the QMP Unix socket: reads the greeting, negotiates with
- * {@code qmp_capabilities}, then runs commands one at a time, skipping asynchronous events. Every read and write
+ * {@code qmp_capabilities}, then runs commands one at a time. Asynchronous events read meanwhile are kept (the
+ * last {@value #MAX_QUEUED_EVENTS}) for {@link #events()}, which also takes those already waiting on the socket
+ * without blocking; a client that never asks simply drops them when it closes. Every read and write
  * has a deadline (the channel is non-blocking behind a selector; no stream wrappers, which on Java 17 share one
  * lock between reading and writing). QEMU serves one QMP client per socket at a time, so connections are meant to
  * be short: open, ask, close.
  */
 public final class QmpClient implements AutoCloseable {
 
+    static final int MAX_QUEUED_EVENTS = 1000;
+
     private final Path socket;
     private final SocketChannel channel;
     private final Selector selector;
     private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
     private final ByteBuffer readBuffer = ByteBuffer.allocate(8192);
+    private final ArrayDeque<Map<?, ?>> events = new ArrayDeque<>();
     private long nextId = 1;
 
     private QmpClient(Path socket, SocketChannel channel, Selector selector) {
@@ -110,6 +118,7 @@ public final class QmpClient implements AutoCloseable {
             while (true) {
                 Map<?, ?> message = readMessage(deadline);
                 if (message.containsKey("event")) {
+                    queue(message);
                     continue;
                 }
                 if (!Long.valueOf(id).equals(message.get("id"))) {
@@ -126,6 +135,52 @@ public final class QmpClient implements AutoCloseable {
         }
     }
 
+    /**
+     * The events received since the last call, oldest first: those read while a command waited for its answer
+     * and those already on the socket, read without waiting. Each is the whole message ({@code event},
+     * {@code data}, {@code timestamp}).
+     *
+     * @throws QmpException when QEMU closed the connection (after the events it sent before closing were taken)
+     */
+    public List<Map<?, ?>> events() {
+        try {
+            boolean closed = false;
+            while (true) {
+                readBuffer.clear();
+                int n = channel.read(readBuffer);
+                if (n < 0) {
+                    closed = true;
+                    break;
+                }
+                if (n == 0) {
+                    break;
+                }
+                pending.write(readBuffer.array(), 0, n);
+            }
+            Map<?, ?> message;
+            while ((message = nextBufferedMessage()) != null) {
+                if (message.containsKey("event")) {
+                    queue(message);
+                }
+            }
+            List<Map<?, ?>> taken = new ArrayList<>(events);
+            events.clear();
+            if (closed && taken.isEmpty()) {
+                throw new QmpException("QEMU closed the connection on QMP socket " + socket);
+            }
+            return taken;
+        } catch (IOException e) {
+            throw new QmpException("cannot read events from QMP socket " + socket + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void queue(Map<?, ?> event) {
+        if (events.size() == MAX_QUEUED_EVENTS) {
+            events.removeFirst();
+        }
+        events.addLast(event);
+    }
+
     private void write(byte[] bytes, long deadline, String what) throws IOException {
         ByteBuffer buf = ByteBuffer.wrap(bytes);
         while (buf.hasRemaining()) {
@@ -137,25 +192,9 @@ public final class QmpClient implements AutoCloseable {
 
     private Map<?, ?> readMessage(long deadline) throws IOException {
         while (true) {
-            byte[] all = pending.toByteArray();
-            int nl = indexOfNewline(all);
-            if (nl >= 0) {
-                String line = new String(all, 0, nl, StandardCharsets.UTF_8).strip();
-                pending.reset();
-                pending.write(all, nl + 1, all.length - nl - 1);
-                if (line.isEmpty()) {
-                    continue;
-                }
-                Object tree;
-                try {
-                    tree = Json.parseTree(line);
-                } catch (JsonException e) {
-                    throw new QmpException("QMP socket " + socket + " sent something that is not JSON: " + line);
-                }
-                if (!(tree instanceof Map<?, ?> map)) {
-                    throw new QmpException("QMP socket " + socket + " sent a message that is not an object: " + line);
-                }
-                return map;
+            Map<?, ?> message = nextBufferedMessage();
+            if (message != null) {
+                return message;
             }
             readBuffer.clear();
             int n = channel.read(readBuffer);
@@ -167,6 +206,33 @@ public final class QmpClient implements AutoCloseable {
             } else {
                 pending.write(readBuffer.array(), 0, n);
             }
+        }
+    }
+
+    /** The next whole message already read, or null. */
+    private Map<?, ?> nextBufferedMessage() {
+        while (true) {
+            byte[] all = pending.toByteArray();
+            int nl = indexOfNewline(all);
+            if (nl < 0) {
+                return null;
+            }
+            String line = new String(all, 0, nl, StandardCharsets.UTF_8).strip();
+            pending.reset();
+            pending.write(all, nl + 1, all.length - nl - 1);
+            if (line.isEmpty()) {
+                continue;
+            }
+            Object tree;
+            try {
+                tree = Json.parseTree(line);
+            } catch (JsonException e) {
+                throw new QmpException("QMP socket " + socket + " sent something that is not JSON: " + line);
+            }
+            if (!(tree instanceof Map<?, ?> map)) {
+                throw new QmpException("QMP socket " + socket + " sent a message that is not an object: " + line);
+            }
+            return map;
         }
     }
 

@@ -79,10 +79,12 @@ class QemuCommandLineTest {
         assertThat(values(argv, "-chardev")).containsExactly(
                 "file,id=console,path=" + VM + "/console.log",
                 "socket,id=agent,path=" + VM + "/agent.sock,server=on,wait=off",
-                "socket,id=qmp,path=" + VM + "/qmp.sock,server=on,wait=off");
+                "socket,id=qmp,path=" + VM + "/qmp.sock,server=on,wait=off",
+                "socket,id=qmp-events,path=" + VM + "/qmp-events.sock,server=on,wait=off");
         assertThat(values(argv, "-device")).containsExactly("virtio-serial-device",
                 "virtserialport,chardev=agent,name=banger.agent");
-        assertThat(values(argv, "-mon")).containsExactly("chardev=qmp,mode=control");
+        assertThat(values(argv, "-mon")).as("a second monitor for events: QEMU serves one client per monitor")
+                .containsExactly("chardev=qmp,mode=control", "chardev=qmp-events,mode=control");
         assertThat(argv).doesNotContain("-netdev");
     }
 

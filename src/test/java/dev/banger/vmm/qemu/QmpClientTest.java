@@ -110,6 +110,29 @@ class QmpClientTest {
     }
 
     @Test
+    void eventsReadWhileACommandWaitedAreKeptForEventsWithThoseWaitingOnTheSocket() throws Exception {
+        Path sock = serve(GREETING, req -> switch (String.valueOf(req.get("execute"))) {
+            case "query-status" -> List.of(
+                    "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"STOP\"}",
+                    ok(req, "{\"status\": \"paused\", \"running\": false}"),
+                    "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 3}, \"event\": \"RESUME\"}");
+            default -> List.of(ok(req, "{}"));
+        });
+
+        try (QmpClient qmp = QmpClient.connect(sock, Duration.ofSeconds(2))) {
+            assertThat(qmp.queryStatus(Duration.ofSeconds(2))).isEqualTo("paused");
+            List<String> names = new java.util.ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+            while (names.size() < 2 && System.nanoTime() < deadline) {
+                qmp.events().forEach(e -> names.add(String.valueOf(e.get("event"))));
+                Thread.sleep(5);
+            }
+            assertThat(names).containsExactly("STOP", "RESUME");
+            assertThat(qmp.events()).as("taken once, and nothing waits").isEmpty();
+        }
+    }
+
+    @Test
     void anErrorReplyBecomesAnExceptionWithQemusDescription() throws IOException {
         Path sock = serve(GREETING, req -> String.valueOf(req.get("execute")).equals("qmp_capabilities")
                 ? List.of(ok(req, "{}"))
