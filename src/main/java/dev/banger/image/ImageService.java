@@ -300,6 +300,25 @@ public final class ImageService {
         });
     }
 
+    /**
+     * Publishes an image whose root disk was made elsewhere ({@code image import} of a verified bundle): the file
+     * moves into the image store under {@code name}; source, digest and config come from {@code record}.
+     */
+    public ImageView publishImported(String name, Path rootfs, Image record) {
+        Names.requireValid("image", name);
+        return publish(name, existing -> OnExisting.REFUSE, dir -> {
+            Path target = dir.resolve(ROOTFS_FILE);
+            Files.move(rootfs, target);
+            return new Image(name, record.source(), record.digest(), target, Files.size(target), record.env(),
+                    record.workingDir(), record.entrypoint(), record.cmd(), clock.instant());
+        });
+    }
+
+    /** Whether an image of that name exists. */
+    public boolean exists(String name) {
+        return images.findByName(name).isPresent();
+    }
+
     /** The image record a VM boots from. */
     public Image get(String name) {
         return find(name);
