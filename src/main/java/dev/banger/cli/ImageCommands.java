@@ -228,6 +228,9 @@ final class ImageCommands extends HelpOption {
             if (Files.isDirectory(target)) {
                 throw new IllegalArgumentException(file + " is a directory; name the bundle file to write");
             }
+            if (!Files.isDirectory(target.getParent())) {
+                throw new IllegalArgumentException("cannot write " + file + ": no directory " + target.getParent());
+            }
             Path partial = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".partial");
             ProgressPrinter progress = new ProgressPrinter(context.err());
             boolean done = false;
