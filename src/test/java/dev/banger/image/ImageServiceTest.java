@@ -17,17 +17,15 @@ import dev.banger.model.VmmKind;
 import dev.banger.store.Database;
 import dev.banger.store.ImageStore;
 import dev.banger.store.VmStore;
+import dev.banger.testkit.Ext4Inspector;
 import dev.banger.testkit.FakeKernel;
 import dev.banger.testkit.OciLayoutBuilder;
 import dev.banger.testkit.RecordingCall;
-import dev.banger.testkit.TestAssets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -131,14 +129,6 @@ class ImageServiceTest {
         layout.builder.tag(tag, to);
     }
 
-    /** The text of {@code file} inside an ext4 image, read with debugfs; null when it is not there. */
-    private static String fileIn(Path ext4, String file) {
-        var result = TestAssets.runner().run(dev.banger.host.Command.of("debugfs", "-R", "cat " + file,
-                ext4.toString()).allowingFailure());
-        String text = result.stdoutText();
-        return text.isEmpty() ? null : text;
-    }
-
     private void vmUsing(String image, String vmName) {
         Path d = tmp.resolve("vms").resolve(vmName);
         Instant t = Instant.now();
@@ -170,7 +160,7 @@ class ImageServiceTest {
         String reference = "oci-layout:" + layout.layout + ":v1";
         ImageView before = pull(reference, "tools", false, new RecordingCall());
         register("busybox");
-        assertThat(fileIn(Path.of(before.rootfsPath()), "/etc/derived")).isNull();
+        assertThat(new Ext4Inspector(Path.of(before.rootfsPath())).exists("/etc/derived")).isFalse();
         moveTag(layout, "v1", layout.derived);
 
         RecordingCall call = new RecordingCall();
@@ -181,7 +171,7 @@ class ImageServiceTest {
         assertThat(after.isDefault()).as("the default stays the default").isTrue();
         assertThat(call.progressDetails()).anyMatch(d -> d.contains("moved from " + before.digest() + " to "
                 + layout.derived.digest()));
-        assertThat(fileIn(Path.of(after.rootfsPath()), "/etc/derived")).isEqualTo("derived\n");
+        assertThat(new Ext4Inspector(Path.of(after.rootfsPath())).cat("/etc/derived")).isEqualTo("derived\n");
         assertThat(service.show("tools").digest()).isEqualTo(layout.derived.digest());
         assertThat(PullTestSupport.filesUnder(paths.imagesDir())).as("no staging or previous files left")
                 .containsExactlyInAnyOrder("tools/rootfs.ext4", "busybox/rootfs.ext4");
@@ -201,7 +191,7 @@ class ImageServiceTest {
                 .hasMessage("image 'tools' is used by VMs alpha, beta; delete them before replacing it (the image is "
                         + "unchanged)");
         assertThat(service.show("tools").digest()).isEqualTo(before.digest());
-        assertThat(fileIn(Path.of(before.rootfsPath()), "/etc/arch")).isEqualTo("amd64\n");
+        assertThat(new Ext4Inspector(Path.of(before.rootfsPath())).cat("/etc/arch")).isEqualTo("amd64\n");
         assertThat(PullTestSupport.filesUnder(paths.imagesDir())).containsExactly("tools/rootfs.ext4");
     }
 
@@ -218,7 +208,7 @@ class ImageServiceTest {
         assertThat(replaced.isDefault()).isTrue();
         assertThat(replaced.digest()).isEqualTo(layout.derived.digest()).isNotEqualTo(first.digest());
         assertThat(service.resolve(null).name()).isEqualTo("tools");
-        assertThat(fileIn(Path.of(replaced.rootfsPath()), "/etc/derived")).isEqualTo("derived\n");
+        assertThat(new Ext4Inspector(Path.of(replaced.rootfsPath())).cat("/etc/derived")).isEqualTo("derived\n");
     }
 
     @Test
@@ -233,7 +223,7 @@ class ImageServiceTest {
 
         assertThat(service.show("tools")).isEqualTo(before);
         assertThat(Files.size(Path.of(before.rootfsPath()))).isEqualTo(size);
-        assertThat(fileIn(Path.of(before.rootfsPath()), "/etc/arch")).isEqualTo("amd64\n");
+        assertThat(new Ext4Inspector(Path.of(before.rootfsPath())).cat("/etc/arch")).isEqualTo("amd64\n");
         assertThat(PullTestSupport.filesUnder(paths.imagesDir())).containsExactly("tools/rootfs.ext4");
     }
 

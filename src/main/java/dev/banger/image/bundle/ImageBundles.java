@@ -38,6 +38,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -100,7 +101,8 @@ public final class ImageBundles {
             content += size(file);
         }
         BundleManifest.ImageEntry imageEntry = new BundleManifest.ImageEntry(image.name(), image.source(),
-                image.digest(), image.sizeBytes(), image.env(), image.workingDir(), image.entrypoint(), image.cmd());
+                image.digest(), size(image.rootfsPath()), image.env(), image.workingDir(), image.entrypoint(),
+                image.cmd());
         long start = System.nanoTime();
         call.emit(Event.Progress.started("export", "exporting image '" + image.name() + "'"
                 + (kernel == null ? "" : " with kernel '" + kernel.name() + "'") + " (" + Sizes.formatBytes(content)
@@ -219,8 +221,8 @@ public final class ImageBundles {
         }
         Image record = new Image(name, entry.source(), entry.digest(), bundle.file(BundleLayout.ROOTFS),
                 entry.sizeBytes(), entry.env() == null ? Map.of() : entry.env(), entry.workingDir(),
-                entry.entrypoint() == null ? java.util.List.of() : entry.entrypoint(),
-                entry.cmd() == null ? java.util.List.of() : entry.cmd(), clock.instant());
+                entry.entrypoint() == null ? List.of() : entry.entrypoint(),
+                entry.cmd() == null ? List.of() : entry.cmd(), clock.instant());
         ImageView view = images.publishImported(name, bundle.file(BundleLayout.ROOTFS), record);
         if (kernel != null && newKernel) {
             Path kernelFile = bundle.file(BundleLayout.KERNEL);
