@@ -72,6 +72,10 @@ public final class Api {
             new Method<>("image.delete", ImageRef.class, Empty.class);
     public static final Method<ImageDefaultRequest, ImageView> IMAGE_DEFAULT =
             new Method<>("image.default", ImageDefaultRequest.class, ImageView.class);
+    public static final Method<ImageExportRequest, ImageExportResult> IMAGE_EXPORT =
+            new Method<>("image.export", ImageExportRequest.class, ImageExportResult.class);
+    public static final Method<ImageImportRequest, ImageView> IMAGE_IMPORT =
+            new Method<>("image.import", ImageImportRequest.class, ImageView.class);
 
     public static final Method<Empty, KernelList> KERNEL_LIST =
             new Method<>("kernel.list", Empty.class, KernelList.class);
@@ -96,8 +100,8 @@ public final class Api {
             VM_SHOW, VM_DELETE, VM_START, VM_STOP, VM_RESUME, VM_RESTART, VM_EXEC, VM_RUN, VM_SET, VM_STATS, VM_LOGS,
             VM_CONNECT, WORKSPACE_EXPORT, VM_PORTS, VM_COPY_IN, VM_COPY_OUT, SESSION_START, SESSION_LIST,
             SESSION_ATTACH, SESSION_LOGS, SESSION_KILL, SESSION_REMOVE, IMAGE_LIST, IMAGE_SHOW, IMAGE_REGISTER,
-            IMAGE_PULL, IMAGE_PROMOTE, IMAGE_DELETE, IMAGE_DEFAULT, KERNEL_LIST, KERNEL_SHOW, KERNEL_IMPORT,
-            KERNEL_PULL, KERNEL_DELETE, KERNEL_DEFAULT, TEMPLATE_LIST, TEMPLATE_PRUNE);
+            IMAGE_PULL, IMAGE_PROMOTE, IMAGE_DELETE, IMAGE_DEFAULT, IMAGE_EXPORT, IMAGE_IMPORT, KERNEL_LIST,
+            KERNEL_SHOW, KERNEL_IMPORT, KERNEL_PULL, KERNEL_DELETE, KERNEL_DEFAULT, TEMPLATE_LIST, TEMPLATE_PRUNE);
 
     private Api() {
     }

@@ -2,7 +2,11 @@ package dev.banger.cli;
 
 import dev.banger.api.Api;
 import dev.banger.api.Empty;
+import dev.banger.api.Event;
 import dev.banger.api.ImageDefaultRequest;
+import dev.banger.api.ImageExportRequest;
+import dev.banger.api.ImageExportResult;
+import dev.banger.api.ImageImportRequest;
 import dev.banger.api.ImageList;
 import dev.banger.api.ImagePromoteRequest;
 import dev.banger.api.ImagePullRequest;
@@ -10,6 +14,12 @@ import dev.banger.api.ImageRef;
 import dev.banger.api.ImageRegisterRequest;
 import dev.banger.api.ImageView;
 import dev.banger.model.Sizes;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -19,7 +29,8 @@ import picocli.CommandLine.Parameters;
 final class ImageCommands extends HelpOption {
 
     static final CommandGroup GROUP = CommandGroup.of(ImageCommands.class, Pull.class, Register.class,
-            Promote.class, ListImages.class, Show.class, Delete.class, MakeDefault.class);
+            Promote.class, ListImages.class, Show.class, Delete.class, MakeDefault.class, Export.class,
+            Import.class);
 
     @Command(name = "pull",
             description = "Pull an OCI image (registry reference, oci-layout:DIR[:tag] or docker-archive:FILE) into a bootable root disk.")
@@ -190,6 +201,96 @@ final class ImageCommands extends HelpOption {
         public Integer call() {
             ImageView image = context.call(Api.IMAGE_DEFAULT, new ImageDefaultRequest(name));
             print(image, i -> context.out().println(name == null ? i.name() : i.name() + " is the default image"));
+            return BangerCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "export", description = {"Write an image to a bundle file, to move it without a registry.",
+        "The bundle is a zstd-compressed tar: the root disk and a manifest with the image's name, source, sizes "
+            + "and sha256 digests; with --kernel also a kernel. Read it back with: banger image import FILE|URL."})
+    static final class Export extends Base {
+        @Parameters(index = "0", paramLabel = "NAME", description = "The image.")
+        String name;
+        @Parameters(index = "1", paramLabel = "FILE", description = "The bundle to write (replaced if it exists).")
+        String file;
+        @Option(names = "--kernel", description = "Also bundle the default kernel (or --kernel-name's).")
+        boolean withKernel;
+        @Option(names = "--kernel-name", paramLabel = "KERNEL", description = "Bundle this kernel (implies --kernel).")
+        String kernel;
+
+        Export(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() throws IOException {
+            Path target = Path.of(file).toAbsolutePath();
+            if (Files.isDirectory(target)) {
+                throw new IllegalArgumentException(file + " is a directory; name the bundle file to write");
+            }
+            if (!Files.isDirectory(target.getParent())) {
+                throw new IllegalArgumentException("cannot write " + file + ": no directory " + target.getParent());
+            }
+            Path partial = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".partial");
+            ProgressPrinter progress = new ProgressPrinter(context.err());
+            boolean done = false;
+            try {
+                ImageExportResult result;
+                try (OutputStream out = Files.newOutputStream(partial)) {
+                    result = context.call(Api.IMAGE_EXPORT, new ImageExportRequest(name, withKernel
+                            || kernel != null, kernel), event -> {
+                                if (event instanceof Event.Output o) {
+                                    try {
+                                        out.write(o.data());
+                                    } catch (IOException e) {
+                                        throw new UncheckedIOException(e);
+                                    }
+                                } else {
+                                    progress.accept(event);
+                                }
+                            });
+                }
+                progress.finish();
+                if (Files.size(partial) != result.bytes()) {
+                    throw new IllegalStateException("the bundle arrived incomplete (" + Files.size(partial) + " of "
+                            + result.bytes() + " bytes); try again");
+                }
+                Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                done = true;
+                context.out().println(target + ": image " + result.image() + (result.kernel() == null ? ""
+                        : ", kernel " + result.kernel()) + " (" + Sizes.formatBytes(result.bytes()) + ")");
+                return BangerCli.EXIT_OK;
+            } finally {
+                if (!done) {
+                    Files.deleteIfExists(partial);
+                }
+            }
+        }
+    }
+
+    @Command(name = "import", description = {"Register an image (and its kernel) from a bundle made by image export.",
+        "Every file's size and sha256 digest is checked before anything is registered; a bundle that fails a check "
+            + "leaves nothing behind."})
+    static final class Import extends Base {
+        @Parameters(paramLabel = "FILE|URL", description = "The bundle: a file, or an http(s) URL.")
+        String source;
+        @Option(names = "--name", paramLabel = "NAME", description = "Image name (default: the bundle's).")
+        String name;
+        @Option(names = "--insecure", description = "Allow plain HTTP to a host that is not loopback.")
+        boolean insecure;
+
+        Import(CliContext context) {
+            super(context);
+        }
+
+        @Override
+        public Integer call() {
+            String bundle = source.startsWith("http://") || source.startsWith("https://") ? source
+                    : KernelCommands.absolute(source);
+            ProgressPrinter progress = new ProgressPrinter(context.err());
+            ImageView image = context.call(Api.IMAGE_IMPORT, new ImageImportRequest(bundle, name, insecure), progress);
+            progress.finish();
+            context.out().println(image.name() + " imported (" + Sizes.formatBytes(image.sizeBytes()) + ")");
             return BangerCli.EXIT_OK;
         }
     }

@@ -9,6 +9,7 @@ import dev.banger.dns.GuestDns;
 import dev.banger.dns.HostResolverHook;
 import dev.banger.dns.VmDns;
 import dev.banger.image.ImageService;
+import dev.banger.image.bundle.ImageBundles;
 import dev.banger.host.CommandRunner;
 import dev.banger.host.ProcessCommandRunner;
 import dev.banger.host.Executables;
@@ -137,7 +138,8 @@ public final class Bangerd implements AutoCloseable {
             DaemonControl control = new DaemonControl(paths, clock, configFingerprint, () -> self[0].close());
             RpcServer server = new RpcServer(paths.socket(),
                     Dispatcher.handlers(control, vms, new VmUsage(running, network, runner), exec, run, connect,
-                            new VmPorts(running), new VmCopy(running), sessions, images, kernels),
+                            new VmPorts(running), new VmCopy(running), sessions, images,
+                            new ImageBundles(paths, images, kernels, clock), kernels),
                     PeerPolicy.forCurrentUser(config.socketGroupName()));
             self[0] = new Bangerd(paths, lock, db, server, dnsServer, vms, guestDns);
             server.start();

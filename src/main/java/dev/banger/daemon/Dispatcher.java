@@ -3,6 +3,7 @@ package dev.banger.daemon;
 import dev.banger.api.Api;
 import dev.banger.api.Empty;
 import dev.banger.image.ImageService;
+import dev.banger.image.bundle.ImageBundles;
 import dev.banger.kernel.KernelService;
 import dev.banger.rpc.HandlerRegistry;
 import dev.banger.session.SessionService;
@@ -22,7 +23,7 @@ final class Dispatcher {
 
     static HandlerRegistry handlers(DaemonControl daemon, VmLifecycle vms, VmUsage usage, VmExec exec, VmRun run,
                                     VmConnect connect, VmPorts ports, VmCopy copy, SessionService sessions,
-                                    ImageService images, KernelService kernels) {
+                                    ImageService images, ImageBundles bundles, KernelService kernels) {
         return new HandlerRegistry()
                 .on(Api.DAEMON_STATUS, (req, call) -> daemon.status())
                 .on(Api.DAEMON_SHUTDOWN, (req, call) -> { daemon.requestShutdown(); return Empty.INSTANCE; })
@@ -60,6 +61,8 @@ final class Dispatcher {
                 .on(Api.IMAGE_PROMOTE, (req, call) -> vms.promote(req.vm(), req.name()))
                 .on(Api.IMAGE_DELETE, (req, call) -> { images.delete(req.name()); return Empty.INSTANCE; })
                 .on(Api.IMAGE_DEFAULT, (req, call) -> images.defaultImage(req.name()))
+                .on(Api.IMAGE_EXPORT, bundles::export)
+                .on(Api.IMAGE_IMPORT, bundles::importBundle)
                 .on(Api.KERNEL_LIST, (req, call) -> kernels.list())
                 .on(Api.KERNEL_SHOW, (req, call) -> kernels.show(req.name()))
                 .on(Api.KERNEL_IMPORT, kernels::importKernel)

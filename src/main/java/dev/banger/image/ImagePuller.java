@@ -155,6 +155,21 @@ public final class ImagePuller {
         }
     }
 
+    /**
+     * The digest {@code reference} resolves to now (the manifest or index for a registry or OCI layout, the image ID
+     * for a docker-archive), as {@link PulledImage#manifestDigest()} would record it; fetches no layer. A pull of a
+     * reference already here compares this with the image's digest to tell "up to date" from "the tag moved".
+     *
+     * @throws IllegalArgumentException when the reference is malformed
+     * @throws ImageException (or a subclass) when the source cannot be resolved
+     */
+    public String resolveDigest(String reference, PullOptions options) {
+        DockerCredentials credentials = DockerCredentials.load(options.dockerConfig() != null
+                ? options.dockerConfig() : DockerCredentials.defaultPath());
+        return ImageSources.open(reference, http, credentials, options.insecure()).resolve().manifestDigest()
+                .toString();
+    }
+
     /** A fresh staging directory and the limits that fit where it is. */
     private record Scratch(Path staging, FlattenLimits limits) {
     }

@@ -99,7 +99,7 @@ public final class ImageService {
             pull(new ImagePullRequest("debian:" + suite + "-slim", name, false, false, null), call);
             return;
         }
-        publish(name, existing -> true, dir -> {
+        publish(name, existing -> OnExisting.KEEP, dir -> {
             Path target = dir.resolve(ROOTFS_FILE);
             Path staging = Files.createTempDirectory(paths.scratchDir().filter(Files::isDirectory)
                     .orElse(dir), "debootstrap-");
@@ -168,7 +168,7 @@ public final class ImageService {
         new BootCheck(runner).problem(source).ifPresent(problem -> call.emit(new Event.Progress("check-rootfs",
                 "warning", "warning: " + source + " has no program to run commands with (" + problem + "); VMs"
                 + " of it boot but cannot run commands", 0, -1, -1)));
-        return publish(name, existing -> false, dir -> {
+        return publish(name, existing -> OnExisting.REFUSE, dir -> {
             Path target = dir.resolve(ROOTFS_FILE);
             try {
                 runner.run(Command.of("cp", "--reflink=auto", "--sparse=always", source.toString(),
@@ -182,39 +182,62 @@ public final class ImageService {
         });
     }
 
+    /**
+     * Pulls an image under a name. When the name already has an image of the same source, the reference is resolved
+     * again: the same manifest digest is "up to date" (nothing fetched); a new one (the tag moved) updates the image.
+     * {@code --force} replaces whatever the name holds. An update or replacement builds the new image first and swaps
+     * it in within the name's publication window, so a failed pull leaves the old image as it was; it is refused
+     * while VMs use the image (they boot from overlays of its disk). The default image stays the default.
+     */
     public ImageView pull(ImagePullRequest request, Call call) {
         if (request.reference() == null || request.reference().isBlank()) {
             throw BangerException.invalidArgument("name an image to pull, e.g. debian:bookworm");
         }
         String name = request.name() != null ? request.name() : defaultName(request.reference());
         Names.requireValid("image", name);
-        // The replacement of the default image stays the default.
-        boolean replacesDefault = request.force() && images.defaultName().filter(name::equals).isPresent();
-        if (request.force()) {
-            images.findByName(name).ifPresent(existing -> delete(name));
-        }
         PullProgress progress = new PullProgress(call);
         String source = canonicalSource(request.reference());
-        ImageView published = publish(name, existing -> existing.source().equals(source) && !request.force(), dir -> {
+        return publish(name, existing -> {
+            if (request.force()) {
+                return OnExisting.REPLACE;
+            }
+            if (!existing.source().equals(source)) {
+                return OnExisting.REFUSE;
+            }
+            String now = pulling(request, () -> puller.resolveDigest(request.reference(), pullOptions(request,
+                    paths.imagesDir().resolve(name).resolve(ROOTFS_FILE))));
+            if (now.equals(existing.digest())) {
+                call.emit(Event.Progress.done("pull", "image '" + name + "' is up to date (" + now + ")", 0));
+                return OnExisting.KEEP;
+            }
+            call.emit(new Event.Progress("pull", "running", source + " moved from " + existing.digest() + " to "
+                    + now + ": updating image '" + name + "'", 0, -1, -1));
+            return OnExisting.REPLACE;
+        }, dir -> {
             Path target = dir.resolve(ROOTFS_FILE);
-            PullOptions options = PullOptions.to(target).withInsecure(request.insecure());
-            if (request.dockerConfig() != null) {
-                options = options.withDockerConfig(Path.of(request.dockerConfig()));
-            }
-            PulledImage pulled;
-            try {
-                pulled = puller.pull(request.reference(), options, progress);
-            } catch (IllegalArgumentException e) {
-                throw BangerException.invalidArgument(e.getMessage());
-            } catch (ImageException e) {
-                throw BangerException.failedPrecondition("cannot pull " + request.reference() + ": " + e.getMessage());
-            }
+            PulledImage pulled = pulling(request, () -> puller.pull(request.reference(), pullOptions(request, target),
+                    progress));
             progress.finish();
             ImageConfig config = pulled.config();
             return new Image(name, pulled.sourceReference(), pulled.manifestDigest(), target, pulled.sizeBytes(),
                     config.envMap(), config.workingDir(), config.entrypoint(), config.cmd(), clock.instant());
         });
-        return replacesDefault && !published.isDefault() ? defaultImage(name) : published;
+    }
+
+    private static PullOptions pullOptions(ImagePullRequest request, Path target) {
+        PullOptions options = PullOptions.to(target).withInsecure(request.insecure());
+        return request.dockerConfig() == null ? options : options.withDockerConfig(Path.of(request.dockerConfig()));
+    }
+
+    /** Runs a puller call, its failures in the API's terms: one line, {@code cannot pull REF:} once. */
+    private static <T> T pulling(ImagePullRequest request, java.util.function.Supplier<T> action) {
+        try {
+            return action.get();
+        } catch (IllegalArgumentException e) {
+            throw BangerException.invalidArgument(e.getMessage());
+        } catch (ImageException e) {
+            throw BangerException.failedPrecondition("cannot pull " + request.reference() + ": " + e.getMessage());
+        }
     }
 
     /** How a pulled image records its source, so a repeated pull of one reference is recognised. */
@@ -263,7 +286,7 @@ public final class ImageService {
     public ImageView publishConverted(String name, Path sourceDisk, String sourceFormat, String sourceDescription,
                                       Image basedOn) {
         Names.requireValid("image", name);
-        return publish(name, existing -> false, dir -> {
+        return publish(name, existing -> OnExisting.REFUSE, dir -> {
             Path target = dir.resolve(ROOTFS_FILE);
             try {
                 runner.run(Command.of("qemu-img", "convert", "-q", "-f", sourceFormat, "-O", "raw", "-S", "4k",
@@ -277,6 +300,25 @@ public final class ImageService {
         });
     }
 
+    /**
+     * Publishes an image whose root disk was made elsewhere ({@code image import} of a verified bundle): the file
+     * moves into the image store under {@code name}; source, digest and config come from {@code record}.
+     */
+    public ImageView publishImported(String name, Path rootfs, Image record) {
+        Names.requireValid("image", name);
+        return publish(name, existing -> OnExisting.REFUSE, dir -> {
+            Path target = dir.resolve(ROOTFS_FILE);
+            Files.move(rootfs, target);
+            return new Image(name, record.source(), record.digest(), target, Files.size(target), record.env(),
+                    record.workingDir(), record.entrypoint(), record.cmd(), clock.instant());
+        });
+    }
+
+    /** Whether an image of that name exists. */
+    public boolean exists(String name) {
+        return images.findByName(name).isPresent();
+    }
+
     /** The image record a VM boots from. */
     public Image get(String name) {
         return find(name);
@@ -287,35 +329,63 @@ public final class ImageService {
         Image build(Path stagingDir) throws IOException;
     }
 
+    /** What a publication does when its name already has an image. */
+    enum OnExisting {
+        /** Return the existing image as is (a repeated pull of one digest). */
+        KEEP,
+        /** Build the new image, then swap it in (refused while VMs use the old one). */
+        REPLACE,
+        /** {@code already_exists}. */
+        REFUSE
+    }
+
+    @FunctionalInterface
+    private interface ExistingPolicy {
+        OnExisting decide(Image existing);
+    }
+
     /**
      * Builds the image's files in a staging directory, renames it into place, then records it; all inside the
-     * name's publication window.
+     * name's publication window. A replacement is built beside the image it replaces and swapped in only once
+     * built: the old files move aside, the new ones take their place, and the record is rewritten in one store
+     * transaction that fails when a VM uses the image (then the old files come back).
      *
-     * @param sameAs recognises an existing image of the name as what this publication would make (a repeated
-     *     pull of one reference): it is returned as is; any other existing image is {@code already_exists}
+     * @param onExisting decides, inside the window, what to do when the name already has an image
      */
-    private ImageView publish(String name, java.util.function.Predicate<Image> sameAs, Builder builder) {
+    private ImageView publish(String name, ExistingPolicy onExisting, Builder builder) {
         ReentrantLock window = publishing.computeIfAbsent(name, n -> new ReentrantLock());
         window.lock();
         Path dir = paths.imagesDir().resolve(name);
         Path staging = paths.imagesDir().resolve("." + name + ".staging");
+        Path previous = paths.imagesDir().resolve("." + name + ".previous");
         try {
+            recoverInterruptedSwap(dir, previous);
             Optional<Image> existing = images.findByName(name);
             if (existing.isPresent()) {
-                if (sameAs.test(existing.get())) {
-                    return view(existing.get());
+                switch (onExisting.decide(existing.get())) {
+                    case KEEP -> {
+                        return view(existing.get());
+                    }
+                    case REFUSE -> throw BangerException.alreadyExists("an image named '" + name + "' already "
+                            + "exists; delete it first, pick another name, or replace it with --force");
+                    case REPLACE -> requireUnused(name);
                 }
-                throw BangerException.alreadyExists("an image named '" + name + "' already exists; delete it first, "
-                        + "pick another name, or replace it with --force");
+            } else {
+                Files2.deleteRecursively(dir); // Left by a crash between publishing files and writing the record.
             }
             Files2.deleteRecursively(staging);
-            Files2.deleteRecursively(dir); // Left by a crash between publishing files and writing the record.
             Files.createDirectories(staging);
             Image built = builder.build(staging);
-            Files.move(staging, dir);
             Image image = new Image(built.name(), built.source(), built.digest(),
                     dir.resolve(staging.relativize(built.rootfsPath())), built.sizeBytes(), built.env(),
                     built.workingDir(), built.entrypoint(), built.cmd(), built.createdAt());
+            if (existing.isPresent()) {
+                swap(image, dir, staging, previous);
+                log.info("image {} replaced ({} → {}) from {}", name, existing.get().digest(), image.digest(),
+                        image.source());
+                return view(image);
+            }
+            Files.move(staging, dir);
             try {
                 images.insert(image);
             } catch (RuntimeException e) {
@@ -334,6 +404,62 @@ public final class ImageService {
                 log.warn("could not remove {}: {}", staging, e.toString());
             }
             window.unlock();
+        }
+    }
+
+    /** Swaps a built replacement in: old files aside, new files in, record rewritten; undone when a VM uses it. */
+    private void swap(Image image, Path dir, Path staging, Path previous) throws IOException {
+        Files2.deleteRecursively(previous);
+        if (Files.exists(dir)) {
+            Files.move(dir, previous);
+        }
+        Files.move(staging, dir);
+        boolean replaced;
+        try {
+            replaced = images.replaceUnlessUsed(image);
+        } catch (RuntimeException e) {
+            restore(dir, previous);
+            throw e;
+        }
+        if (!replaced) {
+            restore(dir, previous);
+            requireUnused(image.name());
+            throw BangerException.conflict("image '" + image.name() + "' changed while it was being replaced; "
+                    + "try again");
+        }
+        try {
+            Files2.deleteRecursively(previous);
+        } catch (IOException e) {
+            log.warn("image {} replaced, but its old files remain in {}: {}", image.name(), previous, e.toString());
+        }
+    }
+
+    private static void restore(Path dir, Path previous) throws IOException {
+        Files2.deleteRecursively(dir);
+        if (Files.exists(previous)) {
+            Files.move(previous, dir);
+        }
+    }
+
+    /**
+     * After a crash in the middle of {@link #swap}: old files aside and nothing in place go back; old files aside
+     * beside new ones in place are dropped (the record may be either; a later pull compares digests again).
+     */
+    private static void recoverInterruptedSwap(Path dir, Path previous) throws IOException {
+        if (Files.exists(previous)) {
+            if (Files.exists(dir)) {
+                Files2.deleteRecursively(previous);
+            } else {
+                Files.move(previous, dir);
+            }
+        }
+    }
+
+    private void requireUnused(String name) {
+        List<String> users = vms.namesUsingImage(name);
+        if (!users.isEmpty()) {
+            throw BangerException.conflict("image '" + name + "' is used by VMs " + String.join(", ", users)
+                    + "; delete them before replacing it (the image is unchanged)");
         }
     }
 

@@ -150,6 +150,15 @@ public final class KernelService {
         }
     }
 
+    /**
+     * Records a kernel whose files were made elsewhere ({@code image import} of a bundle): the files, all in
+     * {@code staged.directory()}, move into the kernel store under {@code name}.
+     */
+    public KernelView adopt(String name, KernelArtifacts staged, Call call) {
+        Names.requireValid("kernel", name);
+        return publish(name, false, call, dest -> move(staged, staged.directory(), dest));
+    }
+
     public void makeDefault(String name) {
         if (!kernels.setDefault(name)) {
             throw notFound(name);

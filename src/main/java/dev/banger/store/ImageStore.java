@@ -60,6 +60,30 @@ public final class ImageStore {
         });
     }
 
+    /**
+     * Replaces the record of {@code image.name()} (source, digest, root disk, size, config, time) in one
+     * transaction, unless a VM uses the image; the default flag stays where it was.
+     *
+     * @return false, changing nothing, when a VM uses the image or there is no such image
+     */
+    public boolean replaceUnlessUsed(Image image) {
+        return db.transaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE images SET source = ?, digest = ?, "
+                    + "rootfs_path = ?, size_bytes = ?, config_json = ?, created_at = ? WHERE name = ? "
+                    + "AND NOT EXISTS (SELECT 1 FROM vms WHERE image_name = ?)")) {
+                ps.setString(1, image.source());
+                ps.setString(2, image.digest());
+                ps.setString(3, image.rootfsPath().toString());
+                ps.setLong(4, image.sizeBytes());
+                ps.setString(5, configJson(image));
+                ps.setString(6, image.createdAt().toString());
+                ps.setString(7, image.name());
+                ps.setString(8, image.name());
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
     /** The default image's name; empty only when there is no image. */
     public Optional<String> defaultName() {
         return db.query(c -> {

@@ -173,7 +173,8 @@ class CliIT {
                 List.of("vm", "exec"), List.of("vm", "ssh"), List.of("vm", "logs"), List.of("vm", "stats"),
                 List.of("vm", "ports"), List.of("vm", "cp"), List.of("image", "pull"), List.of("image", "register"),
                 List.of("image", "promote"), List.of("image", "list"), List.of("image", "show"),
-                List.of("image", "delete"), List.of("image", "default"), List.of("kernel", "list"),
+                List.of("image", "delete"), List.of("image", "default"), List.of("image", "export"),
+                List.of("image", "import"), List.of("kernel", "list"),
                 List.of("kernel", "show"),
                 List.of("kernel", "pull"), List.of("kernel", "import"), List.of("kernel", "delete"),
                 List.of("kernel", "default"), List.of("session", "start"), List.of("session", "list"),
@@ -215,6 +216,42 @@ class CliIT {
         Result missing = banger.banger("image", "default", "nope");
         assertThat(missing.exitCode()).isEqualTo(1);
         assertThat(missing.stderr()).contains("no such image: nope");
+    }
+
+    @Test
+    void imageExportAndImport_moveAnImageAndItsKernelThroughABundleFile() throws Exception {
+        kernelAndImage();
+        Path bundle = banger.home().resolve("tiny.bundle");
+
+        Result export = banger.banger("image", "export", "tiny", bundle.toString(), "--kernel");
+        assertThat(export.exitCode()).as(export.output()).isZero();
+        assertThat(export.stdout()).startsWith(bundle + ": image tiny, kernel fake (");
+        assertThat(export.stderr()).contains("exported image 'tiny'");
+        try (var dir = Files.list(banger.home())) {
+            assertThat(dir.map(p -> p.getFileName().toString())).as("no partial file left")
+                    .noneMatch(n -> n.endsWith(".partial"));
+        }
+
+        Result copy = banger.banger("image", "import", bundle.toString(), "--name", "copy");
+        assertThat(copy.exitCode()).as(copy.output()).isZero();
+        assertThat(copy.stdout()).isEqualTo("copy imported (4.0M)\n");
+        assertThat(copy.stderr()).contains("kernel 'fake' (" + FakeKernel.VERSION + ") is already here");
+
+        assertThat(banger.banger("image", "delete", "tiny", "copy").exitCode()).isZero();
+        assertThat(banger.banger("kernel", "delete", "fake").exitCode()).isZero();
+        Result back = banger.banger("image", "import", bundle.toString());
+        assertThat(back.exitCode()).as(back.output()).isZero();
+        assertThat(banger.banger("image", "show", "tiny").stdout()).containsPattern("source:\\s+register:");
+        assertThat(banger.banger("kernel", "show", "fake").stdout()).contains(FakeKernel.VERSION);
+        assertThat(banger.banger("vm", "create", "--no-start", "demo").exitCode()).as("a VM of them").isZero();
+
+        Path cut = banger.home().resolve("cut.bundle");
+        Files.write(cut, java.util.Arrays.copyOf(Files.readAllBytes(bundle), (int) Files.size(bundle) / 2));
+        Result refused = banger.banger("image", "import", cut.toString(), "--name", "cut");
+        assertThat(refused.exitCode()).as("a bad bundle is input the command cannot take").isEqualTo(2);
+        assertThat(refused.stderr().lines().filter(l -> l.startsWith("banger: "))).as("one error line")
+                .singleElement().asString().startsWith("banger: cannot import " + cut + ": the bundle is truncated");
+        assertThat(banger.banger("image", "list", "--json").stdout()).doesNotContain("\"cut\"");
     }
 
     @Test

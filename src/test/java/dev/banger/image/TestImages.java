@@ -28,10 +28,13 @@ final class TestImages {
     final OciLayoutBuilder.Blob multi;
     final OciLayoutBuilder.Blob derived;
     final Path layout;
+    /** Writes more into the layout (a tag moved by a test). */
+    final OciLayoutBuilder builder;
 
     TestImages(Path layoutDir) {
         this.layout = layoutDir;
         OciLayoutBuilder b = new OciLayoutBuilder(layoutDir);
+        this.builder = b;
         TarLayer baseLayer = new TarLayer()
                 .dir("bin").dir("etc").dir("usr").dir("usr/sbin").dir("opaque").dir("opaque/sub")
                 .dir("home", 0755, 0, 0).dir("home/user", 0750, 1000, 1000)

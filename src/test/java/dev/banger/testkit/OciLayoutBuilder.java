@@ -115,7 +115,10 @@ public final class OciLayoutBuilder {
     }
 
     /** Names {@code manifest} (an image manifest or an index) {@code tag} in index.json. */
+    /** Tags {@code manifest}; a tag already in the layout moves to it, as a push of a new image under it would. */
     public OciLayoutBuilder tag(String tag, Blob manifest) {
+        index.removeIf(entry -> entry.get("annotations") instanceof Map<?, ?> a
+                && tag.equals(a.get("org.opencontainers.image.ref.name")));
         Map<String, Object> d = manifest.descriptor();
         d.put("annotations", Map.of("org.opencontainers.image.ref.name", tag));
         index.add(d);
