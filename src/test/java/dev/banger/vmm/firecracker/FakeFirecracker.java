@@ -46,7 +46,11 @@ import java.util.regex.Pattern;
  *       as in Firecracker) and an ELF kernel; it is accepted once; pre-boot-only endpoints (boot-source, logger,
  *       metrics, machine-config, drives, network-interfaces, vsock, ...) are refused after it with Firecracker's
  *       "The requested operation is not supported after starting the microVM.";
- *   <li>{@code SendCtrlAltDel} is refused before start and accepted after it; what follows is the guest's doing.
+ *   <li>{@code SendCtrlAltDel} is refused before start and accepted after it; what follows is the guest's doing;
+ *   <li>{@code PATCH /vm} pauses and resumes after start; {@code /snapshot/create} needs a paused VM and resets the
+ *       vsock device; {@code /snapshot/load} needs a fresh process (only the logger and metrics configured) and
+ *       exactly one of {@code mem_backend} and {@code mem_file_path}; a load that fails once it has read the
+ *       snapshot file answers 400 and ends the process (see docs/firecracker.md).
  * </ul>
  *
  * <p>The guest is modelled, not assumed. {@code InstanceStart} "boots" it: a real {@code banger-init agent} in host
