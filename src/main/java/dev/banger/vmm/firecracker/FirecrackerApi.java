@@ -6,6 +6,7 @@ import dev.banger.vmm.VmmException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -104,6 +105,36 @@ public final class FirecrackerApi {
     /** {@code PUT /actions SendCtrlAltDel}: presses Ctrl-Alt-Del on the guest's i8042 keyboard; after boot only. */
     public void sendCtrlAltDel() {
         put("/actions", new InstanceActionInfo(InstanceActionInfo.SEND_CTRL_ALT_DEL));
+    }
+
+    /**
+     * {@code PATCH /vm {"state":"Paused"}}: stops the vCPUs; after boot only. Pausing a paused VM is accepted and
+     * changes nothing.
+     */
+    public void pause() {
+        execute("PATCH", "/vm", new Vm(Vm.PAUSED));
+    }
+
+    /** {@code PATCH /vm {"state":"Resumed"}}: runs the vCPUs again; after boot only. */
+    public void resume() {
+        execute("PATCH", "/vm", new Vm(Vm.RESUMED));
+    }
+
+    /**
+     * {@code PUT /snapshot/create}: writes the device state and (for a full snapshot) all guest memory; the VM must
+     * be paused. Both files are created or truncated; their directory must exist. The guest's vsock connections are
+     * reset (closed when it runs again).
+     */
+    public void createSnapshot(SnapshotCreateParams params) {
+        put("/snapshot/create", params);
+    }
+
+    /**
+     * {@code PUT /snapshot/load}: only on a fresh process, before anything but the logger and metrics is configured.
+     * A load that fails after reading the snapshot ends the Firecracker process (it may be half built).
+     */
+    public void loadSnapshot(SnapshotLoadParams params) {
+        put("/snapshot/load", params);
     }
 
     private void put(String path, Object body) {
@@ -245,6 +276,82 @@ public final class FirecrackerApi {
         public static final String INSTANCE_START = "InstanceStart";
         public static final String SEND_CTRL_ALT_DEL = "SendCtrlAltDel";
         public static final String FLUSH_METRICS = "FlushMetrics";
+    }
+
+    /** Swagger {@code Vm}: the state {@code PATCH /vm} sets. */
+    public record Vm(String state) {
+        public static final String PAUSED = "Paused";
+        public static final String RESUMED = "Resumed";
+
+        public Vm {
+            Objects.requireNonNull(state, "state");
+        }
+    }
+
+    /**
+     * Swagger {@code SnapshotCreateParams}.
+     *
+     * @param snapshot_type "Full" or "Diff" (developer preview); null for Firecracker's default, Full
+     * @param snapshot_path where the device state goes
+     * @param mem_file_path where the guest memory goes
+     */
+    public record SnapshotCreateParams(String snapshot_type, String snapshot_path, String mem_file_path) {
+        public static final String FULL = "Full";
+
+        public SnapshotCreateParams {
+            Objects.requireNonNull(snapshot_path, "snapshot_path");
+            Objects.requireNonNull(mem_file_path, "mem_file_path");
+        }
+    }
+
+    /**
+     * Swagger {@code SnapshotLoadParams}, as banger sends it: the memory through {@code mem_backend} (the older
+     * {@code mem_file_path} is deprecated, and the two are mutually exclusive), no dirty-page tracking.
+     *
+     * @param snapshot_path the device state written by {@code /snapshot/create}
+     * @param mem_backend where the guest memory comes from
+     * @param resume_vm run the guest once loaded (else it stays paused); null for Firecracker's default, false
+     * @param network_overrides the tap each captured network interface uses now, or null to keep the captured ones
+     * @param vsock_override the vsock Unix socket to listen on now, or null to keep the captured one
+     */
+    public record SnapshotLoadParams(String snapshot_path, MemoryBackend mem_backend, Boolean resume_vm,
+                                     List<NetworkOverride> network_overrides,
+                                     VsockOverride vsock_override) {
+        public SnapshotLoadParams {
+            Objects.requireNonNull(snapshot_path, "snapshot_path");
+            Objects.requireNonNull(mem_backend, "mem_backend");
+            network_overrides = network_overrides == null ? null : List.copyOf(network_overrides);
+        }
+    }
+
+    /**
+     * Swagger {@code MemoryBackend}.
+     *
+     * @param backend_type "File" (Firecracker maps the file privately, copy-on-write) or "Uffd"
+     * @param backend_path the memory file, or the page-fault handler's socket for Uffd
+     */
+    public record MemoryBackend(String backend_type, String backend_path) {
+        public static final String FILE = "File";
+
+        public MemoryBackend {
+            Objects.requireNonNull(backend_type, "backend_type");
+            Objects.requireNonNull(backend_path, "backend_path");
+        }
+    }
+
+    /** Swagger {@code NetworkOverride}: the captured interface {@code iface_id} uses tap {@code host_dev_name}. */
+    public record NetworkOverride(String iface_id, String host_dev_name) {
+        public NetworkOverride {
+            Objects.requireNonNull(iface_id, "iface_id");
+            Objects.requireNonNull(host_dev_name, "host_dev_name");
+        }
+    }
+
+    /** Swagger {@code VsockOverride}: the Unix socket the restored vsock device listens on. */
+    public record VsockOverride(String uds_path) {
+        public VsockOverride {
+            Objects.requireNonNull(uds_path, "uds_path");
+        }
     }
 
     /** Swagger {@code InstanceInfo}: what {@code GET /} answers. */

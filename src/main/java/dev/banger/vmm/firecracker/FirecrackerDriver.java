@@ -9,6 +9,7 @@ import dev.banger.model.VmmKind;
 import dev.banger.util.UndoStack;
 import dev.banger.vmm.DiskSpec;
 import dev.banger.vmm.InvalidVmSpecException;
+import dev.banger.vmm.Snapshot;
 import dev.banger.vmm.VmSpec;
 import dev.banger.vmm.VmmDriver;
 import dev.banger.vmm.VmmException;
@@ -46,6 +47,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The guest agent listens on vsock port {@value #AGENT_VSOCK_PORT}; the host reaches it through Firecracker's
  * hybrid vsock socket (the spec's agent socket) with {@code CONNECT 1024}.
+ *
+ * <p>Snapshots ({@link #capture}, {@link #restore}; docs/firecracker.md): a full snapshot of a paused guest, loaded
+ * by a fresh process with the memory file mapped privately. {@link #canCapture()} is still false: a template's
+ * root disk is a qcow2 overlay, which Firecracker cannot attach.
  */
 public final class FirecrackerDriver implements VmmDriver {
 
@@ -56,6 +61,8 @@ public final class FirecrackerDriver implements VmmDriver {
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(10);
 
     static final Duration API_TIMEOUT = Duration.ofSeconds(10);
+    /** A full snapshot writes all guest memory (GiBs at disk speed); minutes would mean something is wrong. */
+    static final Duration CAPTURE_TIMEOUT = Duration.ofMinutes(5);
     static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
     static final Duration FAILED_LAUNCH_GRACE = Duration.ofSeconds(1);
     static final String NIC_ID = "eth0";
@@ -105,7 +112,76 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     @Override
+    public Optional<Path> program() {
+        return executables.find(BINARY);
+    }
+
+    @Override
     public VmmHandle launch(VmSpec spec) {
+        return start(spec, "start", DrivePaths.ABSOLUTE, steps(spec, DrivePaths.ABSOLUTE));
+    }
+
+    /**
+     * A normal launch (Firecracker writes the guest's memory only at {@link #capture}), except that the drives are
+     * attached through links in the VM directory ({@link DrivePaths#LINKED}): a snapshot records each drive's
+     * path as given, and a clone restored from it must open its own disks, not these.
+     */
+    @Override
+    public VmmHandle launchForCapture(VmSpec spec, Snapshot snapshot) {
+        return start(spec, "start", DrivePaths.LINKED, steps(spec, DrivePaths.LINKED));
+    }
+
+    /**
+     * {@code PATCH /vm} to Paused, then {@code PUT /snapshot/create}: a full snapshot, the device state to
+     * {@code snapshot.deviceState()} and all guest memory to {@code snapshot.memory()} (both created or truncated).
+     * The guest stays paused; its vsock connections are reset.
+     */
+    @Override
+    public void capture(VmmHandle handle, Snapshot snapshot) {
+        FirecrackerApi fc = new FirecrackerApi(handle.controlSocket(), CAPTURE_TIMEOUT);
+        try {
+            fc.pause();
+            fc.createSnapshot(new FirecrackerApi.SnapshotCreateParams(FirecrackerApi.SnapshotCreateParams.FULL,
+                    snapshot.deviceState().toAbsolutePath().toString(), snapshot.memory().toAbsolutePath().toString()));
+        } catch (VmmException e) {
+            throw new VmmException("Firecracker could not capture VM " + handle.vmId() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Starts {@code firecracker} with only its API socket, configures the logger and metrics (the only things
+     * Firecracker accepts before a load), links the spec's disks where the captured guest's drives were
+     * ({@link DrivePaths#LINKED}), then {@code PUT /snapshot/load}: the memory file mapped privately
+     * ({@code mem_backend} File), the network interface moved to the spec's tap ({@code network_overrides}), the
+     * vsock device to the spec's agent socket ({@code vsock_override}), and {@code resume_vm}. The guest keeps what
+     * was captured: its kernel command line, vsock CID, MAC address and machine size; the spec's are not applied.
+     * The guest's vsock connections were reset at capture; its agent accepts new ones.
+     */
+    @Override
+    public VmmHandle restore(VmSpec spec, Snapshot snapshot) {
+        Path vmDir = spec.vmDir().toAbsolutePath();
+        List<Step> steps = new ArrayList<>();
+        steps.add(loggerStep(vmDir));
+        steps.add(metricsStep(vmDir));
+        List<FirecrackerApi.NetworkOverride> nics = spec.network()
+                .map(net -> List.of(new FirecrackerApi.NetworkOverride(NIC_ID, net.tapName())))
+                .orElse(null);
+        steps.add(new Step("snapshot/load", fc -> fc.loadSnapshot(new FirecrackerApi.SnapshotLoadParams(
+                snapshot.deviceState().toAbsolutePath().toString(),
+                new FirecrackerApi.MemoryBackend(FirecrackerApi.MemoryBackend.FILE,
+                        snapshot.memory().toAbsolutePath().toString()),
+                true, nics, new FirecrackerApi.VsockOverride(spec.agentSocket().toAbsolutePath().toString())))));
+        return start(spec, "restore", DrivePaths.LINKED, steps);
+    }
+
+    /**
+     * Checks {@code spec}, removes stale sockets, starts the process, makes {@code steps} in order and checks the
+     * VM runs. On any failure the process is killed and both sockets are removed before the error is thrown.
+     *
+     * @param what what is being done, for the error ("start", "restore")
+     * @param paths how the drives name their files; {@link DrivePaths#LINKED} makes the links first
+     */
+    private VmmHandle start(VmSpec spec, String what, DrivePaths paths, List<Step> steps) {
         spec.validate();
         List<String> problems = problems(spec);
         if (!problems.isEmpty()) {
@@ -125,6 +201,9 @@ public final class FirecrackerDriver implements VmmDriver {
             truncate(FirecrackerFiles.logFile(vmDir));
             truncate(FirecrackerFiles.metricsFile(vmDir));
             truncate(FirecrackerFiles.stderrFile(vmDir));
+            if (paths == DrivePaths.LINKED) {
+                linkDrives(spec);
+            }
 
             VmmHandle handle = spawn(binary, spec, api, vsock);
             undo.push("terminate firecracker (pid " + handle.pid() + ")",
@@ -132,19 +211,19 @@ public final class FirecrackerDriver implements VmmDriver {
             awaitApi(handle, spec);
 
             FirecrackerApi fc = new FirecrackerApi(api, API_TIMEOUT);
-            for (Step step : steps(spec)) {
+            for (Step step : steps) {
                 log.debug("VM {}: {}", spec.name(), step.name());
                 step.action().accept(fc);
             }
             FirecrackerApi.InstanceInfo info = fc.describeInstance();
             if (!info.running()) {
-                throw new VmmException("Firecracker accepted InstanceStart but reports state \"" + info.state()
-                        + "\"");
+                throw new VmmException("Firecracker accepted " + steps.get(steps.size() - 1).name()
+                        + " but reports state \"" + info.state() + "\"");
             }
             return handle;
         } catch (RuntimeException e) {
             undo.unwind(e);
-            throw new VmmException("Firecracker could not start VM " + spec.name() + ": " + e.getMessage()
+            throw new VmmException("Firecracker could not " + what + " VM " + spec.name() + ": " + e.getMessage()
                     + stderrHint(vmDir), e);
         }
     }
@@ -154,20 +233,18 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     /** The API calls that configure and boot {@code spec}, in the order they are made. */
-    List<Step> steps(VmSpec spec) {
+    List<Step> steps(VmSpec spec, DrivePaths paths) {
         Path vmDir = spec.vmDir().toAbsolutePath();
         List<Step> steps = new ArrayList<>();
-        steps.add(new Step("logger", fc -> fc.putLogger(new FirecrackerApi.Logger(
-                FirecrackerFiles.logFile(vmDir).toString(), "Warning", true, false))));
-        steps.add(new Step("metrics", fc -> fc.putMetrics(new FirecrackerApi.Metrics(
-                FirecrackerFiles.metricsFile(vmDir).toString()))));
+        steps.add(loggerStep(vmDir));
+        steps.add(metricsStep(vmDir));
         steps.add(new Step("machine-config", fc -> fc.putMachineConfig(new FirecrackerApi.MachineConfiguration(
                 spec.vcpus(), spec.memoryMib(), false))));
         steps.add(new Step("boot-source", fc -> fc.putBootSource(new FirecrackerApi.BootSource(
                 spec.kernel().toAbsolutePath().toString(),
                 spec.initrd() == null ? null : spec.initrd().toAbsolutePath().toString(),
                 BootArgs.build(spec.kernelCmdline(), AGENT_VSOCK_PORT)))));
-        for (FirecrackerApi.Drive drive : drives(spec)) {
+        for (FirecrackerApi.Drive drive : drives(spec, paths)) {
             steps.add(new Step("drive " + drive.drive_id(), fc -> fc.putDrive(drive)));
         }
         spec.network().ifPresent(net -> steps.add(new Step("network-interface " + NIC_ID,
@@ -179,16 +256,62 @@ public final class FirecrackerDriver implements VmmDriver {
         return steps;
     }
 
+    private static Step loggerStep(Path vmDir) {
+        return new Step("logger", fc -> fc.putLogger(new FirecrackerApi.Logger(
+                FirecrackerFiles.logFile(vmDir).toString(), "Warning", true, false)));
+    }
+
+    private static Step metricsStep(Path vmDir) {
+        return new Step("metrics", fc -> fc.putMetrics(new FirecrackerApi.Metrics(
+                FirecrackerFiles.metricsFile(vmDir).toString())));
+    }
+
+    /**
+     * How drives name their files. A snapshot records each drive's {@code path_on_host} as it was given and a
+     * restore opens that path again (Firecracker has no override for drives), so a guest that will be captured
+     * names its disks by paths that lead to each clone's own disks.
+     */
+    enum DrivePaths {
+        /** The disk's absolute path: a VM that is never captured. */
+        ABSOLUTE,
+        /**
+         * {@code fc-drives/<drive_id>}, relative to the VM directory (Firecracker's working directory): a link there
+         * leads to the disk. The captured guest's links lead to its disks, each clone's to the clone's.
+         */
+        LINKED
+    }
+
     /** The spec's disks as Firecracker drives, in attach order: {@code root}, then {@code work}, {@code work_2}... */
-    static List<FirecrackerApi.Drive> drives(VmSpec spec) {
+    static List<FirecrackerApi.Drive> drives(VmSpec spec, DrivePaths paths) {
         List<FirecrackerApi.Drive> drives = new ArrayList<>();
         int[] seen = new int[DiskSpec.Role.values().length];
         for (DiskSpec disk : spec.disks()) {
             int n = ++seen[disk.role().ordinal()];
             String id = disk.role().name().toLowerCase(Locale.ROOT) + (n == 1 ? "" : "_" + n);
-            drives.add(new FirecrackerApi.Drive(id, disk.path().toAbsolutePath().toString(), false, disk.readOnly()));
+            String path = paths == DrivePaths.ABSOLUTE ? disk.path().toAbsolutePath().toString()
+                    : FirecrackerFiles.DRIVE_LINKS_DIR + "/" + id;
+            drives.add(new FirecrackerApi.Drive(id, path, false, disk.readOnly()));
         }
         return drives;
+    }
+
+    /**
+     * Points {@code VMDIR/fc-drives/<drive_id>} at each of the spec's disks (replacing older links), so a
+     * {@link DrivePaths#LINKED} drive, captured or restored, opens this VM's disk.
+     */
+    static void linkDrives(VmSpec spec) {
+        Path dir = FirecrackerFiles.driveLinksDir(spec.vmDir().toAbsolutePath());
+        List<FirecrackerApi.Drive> linked = drives(spec, DrivePaths.LINKED);
+        try {
+            Files.createDirectories(dir);
+            for (int i = 0; i < linked.size(); i++) {
+                Path link = dir.resolve(linked.get(i).drive_id());
+                Files.deleteIfExists(link);
+                Files.createSymbolicLink(link, spec.disks().get(i).path().toAbsolutePath());
+            }
+        } catch (IOException e) {
+            throw new VmmException("cannot link the disks of VM " + spec.name() + " in " + dir + ": " + e, e);
+        }
     }
 
     /** What Firecracker cannot do with {@code spec}, beyond {@link VmSpec#validate()}; empty when it can. */

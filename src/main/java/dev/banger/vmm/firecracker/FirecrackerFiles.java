@@ -12,6 +12,12 @@ final class FirecrackerFiles {
     /** The process's stderr: start-up errors before the API answers, and panics. */
     static final String STDERR_FILE = "firecracker.stderr";
 
+    /**
+     * Links to the VM's disks, named by drive id, which a VM that is captured or restored attaches by relative path
+     * (see {@code FirecrackerDriver.DrivePaths}).
+     */
+    static final String DRIVE_LINKS_DIR = "fc-drives";
+
     private FirecrackerFiles() {
     }
 
@@ -21,6 +27,10 @@ final class FirecrackerFiles {
 
     static Path metricsFile(Path vmDir) {
         return vmDir.resolve(METRICS_FILE).toAbsolutePath();
+    }
+
+    static Path driveLinksDir(Path vmDir) {
+        return vmDir.resolve(DRIVE_LINKS_DIR).toAbsolutePath();
     }
 
     static Path stderrFile(Path vmDir) {

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntConsumer;
 import java.util.regex.Pattern;
 
 /**
@@ -45,7 +46,11 @@ import java.util.regex.Pattern;
  *       as in Firecracker) and an ELF kernel; it is accepted once; pre-boot-only endpoints (boot-source, logger,
  *       metrics, machine-config, drives, network-interfaces, vsock, ...) are refused after it with Firecracker's
  *       "The requested operation is not supported after starting the microVM.";
- *   <li>{@code SendCtrlAltDel} is refused before start and accepted after it; what follows is the guest's doing.
+ *   <li>{@code SendCtrlAltDel} is refused before start and accepted after it; what follows is the guest's doing;
+ *   <li>{@code PATCH /vm} pauses and resumes after start; {@code /snapshot/create} needs a paused VM and resets the
+ *       vsock device; {@code /snapshot/load} needs a fresh process (only the logger and metrics configured) and
+ *       exactly one of {@code mem_backend} and {@code mem_file_path}; a load that fails once it has read the
+ *       snapshot file answers 400 and ends the process (see docs/firecracker.md).
  * </ul>
  *
  * <p>The guest is modelled, not assumed. {@code InstanceStart} "boots" it: a real {@code banger-init agent} in host
@@ -72,6 +77,14 @@ final class FakeFirecracker implements AutoCloseable {
     static final String PRE_BOOT = "The requested operation is not supported before starting the microVM.";
     static final String SERDE = "An error occurred when deserializing the json body of a request: ";
     static final int AGENT_PORT = 1024;
+    static final String CREATE_WHILE_RUNNING = "Create snapshot error: Cannot save the microVM state: Operation not "
+            + "allowed: save/restore unavailable while running";
+    static final String LOAD_MISSING_FIELD = "missing field: either `mem_backend` or `mem_file_path` is required";
+    static final String LOAD_TOO_MANY_FIELDS =
+            "too many fields: either `mem_backend` or `mem_file_path` exclusively is required";
+    static final String RESTORE = "Load snapshot error: Failed to restore from snapshot: ";
+    static final String DEVICES = RESTORE + "Failed to build microVM from snapshot: Failed to restore devices: "
+            + "Error restoring MMIO devices: ";
 
     private static final Pattern RESOURCE_ID = Pattern.compile("[A-Za-z0-9_]+");
     private static final Pattern MAC = Pattern.compile("(?i)[0-9a-f]{2}(:[0-9a-f]{2}){5}");
@@ -89,10 +102,11 @@ final class FakeFirecracker implements AutoCloseable {
      * @param guestDir the guest's pretend root and its agent socket (vsock port 1024 leads there)
      * @param taps the tap devices that "exist" on this pretend host
      * @param console where the guest console goes (Firecracker's stdout), or null
-     * @param onGuestExit run when the guest reboots, on which Firecracker exits (the process main exits here)
+     * @param onExit run with the exit code when Firecracker would exit: 0 when the guest reboots, 1 after a
+     *     snapshot load failed half-way (the process main exits here)
      */
     record Options(Path apiSocket, String instanceId, FirecrackerApiSpec spec, Path recordFile, Path guestBinary,
-                   Path guestDir, Set<String> taps, PrintStream console, Runnable onGuestExit) {
+                   Path guestDir, Set<String> taps, PrintStream console, IntConsumer onExit) {
     }
 
     /** What became of the guest: still running, halted (the process stays), or rebooted (the process ends). */
@@ -121,6 +135,10 @@ final class FakeFirecracker implements AutoCloseable {
     private Map<?, ?> vsock;
     private ServerSocketChannel vsockListener;
     private Path metricsPath;
+    /** Set by any boot-specific configuration (not the logger or metrics): a snapshot load is refused after it. */
+    private boolean bootPath;
+    /** The host ends of the proxied vsock connections; a snapshot resets the device and closes them. */
+    private final List<SocketChannel> vsockConnections = new CopyOnWriteArrayList<>();
 
     private FakeFirecracker(Options options, ServerSocketChannel api) {
         this.options = options;
@@ -283,11 +301,24 @@ final class FakeFirecracker implements AutoCloseable {
         if (rawBody == null) {
             return bad("Empty " + method + " request.");
         }
-        if (method.equals("PATCH")) {
-            return bad("fake Firecracker does not implement PATCH /" + resource);
-        }
         if (bodyError != null) {
             return bad(SERDE + bodyError + ".");
+        }
+        if (method.equals("PATCH")) {
+            if (!path.equals("/vm")) {
+                if (options.spec().endpoint("PATCH", path).isPresent()) {
+                    return bad("fake Firecracker does not implement PATCH " + path);
+                }
+                return bad("Invalid request method and/or path: PATCH " + resource + ".");
+            }
+            String problem = schemaProblem(method, path, body);
+            if (problem != null) {
+                return bad(SERDE + problem + ".");
+            }
+            return patchVm((String) ((Map<?, ?>) body).get("state"));
+        }
+        if (resource.equals("snapshot")) {
+            return snapshot(path, body);
         }
         if (Set.of("drives", "network-interfaces").contains(resource)) {
             if (id == null || id.isEmpty()) {
@@ -307,7 +338,7 @@ final class FakeFirecracker implements AutoCloseable {
         if (options.spec().bodyType("PUT", path).isEmpty()) {
             return bad("Invalid request method and/or path: PUT " + resource + ".");
         }
-        String schemaProblem = schemaProblem(path, body);
+        String schemaProblem = schemaProblem(method, path, body);
         if (schemaProblem != null) {
             return bad(SERDE + schemaProblem + ".");
         }
@@ -317,6 +348,10 @@ final class FakeFirecracker implements AutoCloseable {
         }
         if (!state.equals("Not started")) {
             return bad(POST_BOOT);
+        }
+        if (!Set.of("logger", "metrics").contains(resource)) {
+            // As Firecracker's pre-boot controller: set before the attempt, so even a refused one counts.
+            bootPath = true;
         }
         return switch (resource) {
             case "logger" -> putLogger(b);
@@ -330,12 +365,15 @@ final class FakeFirecracker implements AutoCloseable {
         };
     }
 
-    /** The first problem of {@code body} against its endpoint's type, worded as serde would, or null. */
-    private String schemaProblem(String path, Object body) {
-        String type = options.spec().bodyType("PUT", path).orElseThrow();
+    /**
+     * The first problem of {@code body} against its endpoint's type, worded as serde would, or null. Range checks
+     * and exactly-one-of choices are left out: Firecracker makes those after deserializing, in its own words.
+     */
+    private String schemaProblem(String method, String path, Object body) {
+        String type = options.spec().bodyType(method, path).orElseThrow();
         List<FirecrackerApiSpec.Problem> problems = new ArrayList<>(options.spec().validate(body, type));
-        // serde reports one error; the structural ones come before range checks, which Firecracker makes later.
-        problems.removeIf(p -> p.kind() == FirecrackerApiSpec.Problem.Kind.RANGE);
+        problems.removeIf(p -> p.kind() == FirecrackerApiSpec.Problem.Kind.RANGE
+                || p.kind() == FirecrackerApiSpec.Problem.Kind.CHOICE);
         return problems.isEmpty() ? null : problems.get(0).serde();
     }
 
@@ -460,7 +498,16 @@ final class FakeFirecracker implements AutoCloseable {
         if (!ranges.isEmpty()) {
             return bad("Vsock config error: " + ranges.get(0).serde());
         }
-        Path uds = Path.of((String) b.get("uds_path"));
+        String problem = bindVsock(Path.of((String) b.get("uds_path")));
+        if (problem != null) {
+            return bad("Vsock config error: " + problem);
+        }
+        vsock = b;
+        return ok();
+    }
+
+    /** Binds the vsock device's host socket (replacing an earlier one); the problem as Firecracker words it, or null. */
+    private String bindVsock(Path uds) {
         try {
             if (vsockListener != null) {
                 vsockListener.close();
@@ -471,17 +518,16 @@ final class FakeFirecracker implements AutoCloseable {
                 listener.bind(UnixDomainSocketAddress.of(uds));
             } catch (IOException e) {
                 listener.close();
-                return bad("Vsock config error: Cannot create backend for vsock device: UnixBind(Os { code: 98, "
-                        + "kind: AddrInUse, message: \"Address already in use\" })");
+                return "Cannot create backend for vsock device: UnixBind(Os { code: 98, kind: AddrInUse, message: "
+                        + "\"Address already in use\" })";
             }
             vsockListener = listener;
             closeables.add(listener);
             daemon("fake-firecracker-vsock", () -> acceptVsock(listener));
+            return null;
         } catch (IOException e) {
-            return bad("Vsock config error: " + e.getMessage());
+            return e.getMessage();
         }
-        vsock = b;
-        return ok();
     }
 
     private Answer action(String type) {
@@ -521,6 +567,238 @@ final class FakeFirecracker implements AutoCloseable {
             default:
                 throw new IllegalStateException(type);
         }
+    }
+
+    // ---- pause, resume and snapshots (caller holds lock) ----
+
+    private Answer patchVm(String wanted) {
+        if (state.equals("Not started")) {
+            return bad(PRE_BOOT);
+        }
+        if (wanted.equals("Paused")) {
+            state = "Paused";
+            signalGuest("STOP");
+        } else {
+            state = "Running";
+            signalGuest("CONT");
+        }
+        return ok();
+    }
+
+    private Answer snapshot(String path, Object body) {
+        if (!path.equals("/snapshot/create") && !path.equals("/snapshot/load")) {
+            return bad("Invalid request method and/or path: PUT " + path.substring(1) + ".");
+        }
+        String problem = schemaProblem("PUT", path, body);
+        if (problem != null) {
+            return bad(SERDE + problem + ".");
+        }
+        Map<?, ?> b = (Map<?, ?>) body;
+        return path.equals("/snapshot/create") ? createSnapshot(b) : loadSnapshot(b);
+    }
+
+    /**
+     * A full snapshot, as Firecracker writes it: the device state file (here a JSON description of what was
+     * configured, which only this fake reads), then the memory file, {@code mem_size_mib} long (sparse here: the
+     * pretend guest has no RAM to write). The vsock device is reset: the host ends of open connections close.
+     */
+    private Answer createSnapshot(Map<?, ?> b) {
+        if (state.equals("Not started")) {
+            return bad(PRE_BOOT);
+        }
+        if (!state.equals("Paused")) {
+            return bad(CREATE_WHILE_RUNNING);
+        }
+        Path statePath = Path.of((String) b.get("snapshot_path"));
+        Path memPath = Path.of((String) b.get("mem_file_path"));
+        Map<String, Object> saved = new LinkedHashMap<>();
+        saved.put("fake_firecracker_snapshot", VERSION);
+        saved.put("machine_config", machineConfigOrDefault());
+        saved.put("boot_source", bootSource);
+        saved.put("drives", new ArrayList<>(drives.values()));
+        saved.put("network_interfaces", new ArrayList<>(nics.values()));
+        saved.put("vsock", vsock);
+        try {
+            Files.writeString(statePath, Json.write(saved), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return bad("Create snapshot error: Cannot perform open on the snapshot backing file: " + osError(e));
+        }
+        long bytes = ((Number) machineConfigOrDefault().get("mem_size_mib")).longValue() << 20;
+        try (java.io.RandomAccessFile mem = new java.io.RandomAccessFile(memPath.toFile(), "rw")) {
+            mem.setLength(0);
+            mem.setLength(bytes);
+            mem.write(("fake guest memory of " + options.instanceId() + "\n").getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            return bad("Create snapshot error: Cannot perform open on the memory backing file: " + osError(e));
+        }
+        resetVsock();
+        return ok();
+    }
+
+    /**
+     * {@code /snapshot/load} as Firecracker's pre-boot controller handles it: refused after start and after any
+     * boot-specific configuration; then the snapshot file is read, the overrides applied, the memory file opened
+     * (read-only: a restored guest's writes stay in its own copy) and the devices rebuilt from the snapshot
+     * (drives opened by their recorded paths, relative to this process's working directory; the tap opened; the
+     * vsock socket bound). A failure from the snapshot file on is fatal: Firecracker answers and then exits.
+     */
+    private Answer loadSnapshot(Map<?, ?> b) {
+        if (!state.equals("Not started")) {
+            return bad(POST_BOOT);
+        }
+        boolean backend = b.get("mem_backend") != null;
+        boolean file = b.get("mem_file_path") != null;
+        if (backend == file) {
+            return bad(SERDE + (backend ? LOAD_TOO_MANY_FIELDS : LOAD_MISSING_FIELD) + ".");
+        }
+        if (bootPath) {
+            return bad("Load snapshot error: Loading a microVM snapshot not allowed after configuring "
+                    + "boot-specific resources.");
+        }
+        Map<?, ?> saved;
+        try {
+            String text = Files.readString(Path.of((String) b.get("snapshot_path")), StandardCharsets.UTF_8);
+            Object tree = Json.parseTree(text);
+            if (!(tree instanceof Map<?, ?> m) || !VERSION.equals(m.get("fake_firecracker_snapshot"))) {
+                return fatal(RESTORE + "Failed to get snapshot state from file: Failed to load snapshot state from "
+                        + "file: not a snapshot this fake Firecracker wrote");
+            }
+            saved = m;
+        } catch (IOException e) {
+            return fatal(RESTORE + "Failed to get snapshot state from file: Failed to open snapshot file: "
+                    + osError(e));
+        } catch (JsonException e) {
+            return fatal(RESTORE + "Failed to get snapshot state from file: Failed to load snapshot state from "
+                    + "file: " + e.getMessage());
+        }
+        Map<String, Map<String, Object>> savedNics = new LinkedHashMap<>();
+        for (Object nic : (List<?>) saved.get("network_interfaces")) {
+            Map<String, Object> copy = new LinkedHashMap<>();
+            ((Map<?, ?>) nic).forEach((k, v) -> copy.put((String) k, v));
+            savedNics.put((String) copy.get("iface_id"), copy);
+        }
+        if (b.get("network_overrides") instanceof List<?> overrides) {
+            for (Object o : overrides) {
+                Map<?, ?> override = (Map<?, ?>) o;
+                Map<String, Object> nic = savedNics.get((String) override.get("iface_id"));
+                if (nic == null) {
+                    return fatal(RESTORE + "Failed to get snapshot state from file: Unknown Network Device.");
+                }
+                nic.put("host_dev_name", override.get("host_dev_name"));
+            }
+        }
+        Map<String, Object> savedVsock = null;
+        if (saved.get("vsock") instanceof Map<?, ?> v) {
+            savedVsock = new LinkedHashMap<>();
+            for (Map.Entry<?, ?> e : v.entrySet()) {
+                savedVsock.put((String) e.getKey(), e.getValue());
+            }
+        }
+        if (b.get("vsock_override") instanceof Map<?, ?> override) {
+            if (savedVsock == null) {
+                return fatal(RESTORE + "Failed to get snapshot state from file: Unknown Vsock Device.");
+            }
+            savedVsock.put("uds_path", override.get("uds_path"));
+        }
+        Map<?, ?> memory = b.get("mem_backend") instanceof Map<?, ?> m ? m
+                : Map.of("backend_type", "File", "backend_path", b.get("mem_file_path"));
+        if (!"File".equals(memory.get("backend_type"))) {
+            return fatal("fake Firecracker does not implement the Uffd memory backend");
+        }
+        try (java.nio.channels.FileChannel mem = java.nio.channels.FileChannel.open(
+                Path.of((String) memory.get("backend_path")), StandardOpenOption.READ)) {
+            mem.size();
+        } catch (IOException e) {
+            return fatal(RESTORE + "Failed to load guest memory: Error creating guest memory from file: Failed to "
+                    + "load guest memory: " + osError(e));
+        }
+        for (Object d : (List<?>) saved.get("drives")) {
+            String hostPath = (String) ((Map<?, ?>) d).get("path_on_host");
+            if (!Files.exists(Path.of(hostPath))) {
+                return fatal(DEVICES + "Block: Virtio backend error: Error manipulating the backing file: No such "
+                        + "file or directory (os error 2) " + hostPath);
+            }
+        }
+        for (Map<String, Object> nic : savedNics.values()) {
+            String tap = (String) nic.get("host_dev_name");
+            if (!options.taps().contains(tap)) {
+                return fatal(DEVICES + "Net: Failed to create a network device: Open tap device failed: Error "
+                        + "while creating ifreq structure: Invalid argument (os error 22). Invalid TUN/TAP Backend "
+                        + "provided by " + tap + ".");
+            }
+        }
+        if (savedVsock != null) {
+            String problem = bindVsock(Path.of((String) savedVsock.get("uds_path")));
+            if (problem != null) {
+                return fatal(DEVICES + "VsockUnixBackend: " + problem);
+            }
+        }
+        machineConfig = (Map<?, ?>) saved.get("machine_config");
+        bootSource = (Map<?, ?>) saved.get("boot_source");
+        for (Object d : (List<?>) saved.get("drives")) {
+            drives.put((String) ((Map<?, ?>) d).get("drive_id"), (Map<?, ?>) d);
+        }
+        nics.putAll(savedNics);
+        vsock = savedVsock;
+        state = "Paused";
+        console("restored from " + b.get("snapshot_path") + " with " + bootArgs());
+        if (Boolean.TRUE.equals(b.get("resume_vm"))) {
+            state = "Running";
+            try {
+                // The restored guest runs on from the capture point: its agent (already listening then) accepts
+                // new connections; whatever was connected at capture was reset.
+                bootGuest();
+            } catch (IOException e) {
+                return fatal("Load snapshot error: Failed to resume microVM: fake Firecracker cannot start the guest "
+                        + "model: " + e.getMessage());
+            }
+        }
+        return ok();
+    }
+
+    /** A 400 after which the process exits, as Firecracker does when a snapshot load fails half-way. */
+    private Answer fatal(String message) {
+        return new Answer(400, fault(message), () -> {
+            System.err.println("Error: RunWithApi(BuildMicroVmError(Restore))");
+            if (options.onExit() != null) {
+                options.onExit().accept(1);
+            }
+            close();
+        });
+    }
+
+    /** Closes the host ends of the proxied vsock connections (Firecracker's vsock transport reset). */
+    private void resetVsock() {
+        for (SocketChannel c : vsockConnections) {
+            closeQuietly(c);
+        }
+    }
+
+    /** Stops or continues the guest model's processes, as pausing the vCPUs would. */
+    private void signalGuest(String signal) {
+        Process p = guest;
+        if (p == null || guestState != GuestState.RUNNING) {
+            return;
+        }
+        List<String> argv = new ArrayList<>(List.of("kill", "-s", signal, Long.toString(p.pid())));
+        p.descendants().forEach(d -> argv.add(Long.toString(d.pid())));
+        try {
+            new ProcessBuilder(argv).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+        } catch (IOException | InterruptedException e) {
+            console("fake Firecracker: cannot " + signal + " the guest: " + e);
+        }
+    }
+
+    /** "No such file or directory (os error 2)" and the like, as Rust prints an io::Error. */
+    private static String osError(IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "No such file or directory (os error 2)";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "Permission denied (os error 13)";
+        }
+        return e.getMessage();
     }
 
     // ---- the guest (caller of bootGuest holds lock) ----
@@ -599,8 +877,8 @@ final class FakeFirecracker implements AutoCloseable {
         guestState = GuestState.REBOOTED;
         console("reboot: Restarting system");
         // Firecracker sees the keyboard controller's reset and exits.
-        if (options.onGuestExit() != null) {
-            options.onGuestExit().run();
+        if (options.onExit() != null) {
+            options.onExit().accept(0);
         }
         close();
     }
@@ -722,6 +1000,7 @@ final class FakeFirecracker implements AutoCloseable {
             guest = SocketChannel.open(StandardProtocolFamily.UNIX);
             guest.connect(UnixDomainSocketAddress.of(agentSocket()));
             closeables.add(guest);
+            vsockConnections.add(host);
             ByteBuffer ok = ByteBuffer.wrap(("OK " + nextHostPort.getAndIncrement() + "\n")
                     .getBytes(StandardCharsets.US_ASCII));
             while (ok.hasRemaining()) {
@@ -734,6 +1013,7 @@ final class FakeFirecracker implements AutoCloseable {
         } catch (IOException | InterruptedException e) {
             // either side went away
         } finally {
+            vsockConnections.remove(host);
             closeQuietly(host);
             closeQuietly(guest);
         }

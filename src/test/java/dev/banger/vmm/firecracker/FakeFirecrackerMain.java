@@ -13,8 +13,8 @@ import java.util.regex.Pattern;
  * {@code --fake-taps a,b}) followed by the driver's arguments, of which it accepts what Firecracker accepts and the
  * driver uses: {@code --api-sock PATH}, {@code --id ID} (1-64 letters, digits, '-') and {@code --version}.
  * Anything else is refused the way Firecracker refuses an unknown argument. The guest console (Firecracker's
- * stdout) is this process's stdout. The process exits 0 when the guest reboots (not when it halts), and like
- * Firecracker on SIGTERM.
+ * stdout) is this process's stdout. The process exits 0 when the guest reboots (not when it halts), 1 after a
+ * snapshot load failed half-way (as Firecracker does), and like Firecracker on SIGTERM.
  */
 public final class FakeFirecrackerMain {
 
@@ -59,7 +59,7 @@ public final class FakeFirecrackerMain {
         FakeFirecracker fake;
         try {
             fake = FakeFirecracker.start(new FakeFirecracker.Options(apiSock, id, api, record, guest, guestDir, taps,
-                    System.out, () -> Runtime.getRuntime().halt(0)));
+                    System.out, code -> Runtime.getRuntime().halt(code)));
         } catch (java.io.IOException e) {
             fail(e.getMessage());
             return;

@@ -62,7 +62,7 @@ class FirecrackerApiTest {
         metricsFile = dir.resolve("firecracker.metrics");
         fake = FakeFirecracker.start(new FakeFirecracker.Options(dir.resolve("api.sock"), "vm-1", apiSpec, null,
                 AgentProcess.binary(), Files.createDirectories(dir.resolve("guest")), Set.of("tap0"), null,
-                guestExited::countDown));
+                code -> guestExited.countDown()));
         api = new FirecrackerApi(dir.resolve("api.sock"), Duration.ofSeconds(5));
     }
 
@@ -262,6 +262,187 @@ class FirecrackerApiTest {
         assertThat(mismatch.bodyText()).contains("The id from the path does not match the id from the body!");
         assertThat(raw.send("PUT", "/nonsense", "{}".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(5))
                 .bodyText()).contains("Invalid request method and/or path: PUT nonsense.");
+    }
+
+    private static void assertRefused(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, String path,
+                                      String fault) {
+        assertThatThrownBy(call).isInstanceOfSatisfying(FirecrackerApiException.class, e -> {
+            assertThat(e.status()).isEqualTo(400);
+            assertThat(e.path()).isEqualTo(path);
+            assertThat(e.faultMessage()).isEqualTo(fault);
+        });
+    }
+
+    private FirecrackerApi.SnapshotLoadParams load(Path state, Path memory, String vsockPath) {
+        return new FirecrackerApi.SnapshotLoadParams(state.toString(),
+                new FirecrackerApi.MemoryBackend("File", memory.toString()), true, null,
+                vsockPath == null ? null : new FirecrackerApi.VsockOverride(vsockPath));
+    }
+
+    static String sha256(Path file) throws Exception {
+        java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 16];
+            for (int n = in.read(buf); n > 0; n = in.read(buf)) {
+                md.update(buf, 0, n);
+            }
+        }
+        return java.util.HexFormat.of().formatHex(md.digest());
+    }
+
+    /** A second fake in this JVM on {@code name}.sock, for loads (which need a fresh process). */
+    private FakeFirecracker second(String name, CountDownLatch exited) throws Exception {
+        return FakeFirecracker.start(new FakeFirecracker.Options(dir.resolve(name + ".sock"), name, apiSpec, null,
+                AgentProcess.binary(), Files.createDirectories(dir.resolve(name + "-guest")), Set.of("tap0", "tap1"),
+                null, code -> exited.countDown()));
+    }
+
+    @Test
+    void pauseAndSnapshotCreate_followFirecrackersRules() throws Exception {
+        Path state = dir.resolve("vm.state");
+        Path memory = dir.resolve("memory.ram");
+        FirecrackerApi.SnapshotCreateParams create = new FirecrackerApi.SnapshotCreateParams("Full", state.toString(),
+                memory.toString());
+        assertRefused(api::pause, "/vm", FakeFirecracker.PRE_BOOT);
+        assertRefused(() -> api.createSnapshot(create), "/snapshot/create", FakeFirecracker.PRE_BOOT);
+        configureAll();
+        api.instanceStart();
+
+        assertRefused(() -> api.createSnapshot(create), "/snapshot/create",
+                "Create snapshot error: Cannot save the microVM state: Operation not allowed: save/restore "
+                        + "unavailable while running");
+        assertThat(state).as("a refused create writes nothing").doesNotExist();
+
+        api.pause();
+        api.pause();
+        assertThat(api.describeInstance().state()).isEqualTo("Paused");
+        assertRefused(() -> api.createSnapshot(new FirecrackerApi.SnapshotCreateParams(null,
+                dir.resolve("no-such-dir/vm.state").toString(), memory.toString())), "/snapshot/create",
+                "Create snapshot error: Cannot perform open on the snapshot backing file: No such file or "
+                        + "directory (os error 2)");
+        api.createSnapshot(create);
+
+        assertThat(Files.size(memory)).as("a full snapshot holds all guest memory").isEqualTo(256L << 20);
+        assertThat(Files.size(state)).isPositive();
+        api.resume();
+        assertThat(api.describeInstance().running()).isTrue();
+        for (FakeFirecracker.Recorded r : fake.requests()) {
+            apiSpec.bodyType(r.method(), r.path()).ifPresent(type -> assertThat(apiSpec.validate(r.body(), type))
+                    .as("body of " + r.method() + " " + r.path()).isEmpty());
+            assertThat(apiSpec.answer(r.method(), r.path(), r.status())).isPresent();
+        }
+    }
+
+    @Test
+    void snapshotLoad_isRefusedAfterBootConfigurationAndAfterStart_butNotAfterLoggerAndMetrics() throws Exception {
+        Path state = KernelFiles.file(dir.resolve("vm.state"));
+        Path memory = KernelFiles.file(dir.resolve("memory.ram"));
+        api.putMachineConfig(new FirecrackerApi.MachineConfiguration(2, 256, false));
+
+        assertRefused(() -> api.loadSnapshot(load(state, memory, null)), "/snapshot/load",
+                "Load snapshot error: Loading a microVM snapshot not allowed after configuring boot-specific "
+                        + "resources.");
+        assertThat(guestExited.getCount()).as("that refusal is not fatal").isEqualTo(1);
+        api.putBootSource(new FirecrackerApi.BootSource(kernel.toString(), null, null));
+        api.instanceStart();
+        assertRefused(() -> api.loadSnapshot(load(state, memory, null)), "/snapshot/load", FakeFirecracker.POST_BOOT);
+
+        UnixHttpClient raw = new UnixHttpClient(dir.resolve("api.sock"));
+        CountDownLatch exited = new CountDownLatch(1);
+        try (FakeFirecracker fresh = second("fresh", exited)) {
+            UnixHttpClient freshRaw = new UnixHttpClient(dir.resolve("fresh.sock"));
+            Map<String, String> cases = Map.of(
+                    "{\"snapshot_path\":\"" + state + "\"}", FakeFirecracker.LOAD_MISSING_FIELD,
+                    "{\"snapshot_path\":\"" + state + "\",\"mem_file_path\":\"" + memory + "\",\"mem_backend\":"
+                            + "{\"backend_type\":\"File\",\"backend_path\":\"" + memory + "\"}}",
+                    FakeFirecracker.LOAD_TOO_MANY_FIELDS,
+                    "{\"snapshot_path\":\"" + state + "\",\"mem_backend\":{\"backend_type\":\"Disk\","
+                            + "\"backend_path\":\"" + memory + "\"}}", "unknown variant `Disk`",
+                    "{\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"" + memory + "\"}}",
+                    "missing field `snapshot_path`");
+            for (Map.Entry<String, String> c : cases.entrySet()) {
+                HttpResponse r = freshRaw.send("PUT", "/snapshot/load", c.getKey().getBytes(StandardCharsets.UTF_8),
+                        Duration.ofSeconds(5));
+                assertThat(r.status()).as(c.getKey()).isEqualTo(400);
+                assertThat((String) ((Map<?, ?>) Json.parseTree(r.bodyText())).get("fault_message"))
+                        .startsWith(FakeFirecracker.SERDE).contains(c.getValue());
+            }
+            assertThat(exited.getCount()).as("bodies that do not deserialize are not fatal").isEqualTo(1);
+
+            FirecrackerApi f = new FirecrackerApi(dir.resolve("fresh.sock"), Duration.ofSeconds(5));
+            f.putLogger(new FirecrackerApi.Logger(dir.resolve("fresh.log").toString(), null, null, null));
+            f.putMetrics(new FirecrackerApi.Metrics(dir.resolve("fresh.metrics").toString()));
+            assertThatThrownBy(() -> f.loadSnapshot(load(state, memory, null)))
+                    .as("the logger and metrics do not stop a load; a file that is no snapshot ends the process")
+                    .hasMessageContaining("Load snapshot error: Failed to restore from snapshot: Failed to get "
+                            + "snapshot state from file: Failed to load snapshot state from file");
+            assertThat(exited.await(5, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(raw.send("GET", "/", null, Duration.ofSeconds(5)).status()).isEqualTo(200);
+    }
+
+    @Test
+    void snapshotLoad_ofMissingFiles_isFatal_andARoundTripRestoresTheGuestBehindNewSockets() throws Exception {
+        Path state = dir.resolve("vm.state");
+        Path memory = dir.resolve("memory.ram");
+        configureAll("console=ttyS0 banger.agent=vsock:1024");
+        api.instanceStart();
+        api.pause();
+        api.createSnapshot(new FirecrackerApi.SnapshotCreateParams("Full", state.toString(), memory.toString()));
+        fake.close();
+
+        CountDownLatch exited = new CountDownLatch(1);
+        try (FakeFirecracker broken = second("broken", exited)) {
+            FirecrackerApi b = new FirecrackerApi(dir.resolve("broken.sock"), Duration.ofSeconds(5));
+            assertRefused(() -> b.loadSnapshot(load(dir.resolve("nothing.state"), memory, null)), "/snapshot/load",
+                    "Load snapshot error: Failed to restore from snapshot: Failed to get snapshot state from file: "
+                            + "Failed to open snapshot file: No such file or directory (os error 2)");
+            assertThat(exited.await(5, TimeUnit.SECONDS)).as("Firecracker exits after a failed load").isTrue();
+        }
+        CountDownLatch exited2 = new CountDownLatch(1);
+        try (FakeFirecracker broken = second("broken2", exited2)) {
+            FirecrackerApi b = new FirecrackerApi(dir.resolve("broken2.sock"), Duration.ofSeconds(5));
+            assertRefused(() -> b.loadSnapshot(load(state, dir.resolve("nothing.ram"), null)), "/snapshot/load",
+                    "Load snapshot error: Failed to restore from snapshot: Failed to load guest memory: Error "
+                            + "creating guest memory from file: Failed to load guest memory: No such file or "
+                            + "directory (os error 2)");
+            assertThat(exited2.await(5, TimeUnit.SECONDS)).isTrue();
+        }
+        CountDownLatch exited3 = new CountDownLatch(1);
+        try (FakeFirecracker broken = second("broken3", exited3)) {
+            FirecrackerApi b = new FirecrackerApi(dir.resolve("broken3.sock"), Duration.ofSeconds(5));
+            assertRefused(() -> b.loadSnapshot(new FirecrackerApi.SnapshotLoadParams(state.toString(),
+                    new FirecrackerApi.MemoryBackend("File", memory.toString()), true,
+                    List.of(new FirecrackerApi.NetworkOverride("eth9", "tap1")), null)), "/snapshot/load",
+                    "Load snapshot error: Failed to restore from snapshot: Failed to get snapshot state from file: "
+                            + "Unknown Network Device.");
+            assertThat(exited3.await(5, TimeUnit.SECONDS)).isTrue();
+        }
+
+        String memoryBefore = sha256(memory);
+        CountDownLatch exited4 = new CountDownLatch(1);
+        try (FakeFirecracker clone = second("clone", exited4)) {
+            FirecrackerApi c = new FirecrackerApi(dir.resolve("clone.sock"), Duration.ofSeconds(5));
+            Path cloneVsock = dir.resolve("clone-v.sock");
+            c.putLogger(new FirecrackerApi.Logger(dir.resolve("clone.log").toString(), null, null, null));
+            c.loadSnapshot(new FirecrackerApi.SnapshotLoadParams(state.toString(),
+                    new FirecrackerApi.MemoryBackend("File", memory.toString()), true,
+                    List.of(new FirecrackerApi.NetworkOverride("eth0", "tap1")),
+                    new FirecrackerApi.VsockOverride(cloneVsock.toString())));
+
+            assertThat(c.describeInstance().running()).isTrue();
+            assertRefused(c::instanceStart, "/actions", FakeFirecracker.POST_BOOT);
+            try (AgentClient agent = AgentClient.connect(new FirecrackerVsockTransport(cloneVsock, 1024,
+                    new RetryPolicy(Duration.ofMillis(50), Duration.ofSeconds(1), Duration.ofSeconds(10))),
+                    Duration.ofSeconds(10))) {
+                assertThat(agent.ping().version()).isNotBlank();
+            }
+            for (FakeFirecracker.Recorded r : clone.requests()) {
+                apiSpec.bodyType(r.method(), r.path()).ifPresent(type -> assertThat(apiSpec.validate(r.body(), type))
+                        .as("body of " + r.method() + " " + r.path()).isEmpty());
+            }
+        }
+        assertThat(sha256(memory)).as("a restore never writes the memory file").isEqualTo(memoryBefore);
     }
 
     @Test

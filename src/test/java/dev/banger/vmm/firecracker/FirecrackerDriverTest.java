@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.banger.guest.AgentClient;
+import dev.banger.guest.AgentException;
 import dev.banger.guest.AgentInfo;
 import dev.banger.guest.AgentTransport;
 import dev.banger.guest.ExecProcess;
@@ -17,6 +18,7 @@ import dev.banger.testkit.VmReaper;
 import dev.banger.vmm.DiskSpec;
 import dev.banger.vmm.InvalidVmSpecException;
 import dev.banger.vmm.NetworkSpec;
+import dev.banger.vmm.Snapshot;
 import dev.banger.vmm.VmSpec;
 import dev.banger.vmm.VmmException;
 import dev.banger.vmm.VmmHandle;
@@ -113,7 +115,158 @@ class FirecrackerDriverTest {
 
     /** @param guest whether InstanceStart boots a modelled guest (the real banger-init, see FakeFirecracker) */
     private FakeFirecrackerInstall install(boolean guest) throws IOException {
-        return FakeFirecrackerInstall.create(Files.createDirectories(dir.resolve("fake")), guest, List.of("tap0"));
+        return FakeFirecrackerInstall.create(Files.createDirectories(dir.resolve("fake")), guest,
+                List.of("tap0", "tap1"));
+    }
+
+    /** A clone's spec: its own VM directory, sockets, disks and tap, the template's kernel, sizes and disk roles. */
+    private VmSpec cloneSpec() throws IOException {
+        return cloneSpec("tap1");
+    }
+
+    private VmSpec cloneSpec(String tap) throws IOException {
+        KernelFiles.elf(dir.resolve("vmlinux"));
+        KernelFiles.file(dir.resolve("initrd.img"));
+        Path cloneDir = Files.createDirectories(dir.resolve("clone"));
+        Path cloneRun = Files.createDirectories(dir.resolve("clone-run"));
+        return new VmSpec("fc-clone-1", "clone1", 2, 256, dir.resolve("vmlinux"), dir.resolve("initrd.img"),
+                CMDLINE, List.of(
+                        new DiskSpec(KernelFiles.file(cloneDir.resolve("root.ext4")), DiskSpec.Format.RAW, false,
+                                DiskSpec.Role.ROOT),
+                        new DiskSpec(KernelFiles.file(cloneDir.resolve("work.ext4")), DiskSpec.Format.RAW, false,
+                                DiskSpec.Role.WORK)),
+                cloneRun.resolve("v.sock"), cloneRun.resolve("api.sock"), cloneDir.resolve("console.log"), cloneDir,
+                7, Optional.of(new NetworkSpec(tap, "02:FC:00:00:00:07")));
+    }
+
+    private static void assertEveryBodyMatchesTheApi(List<Map<String, Object>> records) {
+        for (Map<String, Object> r : records) {
+            String what = r.get("method") + " " + r.get("path");
+            apiSpec.bodyType((String) r.get("method"), (String) r.get("path")).ifPresent(type ->
+                    assertThat(apiSpec.validate(r.get("body"), type)).as("body of " + what).isEmpty());
+        }
+    }
+
+    private static List<ProcessHandle> processesNaming(Path path) {
+        return ProcessHandle.allProcesses().filter(p -> p.info().commandLine()
+                .map(c -> c.contains(path.toString())).orElse(false)).toList();
+    }
+
+    /**
+     * The whole cycle against the fake: a guest launched for capture, its agent connected; capture pauses it and
+     * writes a full snapshot (the open connection is reset); the template process ends; a clone restored from the
+     * snapshot with its own disks, tap and sockets runs, and its agent answers on a fresh connection. Every body is
+     * checked against the API description, and the load's body field for field.
+     */
+    @Test
+    void captureThenRestore_sendsTheSwaggersBodies_andTheCloneIsAWorkingVm() throws Exception {
+        FakeFirecrackerInstall fake = install(true);
+        FirecrackerDriver driver = driver(fake);
+        Path templateDir = Files.createDirectories(dir.resolve("template"));
+        Snapshot snapshot = new Snapshot(templateDir.resolve("memory.ram"), templateDir.resolve("device.state"));
+        VmSpec template = spec();
+
+        VmmHandle captured = reaper.track(driver.launchForCapture(template, snapshot));
+        AgentClient early = AgentClient.connect(driver.agentTransport(captured), Duration.ofSeconds(20));
+        assertThat(early.ping().version()).isNotBlank();
+        driver.capture(captured, snapshot);
+
+        assertThat(new FirecrackerApi(captured.controlSocket()).describeInstance().state()).isEqualTo("Paused");
+        assertThatThrownBy(early::ping).as("the vsock device is reset at capture: open connections drop")
+                .isInstanceOf(AgentException.class).hasMessageContaining("lost");
+        early.close();
+        assertThat(Files.size(snapshot.memory())).isEqualTo(256L << 20);
+        driver.terminate(captured, Duration.ofSeconds(5));
+        int templateRequests = recorded(fake).size();
+        String memory = FirecrackerApiTest.sha256(snapshot.memory());
+
+        VmSpec clone = cloneSpec();
+        VmmHandle restored = reaper.track(driver.restore(clone, snapshot));
+
+        assertThat(driver.isAlive(restored)).isTrue();
+        try (AgentClient client = AgentClient.connect(driver.agentTransport(restored), Duration.ofSeconds(20))) {
+            ExecProcess p = client.exec(ExecSpec.of("sh", "-c", "echo restored").withoutStdin());
+            assertThat(new String(p.stdout().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("restored\n");
+            assertThat(p.waitFor(Duration.ofSeconds(20)).exitCode()).isZero();
+        }
+        List<Map<String, Object>> records = recorded(fake);
+        assertEveryBodyMatchesTheApi(records);
+        assertThat(records).allSatisfy(r -> assertThat(r.get("status")).as(r.get("method") + " " + r.get("path"))
+                .isIn(200L, 204L));
+        List<Map<String, Object>> captureRecords = records.subList(0, templateRequests);
+        assertThat(body(captureRecords, "/drives/root")).as("a captured guest's drives lead through links")
+                .containsEntry("path_on_host", "fc-drives/root");
+        assertThat(captureRecords.stream().filter(r -> r.get("method").equals("PATCH")).map(r -> r.get("body")))
+                .containsExactly(Map.of("state", "Paused"));
+        assertThat(body(captureRecords, "/snapshot/create")).isEqualTo(Map.of("snapshot_type", "Full",
+                "snapshot_path", snapshot.deviceState().toString(), "mem_file_path", snapshot.memory().toString()));
+
+        List<Map<String, Object>> restoreRecords = records.subList(templateRequests, records.size());
+        assertThat(restoreRecords.stream().filter(r -> !r.get("method").equals("GET")).map(r -> r.get("path")))
+                .as("nothing but the logger and metrics before a load")
+                .containsExactly("/logger", "/metrics", "/snapshot/load");
+        assertThat(body(restoreRecords, "/snapshot/load")).isEqualTo(Map.of(
+                "snapshot_path", snapshot.deviceState().toString(),
+                "mem_backend", Map.of("backend_type", "File", "backend_path", snapshot.memory().toString()),
+                "resume_vm", true,
+                "network_overrides", List.of(Map.of("iface_id", "eth0", "host_dev_name", "tap1")),
+                "vsock_override", Map.of("uds_path", clone.agentSocket().toString())));
+        assertThat(Files.readSymbolicLink(clone.vmDir().resolve("fc-drives/root")))
+                .as("the clone opens its own disks").isEqualTo(clone.disks().get(0).path());
+        assertThat(Files.readSymbolicLink(clone.vmDir().resolve("fc-drives/work")))
+                .isEqualTo(clone.disks().get(1).path());
+        assertThat(Files.readString(clone.consoleLog())).contains("restored from " + snapshot.deviceState());
+        assertThat(FirecrackerApiTest.sha256(snapshot.memory())).as("the clone never writes the memory file")
+                .isEqualTo(memory);
+
+        driver.terminate(restored, Duration.ofSeconds(5));
+        assertThat(clone.controlSocket()).doesNotExist();
+        assertThat(clone.agentSocket()).doesNotExist();
+    }
+
+    /** Firecracker ends itself after a failed load; the driver still kills what is left and removes the sockets. */
+    @Test
+    void restore_fromMissingFiles_surfacesFirecrackersFault_andLeavesNothingBehind() throws Exception {
+        FakeFirecrackerInstall fake = install(false);
+        VmSpec clone = cloneSpec();
+        Snapshot missing = new Snapshot(dir.resolve("no/memory.ram"), dir.resolve("no/device.state"));
+
+        assertThatThrownBy(() -> driver(fake).restore(clone, missing))
+                .isInstanceOf(VmmException.class)
+                .hasMessageContaining("Firecracker could not restore VM clone1")
+                .hasMessageContaining("Firecracker refused PUT /snapshot/load: Load snapshot error: Failed to restore "
+                        + "from snapshot: Failed to get snapshot state from file: Failed to open snapshot file: No "
+                        + "such file or directory (os error 2)");
+
+        assertThat(clone.controlSocket()).doesNotExist();
+        assertThat(clone.agentSocket()).doesNotExist();
+        assertThat(processesNaming(clone.controlSocket())).as("no firecracker is left running").isEmpty();
+        assertEveryBodyMatchesTheApi(recorded(fake));
+    }
+
+    /** A clone whose tap is missing: the load fails after reading the snapshot, and Firecracker exits. */
+    @Test
+    void restore_whenTheClonesTapIsMissing_failsAndLeavesNothingBehind() throws Exception {
+        FakeFirecrackerInstall fake = install(true);
+        FirecrackerDriver driver = driver(fake);
+        Path templateDir = Files.createDirectories(dir.resolve("template"));
+        Snapshot snapshot = new Snapshot(templateDir.resolve("memory.ram"), templateDir.resolve("device.state"));
+        VmmHandle captured = reaper.track(driver.launchForCapture(spec(), snapshot));
+        driver.capture(captured, snapshot);
+        driver.terminate(captured, Duration.ofSeconds(5));
+        VmSpec clone = cloneSpec("tap9");
+
+        assertThatThrownBy(() -> driver.restore(clone, snapshot))
+                .isInstanceOf(VmmException.class)
+                .hasMessageContaining("Firecracker could not restore VM clone1")
+                .hasMessageContaining("Load snapshot error: Failed to restore from snapshot: Failed to build microVM "
+                        + "from snapshot: Failed to restore devices:")
+                .hasMessageContaining("Invalid TUN/TAP Backend provided by tap9")
+                .hasMessageContaining("firecracker said: Error: RunWithApi(BuildMicroVmError(Restore))");
+
+        assertThat(clone.controlSocket()).doesNotExist();
+        assertThat(clone.agentSocket()).doesNotExist();
+        assertThat(processesNaming(clone.controlSocket())).isEmpty();
     }
 
     private static FirecrackerDriver driver(FakeFirecrackerInstall install) {
