@@ -79,7 +79,7 @@ class SpecialFilesLayerTest {
         b.tag("v1", b.image("amd64", List.of(lower, upper), List.of(), null, List.of()));
         Path target = tmp.resolve("image.ext4");
         ImagePuller puller = new ImagePuller(new ContentStore(tmp.resolve("store")), tmp.resolve("work"), shmScratch,
-                TestAssets.runner(), Executables.fromEnvironment(), ImageSources.newHttpClient());
+                StagingBudget.unlimited(), FlattenLimits.DEFAULT, TestAssets.runner(), Executables.fromEnvironment(), ImageSources.newHttpClient());
 
         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> puller.pull("oci-layout:" + b.dir() + ":v1",
                 PullOptions.to(target).withHeadroom(8L << 20).withDockerConfig(tmp.resolve("none.json")),
