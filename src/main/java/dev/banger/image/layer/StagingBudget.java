@@ -44,6 +44,7 @@ public final class StagingBudget {
     private final long tmpfsCapacity;
     private final long diskCapacity;
     private final String configHint;
+    private final long minFree;
     private long tmpfsUsed;
     private long diskUsed;
     private int tmpfsCharges;
@@ -55,6 +56,10 @@ public final class StagingBudget {
      * @param configHint how to change the budgets, for the refusal, e.g. "images.stagingDiskMib in config.json"
      */
     public StagingBudget(long tmpfsBytes, long diskBytes, String configHint) {
+        this(tmpfsBytes, diskBytes, configHint, MIN_FREE);
+    }
+
+    private StagingBudget(long tmpfsBytes, long diskBytes, String configHint, long minFree) {
         if (tmpfsBytes < 0 || diskBytes <= 0) {
             throw new IllegalArgumentException("staging budgets must be positive: tmpfs " + tmpfsBytes + ", disk "
                     + diskBytes);
@@ -62,11 +67,12 @@ public final class StagingBudget {
         this.tmpfsCapacity = tmpfsBytes;
         this.diskCapacity = diskBytes;
         this.configHint = configHint;
+        this.minFree = minFree;
     }
 
-    /** No budget beyond the file systems' own free space (for tests and tools). */
+    /** No budget and no reserve: the file systems' own space is the bound (for tests and tools). */
     public static StagingBudget unlimited() {
-        return new StagingBudget(Long.MAX_VALUE, Long.MAX_VALUE, "");
+        return new StagingBudget(Long.MAX_VALUE, Long.MAX_VALUE, "", 0);
     }
 
     /**
@@ -131,7 +137,7 @@ public final class StagingBudget {
             int others = (charge.place == Place.TMPFS ? tmpfsCharges : diskCharges) - 1;
             throw new StagingSpaceException(charge.place, "the " + charge.place + " staging budget for image pulls"
                     + " is used up: this pull has staged " + human(charge.bytes) + ", " + others + " other pull"
-                    + (others == 1 ? "" : "s") + " hold " + human(used - charge.bytes) + ", of "
+                    + (others == 1 ? " holds " : "s hold ") + human(used - charge.bytes) + ", of "
                     + human(capacity) + (configHint.isEmpty() ? "" : " (" + configHint + ")")
                     + "; retry when other pulls finish, or raise the budget");
         }
@@ -194,16 +200,16 @@ public final class StagingBudget {
                 throw new IllegalStateException("charge closed");
             }
             sinceFreeCheck += n;
-            if (store != null && sinceFreeCheck >= FREE_CHECK_EVERY) {
+            if (store != null && minFree > 0 && sinceFreeCheck >= FREE_CHECK_EVERY) {
                 long free;
                 try {
                     free = store.getUsableSpace();
                 } catch (IOException e) {
                     free = Long.MAX_VALUE;
                 }
-                if (free - n < MIN_FREE) {
+                if (free - n < minFree) {
                     throw new StagingSpaceException(place, "the file system of " + dir + " has " + human(free)
-                            + " free; image staging keeps at least " + human(MIN_FREE) + " free there; free some"
+                            + " free; image staging keeps at least " + human(minFree) + " free there; free some"
                             + " space and retry");
                 }
                 sinceFreeCheck = 0;

@@ -203,7 +203,7 @@ class DecompressionBombTest {
                 + ":v1", options(tmp.resolve("b.ext4")), PullListener.NONE))
                 .isInstanceOf(StagingSpaceException.class)
                 .hasMessageContaining("the disk staging budget for image pulls is used up: this pull has staged")
-                .hasMessageContaining(", 1 other pull hold 8.0 MiB, of 17.0 MiB"));
+                .hasMessageContaining(", 1 other pull holds 8.0 MiB, of 17.0 MiB"));
 
         assertThat(budget.used(StagingBudget.Place.DISK)).as("every charge given back").isZero();
         puller.pull("oci-layout:" + first.dir() + ":v1", options(tmp.resolve("c.ext4")), PullListener.NONE);
