@@ -38,10 +38,11 @@ import java.util.Optional;
  *     {@value #AUTO_VMM} (the default: Firecracker where KVM, firecracker and the kernel allow, else QEMU)
  * @param guestSyncSeconds how often running guests' clocks are set to the host's (and their authorized key
  *     checked), default 60
+ * @param images bounds on image pulls (staging space, layer expansion); absent fields take defaults
  */
 public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defaultMemoryMib, Long defaultDiskMib,
                            Integer bootTimeoutSeconds, Network network, String dnsListen, String defaultVmm,
-                           Integer guestSyncSeconds) {
+                           Integer guestSyncSeconds, Images images) {
 
     public static final String DEFAULT_DNS_LISTEN = "127.0.0.1:5553";
     public static final String AUTO_VMM = "auto";
@@ -49,7 +50,7 @@ public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defa
     public static final String RESTART_TO_APPLY = "its settings apply after a restart: banger daemon stop (VMs "
             + "keep running; the next command starts bangerd again)";
     public static final DaemonConfig DEFAULTS = new DaemonConfig(null, 2, 1024, 4096L, 60, null, DEFAULT_DNS_LISTEN,
-            AUTO_VMM, 60);
+            AUTO_VMM, 60, null);
 
     /**
      * The {@code network} section.
@@ -61,6 +62,34 @@ public record DaemonConfig(String socketGroup, Integer defaultCpus, Integer defa
      *     forwards other names to the host's resolvers)
      */
     public record Network(String bridge, String subnet, Boolean nat, List<String> dns) {
+    }
+
+    /**
+     * The {@code images} section: what image pulls may use (docs/images.md, "Bounds").
+     *
+     * @param stagingTmpfsMib tmpfs all concurrent pulls may stage on together (default: a quarter of /dev/shm's
+     *     size; 0: never stage on tmpfs); a pull outgrowing it starts over on disk
+     * @param stagingDiskMib disk all concurrent pulls may stage on together, the ext4 disks being built included
+     *     (default 65536, 64 GiB); a pull outgrowing it is refused
+     * @param maxLayerExpansion how many times its compressed size one layer may unpack to, past 1 GiB (default 100)
+     */
+    public record Images(Long stagingTmpfsMib, Long stagingDiskMib, Long maxLayerExpansion) {
+    }
+
+    /** The {@code images} section, every field present or null for its default. */
+    public Images imageSettings() {
+        Images i = images != null ? images : new Images(null, null, null);
+        if (i.stagingTmpfsMib() != null && i.stagingTmpfsMib() < 0) {
+            throw new IllegalArgumentException("images.stagingTmpfsMib must be 0 or more, not " + i.stagingTmpfsMib());
+        }
+        if (i.stagingDiskMib() != null && i.stagingDiskMib() < 1) {
+            throw new IllegalArgumentException("images.stagingDiskMib must be at least 1, not " + i.stagingDiskMib());
+        }
+        if (i.maxLayerExpansion() != null && i.maxLayerExpansion() < 1) {
+            throw new IllegalArgumentException("images.maxLayerExpansion must be at least 1, not "
+                    + i.maxLayerExpansion());
+        }
+        return i;
     }
 
     /** The guest network with defaults filled in. @throws IllegalArgumentException for a bad bridge or subnet */

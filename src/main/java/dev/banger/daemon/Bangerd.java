@@ -15,6 +15,8 @@ import dev.banger.host.ProcessCommandRunner;
 import dev.banger.host.Executables;
 import dev.banger.host.network.HostNetwork;
 import dev.banger.image.ImagePuller;
+import dev.banger.image.layer.FlattenLimits;
+import dev.banger.image.layer.StagingBudget;
 import dev.banger.image.registry.ContentStore;
 import dev.banger.image.registry.ImageSources;
 import dev.banger.kernel.KernelImporter;
@@ -67,11 +69,12 @@ public final class Bangerd implements AutoCloseable {
     private final DnsServer dnsServer;
     private final VmLifecycle vms;
     private final GuestDns guestDns;
+    private final ImagePuller puller;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private Bangerd(BangerPaths paths, DaemonLock lock, Database db, RpcServer server, DnsServer dnsServer,
-                    VmLifecycle vms, GuestDns guestDns) {
+                    VmLifecycle vms, GuestDns guestDns, ImagePuller puller) {
         this.paths = paths;
         this.lock = lock;
         this.db = db;
@@ -79,6 +82,7 @@ public final class Bangerd implements AutoCloseable {
         this.dnsServer = dnsServer;
         this.vms = vms;
         this.guestDns = guestDns;
+        this.puller = puller;
     }
 
     /**
@@ -103,9 +107,8 @@ public final class Bangerd implements AutoCloseable {
             ImageStore imageStore = new ImageStore(db);
             KernelStore kernelStore = new KernelStore(db);
             CommandRunner runner = new ProcessCommandRunner();
-            ImagePuller puller = new ImagePuller(new ContentStore(paths.blobsDir()), paths.imageWorkDir(),
-                    paths.scratchDir().orElse(null), runner, Executables.fromEnvironment(),
-                    ImageSources.newHttpClient());
+            ImagePuller puller = imagePuller(paths, config, runner);
+            puller.removeLeftovers(); // Of a daemon killed mid-pull: no pull runs before the server starts.
             ImageService images = new ImageService(paths, imageStore, vmStore, runner, clock, puller);
             KernelService kernels = new KernelService(paths, kernelStore, vmStore, new KernelImporter(runner), clock);
             HostNetwork network = new HostNetwork(runner, config.networkConfig(), paths.natForwardingMarker());
@@ -141,7 +144,7 @@ public final class Bangerd implements AutoCloseable {
                             new VmPorts(running), new VmCopy(running), sessions, images,
                             new ImageBundles(paths, images, kernels, clock), kernels),
                     PeerPolicy.forCurrentUser(config.socketGroupName()));
-            self[0] = new Bangerd(paths, lock, db, server, dnsServer, vms, guestDns);
+            self[0] = new Bangerd(paths, lock, db, server, dnsServer, vms, guestDns, puller);
             server.start();
             log.info("bangerd {} ready (pid {}, state {})", dev.banger.config.BuildInfo.version(),
                     ProcessHandle.current().pid(), paths.stateDir());
@@ -156,6 +159,24 @@ public final class Bangerd implements AutoCloseable {
             lock.close();
             throw e;
         }
+    }
+
+    /** The image puller with the configured staging budget and layer bounds (docs/images.md, "Bounds"). */
+    private static ImagePuller imagePuller(BangerPaths paths, DaemonConfig config, CommandRunner runner) {
+        DaemonConfig.Images settings = config.imageSettings();
+        Path scratch = paths.scratchDir().orElse(null);
+        StagingBudget budget = StagingBudget.forDaemon(scratch, mib(settings.stagingTmpfsMib()),
+                mib(settings.stagingDiskMib()), "images.stagingTmpfsMib / images.stagingDiskMib in "
+                        + paths.configFile());
+        FlattenLimits limits = settings.maxLayerExpansion() == null ? FlattenLimits.DEFAULT
+                : FlattenLimits.DEFAULT.withExpansion(settings.maxLayerExpansion(),
+                        FlattenLimits.DEFAULT_EXPANSION_FLOOR);
+        return new ImagePuller(new ContentStore(paths.blobsDir()), paths.imageWorkDir(), scratch, budget, limits,
+                runner, Executables.fromEnvironment(), ImageSources.newHttpClient());
+    }
+
+    private static Long mib(Long value) {
+        return value == null ? null : value << 20;
     }
 
     /** The *.vm DNS server, or null when it is off or its address is taken (banger works without it). */
@@ -198,6 +219,7 @@ public final class Bangerd implements AutoCloseable {
         log.info("shutting down");
         server.close();
         vms.close(); // Before the store closes: the VMM watcher writes to it.
+        puller.removeLeftovers(); // A pull the server stopped waiting for leaves no staging tree (or /dev/shm dir).
         if (dnsServer != null) {
             dnsServer.close();
         }

@@ -4,6 +4,8 @@ import dev.banger.host.CommandRunner;
 import dev.banger.host.Executables;
 import dev.banger.image.layer.FlattenLimits;
 import dev.banger.image.layer.LayerFlattener;
+import dev.banger.image.layer.StagingBudget;
+import dev.banger.image.layer.StagingSpaceException;
 import dev.banger.image.layer.StagingTree;
 import dev.banger.image.registry.BlobListener;
 import dev.banger.image.registry.ContentStore;
@@ -22,6 +24,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.http.HttpClient;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -53,10 +56,13 @@ public final class ImagePuller {
 
     private static final Logger LOG = LoggerFactory.getLogger(ImagePuller.class);
     private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final String STAGING_PREFIX = "staging-";
 
     private final ContentStore store;
     private final Path workDir;
     private final Path fastScratch;
+    private final StagingBudget budget;
+    private final FlattenLimits defaultLimits;
     private final CommandRunner runner;
     private final Executables executables;
     private final HttpClient http;
@@ -68,20 +74,27 @@ public final class ImagePuller {
      */
     public ImagePuller(ContentStore store, Path workDir, CommandRunner runner, Executables executables,
                        HttpClient http) {
-        this(store, workDir, null, runner, executables, http);
+        this(store, workDir, null, StagingBudget.unlimited(), FlattenLimits.DEFAULT, runner, executables, http);
     }
 
     /**
-     * As above, staging small images in {@code fastScratch} (a tmpfs such as /dev/shm/banger, or null for none).
-     * Creating files is where flattening spends its time, and on tmpfs it is an order of magnitude cheaper than on
-     * a journalled disk; an image is staged there only when four times its compressed size fits in a quarter of
-     * the scratch's free space, and its flattened size is then capped at half that free space.
+     * As above, staging on tmpfs when it fits. Creating files is where flattening spends its time, and on tmpfs it
+     * is an order of magnitude cheaper than on a journalled disk.
+     *
+     * @param fastScratch a tmpfs directory such as /dev/shm/banger-HASH (made and removed as pulls need it), or
+     *     null for none. A pull stages there when four times its compressed size fits both what is left of the
+     *     budget's tmpfs share and a quarter of the tmpfs's free space; one that outgrows the share starts over on
+     *     disk
+     * @param budget the staging space all pulls through this puller share
+     * @param defaultLimits the bounds of a pull whose options name none
      */
-    public ImagePuller(ContentStore store, Path workDir, Path fastScratch, CommandRunner runner,
-                       Executables executables, HttpClient http) {
+    public ImagePuller(ContentStore store, Path workDir, Path fastScratch, StagingBudget budget,
+                       FlattenLimits defaultLimits, CommandRunner runner, Executables executables, HttpClient http) {
         this.store = store;
         this.workDir = workDir;
         this.fastScratch = fastScratch;
+        this.budget = budget;
+        this.defaultLimits = defaultLimits;
         this.runner = runner;
         this.executables = executables;
         this.http = http;
@@ -106,8 +119,8 @@ public final class ImagePuller {
         listener.step("resolving " + ref);
         ResolvedImage image = source.resolve();
         ImageConfig config = readConfig(source, image);
+        FlattenLimits limits = options.limits() != null ? options.limits() : defaultLimits;
 
-        Path staging = null;
         Path partial = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".partial");
         List<Descriptor> layers = image.layers();
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(options.parallelFetches(),
@@ -116,29 +129,27 @@ public final class ImagePuller {
                     t.setDaemon(true);
                     return t;
                 });
+        Staging staging = null;
+        StagingBudget.Charge disk = null;
         boolean published = false;
         try {
-            Scratch scratch = chooseScratch(image, options.limits());
-            staging = scratch.staging();
-            LayerFlattener flattener = new LayerFlattener(new StagingTree(staging), scratch.limits(), runner,
-                    executables);
             List<Future<Path>> fetches = new ArrayList<>();
             for (int i = 0; i < layers.size(); i++) {
                 int index = i + 1;
                 Descriptor layer = layers.get(i);
                 fetches.add(pool.submit(() -> fetchLayer(source, layer, index, layers.size(), listener)));
             }
-            for (int i = 0; i < layers.size(); i++) {
-                Path blob = await(fetches.get(i));
-                listener.step("applying layer " + (i + 1) + "/" + layers.size());
-                flattener.apply(blob, "layer " + (i + 1) + "/" + layers.size() + " (" + layers.get(i).digest()
-                        + ")");
-            }
-            flattener.finish();
-            listener.step("finalising the root filesystem");
-            RootfsFinalizer.finalizePulledRootfs(new StagingTree(staging));
+            staging = stage(image, fetches, limits, listener);
             listener.step("building the ext4 root disk");
-            long size = new Ext4Builder(runner, executables).build(staging, partial, options.headroomBytes());
+            // The disk holds about what was staged; it counts against the disk budget until it is an image.
+            long staged = staging.charge.bytes();
+            if (staging.charge.place() == StagingBudget.Place.DISK) {
+                staging.charge.add(staged);
+            } else {
+                disk = budget.open(StagingBudget.Place.DISK, partial.getParent());
+                disk.add(staged);
+            }
+            long size = new Ext4Builder(runner, executables).build(staging.dir, partial, options.headroomBytes());
             Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
             published = true;
             return new PulledImage(target, image.manifestDigest().toString(), ref, size, config);
@@ -151,7 +162,19 @@ public final class ImagePuller {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            cleanUp(staging, published ? null : partial);
+            if (staging != null) {
+                staging.close();
+            }
+            if (!published) {
+                try {
+                    Files.deleteIfExists(partial);
+                } catch (IOException e) {
+                    LOG.warn("cannot remove the partial image {}: {}", partial, Files2.describe(e));
+                }
+            }
+            if (disk != null) {
+                disk.close();
+            }
         }
     }
 
@@ -170,40 +193,150 @@ public final class ImagePuller {
                 .toString();
     }
 
-    /** A fresh staging directory and the limits that fit where it is. */
-    private record Scratch(Path staging, FlattenLimits limits) {
-    }
-
-    private Scratch chooseScratch(ResolvedImage image, FlattenLimits limits) throws IOException {
-        if (fastScratch != null) {
-            long compressed = image.layers().stream().mapToLong(Descriptor::size).sum();
+    /**
+     * Flattens the layers (in order, each once fetched) and finalises the tree, on tmpfs when the image looks small
+     * enough there; when it outgrows the tmpfs share of the budget, the tmpfs tree is dropped and the layers are
+     * applied again on disk.
+     */
+    private Staging stage(ResolvedImage image, List<Future<Path>> fetches, FlattenLimits limits,
+                          PullListener listener) throws IOException {
+        StagingBudget.Place place = choosePlace(image);
+        while (true) {
+            Staging staging = openStaging(place);
             try {
-                long free = Files.getFileStore(fastScratch.getParent()).getUsableSpace();
-                if (compressed * 4 <= free / 4) {
-                    return new Scratch(stagingIn(fastScratch), new FlattenLimits(Math.min(limits.maxBytes(),
-                            free / 2), limits.maxEntries()));
+                flatten(staging, image, fetches, limits, listener);
+                listener.step("finalising the root filesystem");
+                RootfsFinalizer.finalizePulledRootfs(new StagingTree(staging.dir));
+                return staging;
+            } catch (StagingSpaceException e) {
+                staging.close();
+                if (e.place() != StagingBudget.Place.TMPFS) {
+                    throw e;
                 }
-            } catch (IOException e) {
-                LOG.warn("cannot use {} for staging, using {}: {}", fastScratch, workDir, Files2.describe(e));
+                LOG.info("staging on disk instead of tmpfs: {}", e.getMessage());
+                listener.step("staging on disk: the image outgrew the tmpfs staging budget");
+                place = StagingBudget.Place.DISK;
+            } catch (IOException | RuntimeException e) {
+                staging.close();
+                throw e;
             }
         }
-        return new Scratch(stagingIn(workDir), limits);
+    }
+
+    private void flatten(Staging staging, ResolvedImage image, List<Future<Path>> fetches, FlattenLimits limits,
+                         PullListener listener) throws IOException {
+        List<Descriptor> layers = image.layers();
+        LayerFlattener flattener = new LayerFlattener(new StagingTree(staging.dir), limits, staging.charge, runner,
+                executables);
+        for (int i = 0; i < layers.size(); i++) {
+            Path blob = await(fetches.get(i));
+            listener.step("applying layer " + (i + 1) + "/" + layers.size());
+            flattener.apply(blob, "layer " + (i + 1) + "/" + layers.size() + " (" + layers.get(i).digest() + ")");
+        }
+        flattener.finish();
+    }
+
+    private StagingBudget.Place choosePlace(ResolvedImage image) {
+        if (fastScratch == null) {
+            return StagingBudget.Place.DISK;
+        }
+        long estimate = image.layers().stream().mapToLong(Descriptor::size).sum() * 4;
+        try {
+            long free = Files.getFileStore(fastScratch.getParent()).getUsableSpace();
+            if (estimate <= budget.available(StagingBudget.Place.TMPFS) && estimate <= free / 4) {
+                return StagingBudget.Place.TMPFS;
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot use {} for staging, using {}: {}", fastScratch, workDir, Files2.describe(e));
+        }
+        return StagingBudget.Place.DISK;
+    }
+
+    /** A pull's staging tree and its charge against the budget. */
+    private final class Staging implements AutoCloseable {
+        final Path dir;
+        final StagingBudget.Charge charge;
+        private final boolean onTmpfs;
+
+        Staging(Path dir, StagingBudget.Charge charge, boolean onTmpfs) {
+            this.dir = dir;
+            this.charge = charge;
+            this.onTmpfs = onTmpfs;
+        }
+
+        /** Removes the tree, then gives its space back (and the shared tmpfs directory when it is empty). */
+        @Override
+        public void close() {
+            try {
+                Files2.deleteRecursively(dir);
+            } catch (IOException | UncheckedIOException e) {
+                LOG.warn("cannot remove the staging tree {}: {}", dir, e.toString());
+            }
+            charge.close();
+            if (onTmpfs) {
+                removeScratchIfEmpty();
+            }
+        }
+    }
+
+    private Staging openStaging(StagingBudget.Place place) throws IOException {
+        boolean tmpfs = place == StagingBudget.Place.TMPFS;
+        Path dir = stagingIn(tmpfs ? fastScratch : workDir);
+        try {
+            return new Staging(dir, budget.open(place, dir), tmpfs);
+        } catch (RuntimeException e) {
+            Files2.deleteRecursively(dir);
+            throw e;
+        }
     }
 
     /**
-     * A private staging directory in {@code dir}, made when missing. A concurrent pull's {@link #cleanUp} may remove
-     * {@code dir} between the two steps (it removes the shared scratch directory when it is empty), hence the retry.
+     * A private staging directory in {@code dir}, made when missing. A concurrent pull may remove {@code dir}
+     * between the two steps (it removes the shared scratch directory when it is empty), hence the retry.
      */
     private static Path stagingIn(Path dir) throws IOException {
         for (int attempt = 1; ; attempt++) {
             Files.createDirectories(dir);
             try {
-                return Files.createTempDirectory(dir, "staging-");
+                return Files.createTempDirectory(dir, STAGING_PREFIX);
             } catch (NoSuchFileException e) {
                 if (attempt == 5) {
                     throw e;
                 }
             }
+        }
+    }
+
+    /** The shared tmpfs directory goes when its last staging tree does, so tmpfs keeps no directory per state dir. */
+    private void removeScratchIfEmpty() {
+        try {
+            Files.deleteIfExists(fastScratch);
+        } catch (DirectoryNotEmptyException inUse) {
+            // another pull is staging there; the last one out removes it
+        } catch (IOException e) {
+            LOG.warn("cannot remove {}: {}", fastScratch, Files2.describe(e));
+        }
+    }
+
+    /**
+     * Removes what pulls of an earlier daemon left (one killed mid-pull): the tmpfs scratch directory and the
+     * staging trees in the work dir. Only while no pull runs: at daemon start (the state-dir lock is held) and stop.
+     */
+    public void removeLeftovers() {
+        try {
+            if (fastScratch != null) {
+                Files2.deleteRecursively(fastScratch);
+            }
+            if (Files.isDirectory(workDir, LinkOption.NOFOLLOW_LINKS)) {
+                try (DirectoryStream<Path> trees = Files.newDirectoryStream(workDir, STAGING_PREFIX + "*")) {
+                    for (Path tree : trees) {
+                        Files2.deleteRecursively(tree);
+                    }
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warn("cannot remove staging left by an earlier daemon ({}, {}): {}", fastScratch, workDir,
+                    e.toString());
         }
     }
 
@@ -252,29 +385,6 @@ public final class ImagePuller {
                 throw io;
             }
             throw new ImageException(String.valueOf(cause), cause);
-        }
-    }
-
-    private void cleanUp(Path staging, Path partial) {
-        try {
-            if (staging != null) {
-                Files2.deleteRecursively(staging);
-            }
-            if (partial != null) {
-                Files.deleteIfExists(partial);
-            }
-        } catch (IOException | UncheckedIOException e) {
-            LOG.warn("cannot remove the partial image {} / {}: {}", staging, partial, e.toString());
-        }
-        if (fastScratch != null) {
-            // Shared by concurrent pulls: removed only when empty, so tmpfs keeps no directory per state dir.
-            try {
-                Files.deleteIfExists(fastScratch);
-            } catch (DirectoryNotEmptyException inUse) {
-                // another pull is staging there; the last one out removes it
-            } catch (IOException e) {
-                LOG.warn("cannot remove {}: {}", fastScratch, Files2.describe(e));
-            }
         }
     }
 }

@@ -101,8 +101,8 @@ public final class ImageService {
         }
         publish(name, existing -> OnExisting.KEEP, dir -> {
             Path target = dir.resolve(ROOTFS_FILE);
-            Path staging = Files.createTempDirectory(paths.scratchDir().filter(Files::isDirectory)
-                    .orElse(dir), "debootstrap-");
+            // On disk: the tmpfs scratch directory belongs to pulls, which remove it when their last tree goes.
+            Path staging = Files.createTempDirectory(dir, "debootstrap-");
             long size;
             try {
                 size = debootstrap.build(staging, target, step ->
@@ -155,8 +155,18 @@ public final class ImageService {
         }
         Path source = Path.of(request.rootfs());
         try {
-            if (!Files.isRegularFile(source)) {
+            String kind = Files2.kind(source);
+            if (kind.equals("nothing")) {
                 throw BangerException.invalidArgument("--rootfs " + source + ": no such file");
+            }
+            if (kind.equals("a block device")) {
+                throw BangerException.invalidArgument("--rootfs " + source + " is a block device, not a file; copy"
+                        + " it to an ext4 file first (e.g. dd if=" + source + " of=rootfs.ext4 conv=sparse) and"
+                        + " register that");
+            }
+            if (!kind.equals("a regular file")) {
+                throw BangerException.invalidArgument("--rootfs " + source + " is " + kind + ", not an ext4 file"
+                        + (kind.equals("a directory") ? "; make one with mkfs.ext4 -d DIR FILE SIZE" : ""));
             }
             if (!Ext4.isExtFilesystem(source)) {
                 throw BangerException.invalidArgument("--rootfs " + source + " is not an ext4 file system "

@@ -11,7 +11,7 @@ import java.util.Objects;
  * @param insecure allow plain HTTP to a registry that is not on loopback
  * @param dockerConfig the docker client config to read credentials from, or null for the daemon user's
  *     ({@code $DOCKER_CONFIG/config.json} or ~/.docker/config.json)
- * @param limits bounds on the flattened content
+ * @param limits bounds on the flattened content, or null for the puller's (the daemon's configured ones)
  * @param headroomBytes free space to leave in the root disk for the guest (sparse: costs nothing until written)
  * @param parallelFetches how many layers to download at once
  */
@@ -23,15 +23,14 @@ public record PullOptions(Path rootfsTarget, boolean insecure, Path dockerConfig
 
     public PullOptions {
         Objects.requireNonNull(rootfsTarget, "rootfsTarget");
-        Objects.requireNonNull(limits, "limits");
         if (headroomBytes < 0 || parallelFetches < 1) {
             throw new IllegalArgumentException("headroom must be >= 0 and parallel fetches >= 1");
         }
     }
 
-    /** Defaults: HTTPS (plain HTTP for loopback only), the daemon user's docker config, default limits, 1 GiB. */
+    /** Defaults: HTTPS (plain HTTP for loopback only), the daemon user's docker config, the puller's limits, 1 GiB. */
     public static PullOptions to(Path rootfsTarget) {
-        return new PullOptions(rootfsTarget, false, null, FlattenLimits.DEFAULT, DEFAULT_HEADROOM,
+        return new PullOptions(rootfsTarget, false, null, null, DEFAULT_HEADROOM,
                 DEFAULT_PARALLEL_FETCHES);
     }
 

@@ -99,4 +99,30 @@ public final class Files2 {
         }
         return reason(e);
     }
+
+    /**
+     * What stands at {@code path}, following symlinks, in words for a message: "a regular file", "a directory",
+     * "a block device", "a character device", "a FIFO", "a socket", or "nothing" when it does not exist (a dangling
+     * symlink included).
+     */
+    public static String kind(Path path) {
+        int mode;
+        try {
+            mode = (Integer) Files.getAttribute(path, "unix:mode");
+        } catch (NoSuchFileException e) {
+            return "nothing";
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return Files.isRegularFile(path) ? "a regular file" : Files.isDirectory(path) ? "a directory"
+                    : Files.exists(path) ? "not a regular file" : "nothing";
+        }
+        return switch (mode & 0170000) {
+            case 0100000 -> "a regular file";
+            case 0040000 -> "a directory";
+            case 0060000 -> "a block device";
+            case 0020000 -> "a character device";
+            case 0010000 -> "a FIFO";
+            case 0140000 -> "a socket";
+            default -> "not a regular file";
+        };
+    }
 }

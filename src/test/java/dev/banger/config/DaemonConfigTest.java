@@ -53,6 +53,21 @@ class DaemonConfigTest {
     }
 
     @Test
+    void images_readsTheStagingBudgetsAndExpansion_andRefusesNonsense() {
+        DaemonConfig.Images set = Json.read("{\"images\": {\"stagingTmpfsMib\": 0, \"stagingDiskMib\": 2048,"
+                + " \"maxLayerExpansion\": 500}}", DaemonConfig.class).imageSettings();
+        assertThat(set).isEqualTo(new DaemonConfig.Images(0L, 2048L, 500L));
+        assertThat(Json.read("{}", DaemonConfig.class).imageSettings()).isEqualTo(new DaemonConfig.Images(null, null,
+                null));
+        assertThatThrownBy(() -> Json.read("{\"images\": {\"stagingDiskMib\": 0}}", DaemonConfig.class)
+                .imageSettings()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("images.stagingDiskMib must be at least 1, not 0");
+        assertThatThrownBy(() -> Json.read("{\"images\": {\"maxLayerExpansion\": -1}}", DaemonConfig.class)
+                .imageSettings()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("images.maxLayerExpansion");
+    }
+
+    @Test
     void guestSyncPeriod_defaultsToAMinuteAndRefusesZero() {
         assertThat(Json.read("{}", DaemonConfig.class).guestSyncPeriod()).hasSeconds(60);
         assertThat(Json.read("{\"guestSyncSeconds\": 2}", DaemonConfig.class).guestSyncPeriod()).hasSeconds(2);

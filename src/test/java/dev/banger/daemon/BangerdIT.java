@@ -60,6 +60,34 @@ class BangerdIT {
         }
     }
 
+    @Test
+    void stagingLeftByADaemonKilledMidPull_isRemovedAtStart_andDaemonStopLeavesNoTmpfsDirectory() throws Exception {
+        java.nio.file.Path scratch = java.nio.file.Path.of("/dev/shm/banger-"
+                + Integer.toHexString(banger.stateDir().toString().hashCode()));
+        java.nio.file.Path staged = banger.stateDir().resolve("tmp/staging-1/usr");
+        try {
+            Files.createDirectories(scratch.resolve("staging-2/etc"));
+            Files.writeString(scratch.resolve("staging-2/etc/passwd"), "root:x:0:0::/root:/bin/sh\n");
+            Files.createDirectories(staged);
+            Process daemon = banger.startDaemonProcess();
+            try {
+                awaitSocket();
+                assertThat(scratch).as("tmpfs staging of the killed daemon, removed at start").doesNotExist();
+                assertThat(staged.getParent()).as("disk staging of the killed daemon").doesNotExist();
+                Files.createDirectories(scratch); // as a pull in flight leaves it
+
+                assertThat(banger.banger("daemon", "stop").exitCode()).isZero();
+
+                assertThat(daemon.waitFor(20, TimeUnit.SECONDS)).isTrue();
+                assertThat(scratch).as("no /dev/shm/banger-* directory outlives daemon stop").doesNotExist();
+            } finally {
+                daemon.destroyForcibly();
+            }
+        } finally {
+            dev.banger.testkit.TestAssets.deleteTree(scratch);
+        }
+    }
+
     private void awaitSocket() throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.exists(banger.socket())) {

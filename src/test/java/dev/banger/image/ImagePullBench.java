@@ -76,6 +76,7 @@ public final class ImagePullBench {
                 Path shm = Path.of("/dev/shm/banger-bench-" + i);
                 dev.banger.image.ImagePuller fast = new dev.banger.image.ImagePuller(
                         new dev.banger.image.registry.ContentStore(dir.resolve("store2")), dir.resolve("work2"), shm,
+                        dev.banger.image.layer.StagingBudget.unlimited(), dev.banger.image.layer.FlattenLimits.DEFAULT,
                         TestAssets.runner(), dev.banger.host.Executables.fromEnvironment(), PullTestSupport.HTTP);
                 long t3 = System.nanoTime();
                 fast.pull(registry.host() + "/bench/img:v1", PullOptions.to(dir.resolve("img2.ext4"))
@@ -185,7 +186,9 @@ public final class ImagePullBench {
 
                 Path shm = Path.of("/dev/shm/banger-bench-" + i);
                 ImagePuller fast = new ImagePuller(new dev.banger.image.registry.ContentStore(dir.resolve("store2")),
-                        dir.resolve("work2"), shm, TestAssets.runner(), dev.banger.host.Executables.fromEnvironment(),
+                        dir.resolve("work2"), shm,
+                        dev.banger.image.layer.StagingBudget.unlimited(), dev.banger.image.layer.FlattenLimits.DEFAULT,
+                        TestAssets.runner(), dev.banger.host.Executables.fromEnvironment(),
                         PullTestSupport.HTTP);
                 long t3 = System.nanoTime();
                 fast.pull(ref, PullOptions.to(dir.resolve("img2.ext4")).withDockerConfig(dir.resolve("n.json")),

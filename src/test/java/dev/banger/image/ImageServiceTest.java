@@ -243,4 +243,30 @@ class ImageServiceTest {
         assertThat(after.createdAt()).isEqualTo(before.createdAt());
         assertThat(after.usedBy()).containsExactly("alpha");
     }
+
+    @Test
+    void pull_ofALayoutMissingALayerBlob_namesTheBlobOnce() throws IOException {
+        TestImages layout = new TestImages(tmp.resolve("layout"));
+        Files.delete(layout.layout.resolve("blobs/sha256").resolve(layout.top.digest().substring("sha256:".length())));
+        service = new ImageService(paths, new ImageStore(db), new VmStore(db), new ProcessCommandRunner(),
+                Clock.systemUTC(), new PullTestSupport(tmp.resolve("pull")).puller);
+        String reference = "oci-layout:" + layout.layout + ":v1";
+
+        assertThatThrownBy(() -> service.pull(new ImagePullRequest(reference, "tools", false, false, null),
+                Call.detached())).isInstanceOf(BangerException.class)
+                .hasMessage("cannot pull " + reference + ": layer 2/2: blob " + layout.top.digest()
+                        + " missing from the layout " + layout.layout);
+    }
+
+    @Test
+    void register_ofABlockDevice_saysItIsABlockDevice() {
+        Path device = Path.of("/dev/loop0");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(device), "no /dev/loop0 on this host");
+
+        assertThatThrownBy(() -> service.register(new ImageRegisterRequest("dev", device.toString()),
+                Call.detached())).isInstanceOfSatisfying(BangerException.class, e ->
+                assertThat(e.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT))
+                .hasMessage("--rootfs /dev/loop0 is a block device, not a file; copy it to an ext4 file first"
+                        + " (e.g. dd if=/dev/loop0 of=rootfs.ext4 conv=sparse) and register that");
+    }
 }

@@ -86,7 +86,7 @@ public final class OciLayoutBuilder {
         config.put("config", cfg);
         List<String> diffIds = new ArrayList<>();
         for (Blob l : layers) {
-            diffIds.add("sha256:" + sha256(uncompressed(l)));
+            diffIds.add("sha256:" + diffId(l));
         }
         config.put("rootfs", Map.of("type", "layers", "diff_ids", diffIds));
         Blob configBlob = blob("application/vnd.oci.image.config.v1+json",
@@ -134,17 +134,26 @@ public final class OciLayoutBuilder {
         return this;
     }
 
-    private static byte[] uncompressed(Blob layer) {
-        try {
-            return switch (layer.mediaType()) {
-                case LAYER_GZIP -> new java.util.zip.GZIPInputStream(
-                        new java.io.ByteArrayInputStream(layer.content())).readAllBytes();
-                case LAYER_ZSTD -> new com.github.luben.zstd.ZstdInputStream(
-                        new java.io.ByteArrayInputStream(layer.content())).readAllBytes();
-                default -> layer.content();
-            };
+    /** The SHA-256 of the uncompressed layer, streamed (a test's bomb layer inflates to GiBs). */
+    private static String diffId(Blob layer) {
+        try (java.io.InputStream in = switch (layer.mediaType()) {
+            case LAYER_GZIP -> new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(layer.content()),
+                    1 << 16);
+            case LAYER_ZSTD -> new com.github.luben.zstd.ZstdInputStream(
+                    new java.io.ByteArrayInputStream(layer.content()));
+            default -> new java.io.ByteArrayInputStream(layer.content());
+        }) {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 20];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                sha.update(buf, 0, n);
+            }
+            return HexFormat.of().formatHex(sha.digest());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -75,7 +75,7 @@ public final class FakeHost implements AutoCloseable {
         ip.when("ip", "-j", "link", "show").thenReturn("[{\"ifname\":\"present\"}]");
         ip.when("ip", "-j", "-4", "addr", "show").thenReturn("[]");
         vmm = new FakeVmm(Files.createDirectories(dir.resolve("vmm")));
-        DaemonConfig config = new DaemonConfig(null, 1, 256, 64L, 5, null, "off", null, null);
+        DaemonConfig config = new DaemonConfig(null, 1, 256, 64L, 5, null, "off", null, null, null);
         network = new HostNetwork(ip, config.networkConfig(), paths.natForwardingMarker());
         ImageService images = new ImageService(paths, imageStore, vmStore, new ProcessCommandRunner(), clock, null);
         KernelService kernels = new KernelService(paths, kernelStore, vmStore,

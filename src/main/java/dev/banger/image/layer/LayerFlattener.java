@@ -21,6 +21,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -46,8 +47,13 @@ import org.slf4j.LoggerFactory;
  * names, {@code ..}, a path through a symlink (nothing is ever written through a symlink: each parent is checked
  * to be a real directory, files are created with O_CREAT|O_EXCL|O_NOFOLLOW, ownership is set with lchown),
  * hardlinks to targets outside the tree or through symlinks, over-long names, and layers exceeding the
- * {@link FlattenLimits}. The caller removes the partial tree. Ownership is recorded as the layers say, so this must
- * run as root.
+ * {@link FlattenLimits} (a layer's expansion over its compressed size among them). The caller removes the partial
+ * tree. Ownership is recorded as the layers say, so this must run as root.
+ *
+ * <p>Files are written sparse: every 4 KiB block of zeros (at a 4 KiB offset) is left as a hole, so a layer of
+ * zeros costs no staging space, and {@code mkfs.ext4 -d} (which copies only data) keeps the holes in the disk. What
+ * is allocated, and {@link StagingBudget#ENTRY_COST} per entry, is charged to the pull's {@link StagingBudget.Charge};
+ * when it does not fit, a {@link StagingSpaceException} naming the layer and entry ends the flattening.
  *
  * <p>Not thread-safe: one flattener per image, layers applied in order.
  */
@@ -57,6 +63,9 @@ public final class LayerFlattener {
     private static final String WHITEOUT = ".wh.";
     private static final String OPAQUE = ".wh..wh..opq";
     private static final int BUFFER = 256 * 1024;
+    /** Runs of zeros this long, at this alignment in the file, are left as holes. */
+    private static final int BLOCK = 4096;
+    private static final byte[] ZERO_BLOCK = new byte[BLOCK];
     /** Bytes of tar framing allowed per entry beyond file content (headers, PAX records, padding). */
     private static final long FRAMING_PER_ENTRY = 16 * 1024;
     private static final Set<String> SETFATTR_NAMESPACES = Set.of("security.capability", "system.posix_acl_access",
@@ -64,6 +73,7 @@ public final class LayerFlattener {
 
     private final StagingTree tree;
     private final FlattenLimits limits;
+    private final StagingBudget.Charge charge;
     private final CommandRunner runner;
     private final Path setfattr;
     private final SpecialNodes nodes;
@@ -71,19 +81,29 @@ public final class LayerFlattener {
     private final byte[] buffer = new byte[BUFFER];
     private long bytes;
     private long entries;
+    private long layerBytes;
+    private long layerLimit;
     private int skippedXattrs;
     private int skippedDevices;
 
+    /** As below, with no staging budget beyond the file system's own space. */
+    public LayerFlattener(StagingTree tree, FlattenLimits limits, CommandRunner runner, Executables executables) {
+        this(tree, limits, StagingBudget.unlimited().open(StagingBudget.Place.DISK, null), runner, executables);
+    }
+
     /**
+     * @param charge what the staged content is charged to
      * @throws ImageException when this process is not root (ownership could not be recorded)
      */
-    public LayerFlattener(StagingTree tree, FlattenLimits limits, CommandRunner runner, Executables executables) {
+    public LayerFlattener(StagingTree tree, FlattenLimits limits, StagingBudget.Charge charge, CommandRunner runner,
+                          Executables executables) {
         if (!Ownership.canChown()) {
             throw new ImageException("flattening an image needs root: the files' owners (uid/gid) from the layers"
                     + " must be recorded in the root filesystem; run bangerd as root");
         }
         this.tree = tree;
         this.limits = limits;
+        this.charge = charge;
         this.runner = runner;
         this.setfattr = executables.find("setfattr").orElse(null);
         this.nodes = new SpecialNodes(runner, executables);
@@ -108,16 +128,24 @@ public final class LayerFlattener {
      */
     public void apply(Path blob, String layer) throws IOException {
         try (InputStream raw = Files.newInputStream(blob, LinkOption.NOFOLLOW_LINKS)) {
-            apply(raw, layer);
+            apply(raw, Files.size(blob), layer);
         }
     }
 
-    /** As {@link #apply(Path, String)}, reading {@code blob} (which the caller closes). */
-    public void apply(InputStream blob, String layer) throws IOException {
+    /**
+     * As {@link #apply(Path, String)}, reading {@code blob} (which the caller closes) of {@code compressedBytes}
+     * (what its expansion is measured against).
+     */
+    public void apply(InputStream blob, long compressedBytes, String layer) throws IOException {
         Set<String> layerPaths = new HashSet<>();
         long streamBudget = limits.maxBytes() + limits.maxEntries() * FRAMING_PER_ENTRY;
+        layerLimit = limits.layerLimit(compressedBytes);
+        layerBytes = 0;
+        String expansion = "expands to more than " + layerLimit + " bytes from " + compressedBytes
+                + " compressed (limit: " + limits.maxExpansion() + " times its compressed size, "
+                + limits.expansionFloorBytes() + " bytes at least; a decompression bomb?); refusing it";
         try (InputStream decompressed = new ReadAhead(new BoundedStream(Decompression.open(new NonClosing(blob)),
-                streamBudget));
+                Math.min(streamBudget, layerLimit)));
              TarArchiveInputStream tar = new TarArchiveInputStream(decompressed, StandardCharsets.UTF_8.name())) {
             TarArchiveEntry entry;
             while ((entry = tar.getNextEntry()) != null) {
@@ -126,7 +154,12 @@ public final class LayerFlattener {
                             + " entries in the image (limit); refusing it");
                 }
                 try {
+                    charge.add(StagingBudget.ENTRY_COST);
                     applyEntry(tar, entry, layer, layerPaths);
+                } catch (StagingSpaceException e) {
+                    throw e.within(layer + ": entry '" + entry.getName() + "'");
+                } catch (LayerExpansionException e) {
+                    throw new UnsafeLayerException(layer, entry.getName(), expansion);
                 } catch (UnsafePathException e) {
                     throw new UnsafeLayerException(layer, entry.getName(), e.reason());
                 } catch (java.nio.file.InvalidPathException e) {
@@ -142,6 +175,9 @@ public final class LayerFlattener {
             }
         } catch (IOException e) {
             BoundedStream.LimitExceeded over = limitExceeded(e);
+            if (over != null && over.limit == layerLimit) {
+                throw new UnsafeLayerException(layer, null, expansion);
+            }
             if (over != null) {
                 throw new UnsafeLayerException(layer, null, "decompresses to more than " + over.limit
                         + " bytes of tar stream (limit); refusing it");
@@ -331,26 +367,76 @@ public final class LayerFlattener {
         return path;
     }
 
+    /**
+     * Writes the entry's content, leaving each 4 KiB block of zeros as a hole. Blocks are judged at their offset in
+     * the file: the buffer is filled completely before it is written, so every chunk but the last starts and ends on
+     * a block boundary.
+     */
     private void writeFile(TarArchiveInputStream tar, TarArchiveEntry entry, Path target, String layer)
             throws IOException {
         if (entry.getSize() > limits.maxBytes() - bytes) {
             throw new UnsafeLayerException(layer, entry.getName(), "file of " + entry.getSize()
                     + " bytes takes the image past " + limits.maxBytes() + " bytes (limit); refusing it");
         }
+        if (entry.getSize() > layerLimit - layerBytes) {
+            throw new LayerExpansionException();
+        }
         try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                 LinkOption.NOFOLLOW_LINKS)) {
+            long position = 0;
+            boolean endsInHole = false;
             int n;
-            while ((n = tar.read(buffer)) > 0) {
+            while ((n = tar.readNBytes(buffer, 0, buffer.length)) > 0) {
                 bytes += n;
+                layerBytes += n;
                 if (bytes > limits.maxBytes()) {
                     throw new UnsafeLayerException(layer, entry.getName(), "the image's files exceed "
                             + limits.maxBytes() + " bytes (limit); refusing it");
                 }
-                ByteBuffer bb = ByteBuffer.wrap(buffer, 0, n);
-                while (bb.hasRemaining()) {
-                    out.write(bb);
+                if (layerBytes > layerLimit) {
+                    throw new LayerExpansionException();
                 }
+                endsInHole = writeSparse(out, position, n);
+                position += n;
             }
+            if (endsInHole) {
+                // The file's length: one byte at its end (its last block is then allocated).
+                writeFully(out, ByteBuffer.wrap(ZERO_BLOCK, 0, 1), position - 1);
+                charge.add(BLOCK);
+            }
+        }
+    }
+
+    /** Writes {@code buffer[0, n)} at {@code position} skipping zero blocks; true when its last block is a hole. */
+    private boolean writeSparse(FileChannel out, long position, int n) throws IOException {
+        int runStart = -1;
+        boolean lastHole = false;
+        for (int off = 0; off < n; off += BLOCK) {
+            int len = Math.min(BLOCK, n - off);
+            boolean zero = Arrays.mismatch(buffer, off, off + len, ZERO_BLOCK, 0, len) < 0;
+            if (zero && runStart >= 0) {
+                writeRun(out, position, runStart, off);
+                runStart = -1;
+            } else if (!zero && runStart < 0) {
+                runStart = off;
+            }
+            lastHole = zero;
+        }
+        if (runStart >= 0) {
+            writeRun(out, position, runStart, n);
+        }
+        return lastHole;
+    }
+
+    private void writeRun(FileChannel out, long position, int from, int to) throws IOException {
+        charge.add((long) (to - from + BLOCK - 1) / BLOCK * BLOCK);
+        writeFully(out, ByteBuffer.wrap(buffer, from, to - from), position + from);
+    }
+
+    private static void writeFully(FileChannel out, ByteBuffer bb, long position) throws IOException {
+        long at = position;
+        while (bb.hasRemaining()) {
+            at += out.write(bb, at);
         }
     }
 
@@ -412,6 +498,13 @@ public final class LayerFlattener {
             throw new UnsafeLayerException(layer, entry.getName(), kind + " " + id + " is out of range");
         }
         return (int) id;
+    }
+
+    /** A layer's file content passed its expansion limit (turned into an {@link UnsafeLayerException}). */
+    private static final class LayerExpansionException extends RuntimeException {
+        LayerExpansionException() {
+            super(null, null, false, false);
+        }
     }
 
     /** Keeps the decompressor from closing the caller's stream. */

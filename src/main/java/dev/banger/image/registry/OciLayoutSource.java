@@ -75,6 +75,9 @@ final class OciLayoutSource implements ImageSource {
         if (descriptor.size() > Manifests.MAX_MANIFEST_BYTES) {
             throw new ManifestException(what + " is larger than " + Manifests.MAX_MANIFEST_BYTES + " bytes");
         }
+        if (!Files.exists(blob(descriptor.digest()), LinkOption.NOFOLLOW_LINKS)) {
+            throw missing(what, descriptor.digest());
+        }
         byte[] body = read(blob(descriptor.digest()), Manifests.MAX_MANIFEST_BYTES, what);
         java.security.MessageDigest hasher = descriptor.digest().newHasher();
         hasher.update(body);
@@ -92,8 +95,18 @@ final class OciLayoutSource implements ImageSource {
     public ContentStore.Ingested fetch(Descriptor blob, ContentStore store, BlobListener listener, String what)
             throws IOException {
         Path file = blob(blob.digest());
-        return store.ingest(blob, () -> Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS), listener,
-                what + " (" + blob.digest() + ") of " + reference());
+        return store.ingest(blob, () -> {
+            try {
+                return Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException e) {
+                throw missing(what, blob.digest());
+            }
+        }, listener, what + " (" + blob.digest() + ") of " + reference());
+    }
+
+    /** One line, the blob by digest (its file name says nothing more). */
+    private ManifestException missing(String what, Digest digest) {
+        return new ManifestException(what + ": blob " + digest + " missing from the layout " + dir);
     }
 
     private Path blob(Digest digest) {

@@ -79,7 +79,7 @@ class SpecialFilesLayerTest {
         b.tag("v1", b.image("amd64", List.of(lower, upper), List.of(), null, List.of()));
         Path target = tmp.resolve("image.ext4");
         ImagePuller puller = new ImagePuller(new ContentStore(tmp.resolve("store")), tmp.resolve("work"), shmScratch,
-                TestAssets.runner(), Executables.fromEnvironment(), ImageSources.newHttpClient());
+                StagingBudget.unlimited(), FlattenLimits.DEFAULT, TestAssets.runner(), Executables.fromEnvironment(), ImageSources.newHttpClient());
 
         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> puller.pull("oci-layout:" + b.dir() + ":v1",
                 PullOptions.to(target).withHeadroom(8L << 20).withDockerConfig(tmp.resolve("none.json")),
@@ -107,7 +107,9 @@ class SpecialFilesLayerTest {
         tmpfs = Files.createDirectories(tmp.resolve("small"));
         TestAssets.runner().run(Command.of("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", tmpfs.toString()));
         OciLayoutBuilder b = new OciLayoutBuilder(tmp.resolve("oci"));
-        OciLayoutBuilder.Blob layer = b.layer(new TarLayer().dir("var").zeros("var/big", 4L << 20),
+        byte[] noise = new byte[4 << 20]; // not zeros: those would be holes, costing no space
+        new java.util.Random(7).nextBytes(noise);
+        OciLayoutBuilder.Blob layer = b.layer(new TarLayer().dir("var").file("var/big", noise, 0644, 0, 0),
                 TarLayer.Compression.GZIP);
         b.tag("v1", b.image("amd64", List.of(layer), List.of(), null, List.of()));
         Path work = tmpfs.resolve("work");
