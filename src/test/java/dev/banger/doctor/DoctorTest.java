@@ -190,6 +190,53 @@ class DoctorTest {
         assertThat(off.detail()).startsWith("off (\"nat\": false");
     }
 
+    @Test
+    void install_saysBuildTreeOutsideThePackage() {
+        CheckResult install = find(doctor(FakeHost.complete()).run(), "install");
+
+        assertThat(install.status()).isEqualTo(Status.PASS);
+        assertThat(install.detail()).startsWith("build tree, ");
+    }
+
+    @Test
+    void service_followsTheUnitFilesAndSystemd() {
+        FakeHost noUnit = FakeHost.complete();
+        FakeHost unitNoSystemd = FakeHost.complete();
+        unitNoSystemd.paths.add(Path.of("/lib/systemd/system/bangerd.socket"));
+        FakeHost unitAndSystemd = FakeHost.complete();
+        unitAndSystemd.paths.addAll(List.of(Path.of("/lib/systemd/system/bangerd.socket"),
+                Path.of("/run/systemd/system")));
+        RecordingCommandRunner listening = natHost("1");
+        listening.when("systemctl", "is-active", "bangerd.socket").thenReturn("active\n");
+        listening.when("systemctl", "is-active", "bangerd.service").thenFail(3, "");
+        RecordingCommandRunner stopped = natHost("1");
+        stopped.when("systemctl", "is-active", "bangerd.socket").thenAnswer(c -> failedWith("inactive\n"));
+        stopped.when("systemctl", "is-active", "bangerd.service").thenAnswer(c -> failedWith("inactive\n"));
+
+        CheckResult none = find(doctor(noUnit).run(), "service");
+        CheckResult chroot = find(doctor(unitNoSystemd).run(), "service");
+        CheckResult active = find(new Doctor(unitAndSystemd, listening, paths()).run(), "service");
+        CheckResult off = find(new Doctor(unitAndSystemd, stopped, paths()).run(), "service");
+
+        assertThat(none.status()).isEqualTo(Status.PASS);
+        assertThat(none.detail()).isEqualTo("no bangerd.socket installed: the CLI starts bangerd on first use");
+        assertThat(chroot.status()).isEqualTo(Status.WARN);
+        assertThat(chroot.detail()).startsWith("/lib/systemd/system/bangerd.socket is installed but systemd is not "
+                + "running here");
+        assertThat(active.status()).isEqualTo(Status.PASS);
+        assertThat(active.detail()).isEqualTo("bangerd.socket active, bangerd.service unknown (started by the first "
+                + "connection)");
+        assertThat(off.status()).isEqualTo(Status.WARN);
+        assertThat(off.detail()).isEqualTo("bangerd.socket inactive, bangerd.service inactive (started by the first "
+                + "connection)");
+        assertThat(off.fix()).startsWith("systemctl enable --now bangerd.socket");
+    }
+
+    private static dev.banger.host.CommandResult failedWith(String stdout) {
+        return new dev.banger.host.CommandResult(3, stdout.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                new byte[0]);
+    }
+
     /** A host whose sysctl says {@code forwarding} and whose iptables has every rule (unless told otherwise). */
     private static RecordingCommandRunner natHost(String forwarding) {
         RecordingCommandRunner runner = new RecordingCommandRunner();
