@@ -35,7 +35,8 @@ class DoctorTest {
         assertThat(find(results, "qemu").status()).as("QEMU is installed for the test suite").isEqualTo(Status.PASS);
         assertThat(find(results, "qemu").detail()).contains("QEMU emulator version");
         assertThat(find(results, "daemon").status()).isEqualTo(Status.WARN);
-        assertThat(results).extracting(CheckResult::check).containsExactly("kvm", "kvm-pvm", "qemu", "firecracker",
+        assertThat(results).extracting(CheckResult::check).containsExactly("install", "service", "kvm", "kvm-pvm",
+                "qemu", "firecracker",
                 "vmm", "qemu-img", "ip", "tun", "loop", "device-mapper", "e2fsprogs", "disk", "daemon", "nat", "dns-server",
                 "dns-host");
     }
