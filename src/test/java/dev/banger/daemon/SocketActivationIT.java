@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.banger.testkit.BangerHome;
 import dev.banger.testkit.BangerHome.Result;
 import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,7 +78,11 @@ class SocketActivationIT {
         Path elsewhere = banger.home().resolve("other.sock");
         Process daemon = activate(elsewhere);
         try {
-            assertThat(daemon.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            awaitSocket(elsewhere);
+            try (SocketChannel first = SocketChannel.open(UnixDomainSocketAddress.of(elsewhere))) {
+                // The first connection starts the daemon, as with systemd.
+                assertThat(daemon.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            }
             assertThat(daemon.exitValue()).isEqualTo(1);
             assertThat(Files.readString(banger.home().resolve("bangerd-activated.out"))).contains(
                     "bangerd: the inherited socket is " + elsewhere + " but this daemon's socket is "
@@ -91,17 +97,17 @@ class SocketActivationIT {
     private Process activate(Path socket) throws IOException {
         Files.createDirectories(banger.home().resolve("run"));
         Path out = banger.home().resolve("bangerd-activated.out");
+        // Like systemd, it binds the socket at once and execs the daemon at the first connection, with a clean
+        // environment but for what --setenv passes.
         List<String> argv = new ArrayList<>(List.of("/usr/bin/systemd-socket-activate", "--inetd",
-                "--listen=" + socket,
+                "--listen=" + socket, "--setenv=BANGER_HOME", "--setenv=BANGER_BUILD_DIR", "--setenv=PATH",
                 // --inetd puts the socket on fd 1 too; the daemon's own output goes to a file, as to the journal.
                 "/bin/sh", "-c", "exec \"$0\" >\"$1\" 2>&1", BangerHome.root().resolve("bin/bangerd").toString(),
                 out.toString()));
         ProcessBuilder pb = new ProcessBuilder(banger.inNetns(argv));
         pb.environment().put("BANGER_HOME", banger.home().toString());
         String build = System.getProperty("banger.build.dir");
-        if (build != null) {
-            pb.environment().put("BANGER_BUILD_DIR", build);
-        }
+        pb.environment().put("BANGER_BUILD_DIR", build != null ? build : BangerHome.root().resolve("target").toString());
         pb.redirectErrorStream(true).redirectOutput(banger.home().resolve("activate.out").toFile());
         return pb.start();
     }
