@@ -23,7 +23,7 @@ else
     fi
     dpkg-deb -x "$deb" "$work/root"
     "$work/root/usr/lib/banger/bin/banger-class-data" >/dev/null
-    banger="$work/root/usr/lib/banger/bin/banger"
+    banger="$work/root/usr/bin/banger"
     where="$deb unpacked"
 fi
 trap '"$banger" daemon stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds BUILD_DIR/banger_<version>_amd64.deb from a finished `mvn package` (banger.jar, lib/, guest/banger-init):
-# a jlink'd runtime and jpackage's native launchers under /usr/lib/banger, /usr/bin/banger and /usr/bin/bangerd,
+# a jlink'd runtime and jpackage's launchers under /usr/lib/banger, /usr/bin/banger and /usr/bin/bangerd,
 # the systemd units bangerd.socket + bangerd.service, man pages generated from the CLI's picocli model and the
 # bash completion. `mvn -B package -Pdeb` runs it; by hand: packaging/build-deb.sh BUILD_DIR VERSION [JDK_HOME].
 # The CLI's class-data archive is made by the package's postinst, in the installed layout (it names the jars by
@@ -62,7 +62,21 @@ root="$work/root"
 mkdir -p "$root/usr/lib" "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/share/man/man1" \
     "$root/usr/share/bash-completion/completions" "$root/usr/share/doc/banger" "$root/DEBIAN"
 cp -a "$work/image/banger" "$root/usr/lib/banger"
-ln -s ../lib/banger/bin/banger "$root/usr/bin/banger"
+# /usr/bin/banger runs the runtime's java itself with what jpackage wrote into the CLI launcher's cfg (class path
+# and options, so the class-data archive matches): jpackage's native launcher asks dpkg -S and rpm -qf which
+# package owns it at every start, about 0.25 s of CPU per command.
+cfg="$root/usr/lib/banger/lib/app/banger.cfg"
+classpath=$(sed -n 's/^app\.classpath=\$APPDIR/$app\/lib\/app/p' "$cfg" | paste -sd: -)
+options=$(sed -n 's/^java-options=//p' "$cfg" | sed 's/\$APPDIR/$app\/lib\/app/g' | paste -sd' ' -)
+main=$(sed -n 's/^app\.mainclass=//p' "$cfg")
+cat > "$root/usr/bin/banger" <<EOF
+#!/bin/sh
+# banger CLI from the Debian package: /usr/lib/banger's own Java runtime, the class path and options of the
+# jpackage launcher there (lib/app/banger.cfg), without that launcher's per-start package-manager queries.
+app=\$(cd "\$(dirname "\$(readlink -f "\$0")")/../lib/banger" && pwd -P)
+exec "\$app/lib/runtime/bin/java" $options -cp "$classpath" $main "\$@"
+EOF
+chmod 755 "$root/usr/bin/banger"
 ln -s ../lib/banger/bin/bangerd "$root/usr/bin/bangerd"
 install -m 644 "$here/deb/bangerd.socket" "$here/deb/bangerd.service" "$root/lib/systemd/system/"
 install -m 755 "$here/deb/postinst" "$here/deb/prerm" "$here/deb/postrm" "$root/DEBIAN/"
