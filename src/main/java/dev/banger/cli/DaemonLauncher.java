@@ -75,8 +75,7 @@ final class DaemonLauncher {
     private Process spawn() {
         List<String> argv = new ArrayList<>();
         Executables.fromEnvironment().find("setsid").ifPresent(setsid -> argv.add(setsid.toString()));
-        argv.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin",
-                "java").toString()));
+        argv.add(javaCommand());
         String opts = System.getenv("BANGER_DAEMON_JAVA_OPTS");
         if (opts != null && !opts.isBlank()) {
             argv.addAll(List.of(opts.trim().split("\\s+")));
@@ -102,6 +101,18 @@ final class DaemonLauncher {
             throw BangerException.unavailable("cannot start bangerd (" + String.join(" ", argv) + "): "
                     + e.getMessage());
         }
+    }
+
+    /**
+     * The java of the runtime this CLI runs on. Not this process's own command: in the package that is the CLI's
+     * native launcher (jpackage), which would take the daemon's options as banger arguments.
+     */
+    private static String javaCommand() {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        if (Files.isExecutable(java)) {
+            return java.toString();
+        }
+        return ProcessHandle.current().info().command().orElse(java.toString());
     }
 
     private static String lastLine(Path log) {

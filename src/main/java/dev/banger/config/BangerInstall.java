@@ -14,6 +14,8 @@ public final class BangerInstall {
     public static final String INIT_BINARY_PROPERTY = "banger.init.binary";
     /** Set by {@code bin/banger} to its own resolved path, so banger can write commands that run itself. */
     public static final String LAUNCHER_PROPERTY = "banger.launcher";
+    /** Set to {@code package} by the Debian package's launchers (packaging/build-deb.sh). */
+    public static final String INSTALL_PROPERTY = "banger.install";
 
     private BangerInstall() {
     }
@@ -37,6 +39,28 @@ public final class BangerInstall {
             return launcher;
         }
         return dev.banger.host.Executables.fromEnvironment().find("banger").map(Path::toString).orElse("banger");
+    }
+
+    /** True when this is the Debian package (its launchers say so), false in a build tree. */
+    public static boolean isPackage() {
+        return "package".equals(System.getProperty(INSTALL_PROPERTY));
+    }
+
+    /**
+     * How this banger is installed, for people: the package with the directory it lives in and its own Java
+     * runtime, or the build tree it runs from.
+     */
+    public static String describe() {
+        Path dir = buildDir();
+        if (isPackage()) {
+            // jpackage's layout: APP/lib/app holds the jars, APP/lib/runtime the jlink'd runtime.
+            Path app = dir.getParent() != null && dir.getParent().getParent() != null
+                    ? dir.getParent().getParent() : dir;
+            return "Debian package, " + app + " (banger " + BuildInfo.version() + ", own Java runtime "
+                    + System.getProperty("java.home") + ")";
+        }
+        return "build tree, " + dir + " (banger " + BuildInfo.version() + ", Java " + System.getProperty("java.version")
+                + " at " + System.getProperty("java.home") + ")";
     }
 
     /** The directory holding banger.jar or classes/: target/ in a checkout. */

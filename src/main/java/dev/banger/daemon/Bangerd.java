@@ -45,6 +45,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channel;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -91,6 +94,14 @@ public final class Bangerd implements AutoCloseable {
      * @throws IllegalStateException when another daemon owns the state dir
      */
     public static Bangerd start(BangerPaths paths) throws IOException {
+        return start(paths, Optional.empty());
+    }
+
+    /**
+     * As {@link #start(BangerPaths)}, serving {@code listener} (a socket systemd or another supervisor bound at
+     * {@link BangerPaths#socket()} and handed over) instead of binding the socket itself.
+     */
+    public static Bangerd start(BangerPaths paths, Optional<ServerSocketChannel> listener) throws IOException {
         // Fingerprinted before reading: if the file changes in between, it reads as changed, never the reverse.
         String configFingerprint = DaemonConfig.fingerprint(paths.configFile());
         DaemonConfig config = DaemonConfig.load(paths.configFile());
@@ -145,7 +156,11 @@ public final class Bangerd implements AutoCloseable {
                             new ImageBundles(paths, images, kernels, clock), kernels),
                     PeerPolicy.forCurrentUser(config.socketGroupName()));
             self[0] = new Bangerd(paths, lock, db, server, dnsServer, vms, guestDns, puller);
-            server.start();
+            if (listener.isPresent()) {
+                server.start(listener.get());
+            } else {
+                server.start();
+            }
             log.info("bangerd {} ready (pid {}, state {})", dev.banger.config.BuildInfo.version(),
                     ProcessHandle.current().pid(), paths.stateDir());
             return self[0];
@@ -194,6 +209,29 @@ public final class Bangerd implements AutoCloseable {
                     + "set dnsListen in {} to a free address", e.getMessage(), "config.json");
             return null;
         }
+    }
+
+    /**
+     * The listening Unix socket this process got as its standard input, as systemd passes it with
+     * {@code StandardInput=socket} (bangerd.socket); empty when standard input is anything else (a terminal,
+     * /dev/null from the CLI's launcher).
+     *
+     * @throws IllegalArgumentException when the socket is bound somewhere other than this daemon's socket path,
+     *                                  where no CLI would look for it
+     */
+    static Optional<ServerSocketChannel> inheritedListener(BangerPaths paths) throws IOException {
+        Channel inherited = System.inheritedChannel();
+        if (!(inherited instanceof ServerSocketChannel listener)
+                || !(listener.getLocalAddress() instanceof UnixDomainSocketAddress address)) {
+            return Optional.empty();
+        }
+        Path bound = address.getPath().toAbsolutePath().normalize();
+        if (!bound.equals(paths.socket())) {
+            throw new IllegalArgumentException("the inherited socket is " + bound + " but this daemon's socket is "
+                    + paths.socket() + "; set ListenStream=" + paths.socket() + " in bangerd.socket (or "
+                    + BangerPaths.HOME_ENV + " to match)");
+        }
+        return Optional.of(listener);
     }
 
     private static void createPrivateDir(Path dir) throws IOException {
@@ -247,7 +285,7 @@ public final class Bangerd implements AutoCloseable {
         DaemonLogging.toFile(paths.daemonLog());
         Bangerd daemon;
         try {
-            daemon = start(paths);
+            daemon = start(paths, inheritedListener(paths));
         } catch (IllegalStateException | IllegalArgumentException e) {
             System.err.println("bangerd: " + e.getMessage());
             log.error("start-up refused: {}", e.getMessage());

@@ -46,6 +46,9 @@ public final class Doctor {
 
     public List<CheckResult> run() {
         List<CheckResult> results = new ArrayList<>();
+        InstallChecks install = new InstallChecks(host, runner);
+        results.add(install.install());
+        results.add(install.service());
         results.add(kvm());
         results.add(kvmPvm());
         Optional<Path> qemu = host.findProgram("qemu-system-x86_64");

@@ -54,6 +54,8 @@ public final class RpcServer implements Closeable {
         return t;
     });
     private ServerSocketChannel server;
+    /** False for an inherited socket: its file is not this process's to remove. */
+    private boolean ownsSocketFile;
     private Thread acceptThread;
 
     public RpcServer(Path socketPath, HandlerRegistry handlers, PeerPolicy peers) {
@@ -64,12 +66,29 @@ public final class RpcServer implements Closeable {
 
     /**
      * Binds the socket (replacing a stale socket file; the caller holds the state lock, so no live daemon owns
-     * it), restricts it to 0600 (0660 with a socket group) and starts accepting.
+     * it), restricts it to 0600 (0660 with a socket group) and starts accepting. {@link #close()} removes it.
      */
     public void start() throws IOException {
         Files.deleteIfExists(socketPath);
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socketPath));
+        ownsSocketFile = true;
+        serve("listening on {} for {}");
+    }
+
+    /**
+     * Serves a listening socket this process was handed, bound at this server's path (systemd's socket
+     * activation): applies the same mode and group as {@link #start()} and starts accepting. The socket file
+     * belongs to whoever created it: {@link #close()} leaves it in place.
+     */
+    public void start(ServerSocketChannel inherited) throws IOException {
+        inherited.configureBlocking(true);
+        server = inherited;
+        ownsSocketFile = false;
+        serve("listening on inherited socket {} for {}");
+    }
+
+    private void serve(String logFormat) throws IOException {
         PosixFileAttributeView view = Files.getFileAttributeView(socketPath, PosixFileAttributeView.class);
         if (peers.group().isPresent()) {
             view.setGroup(peers.group().get());
@@ -80,7 +99,7 @@ public final class RpcServer implements Closeable {
         acceptThread = new Thread(this::acceptLoop, "rpc-accept");
         acceptThread.setDaemon(true);
         acceptThread.start();
-        log.info("listening on {} for {}", socketPath, peers.describe());
+        log.info(logFormat, socketPath, peers.describe());
     }
 
     private void acceptLoop() {
@@ -225,7 +244,9 @@ public final class RpcServer implements Closeable {
             closeQuietly(server);
         }
         try {
-            Files.deleteIfExists(socketPath);
+            if (ownsSocketFile) {
+                Files.deleteIfExists(socketPath);
+            }
         } catch (IOException e) {
             log.warn("could not remove {}: {}", socketPath, e.toString());
         }

@@ -35,7 +35,8 @@ class DoctorTest {
         assertThat(find(results, "qemu").status()).as("QEMU is installed for the test suite").isEqualTo(Status.PASS);
         assertThat(find(results, "qemu").detail()).contains("QEMU emulator version");
         assertThat(find(results, "daemon").status()).isEqualTo(Status.WARN);
-        assertThat(results).extracting(CheckResult::check).containsExactly("kvm", "kvm-pvm", "qemu", "firecracker",
+        assertThat(results).extracting(CheckResult::check).containsExactly("install", "service", "kvm", "kvm-pvm",
+                "qemu", "firecracker",
                 "vmm", "qemu-img", "ip", "tun", "loop", "device-mapper", "e2fsprogs", "disk", "daemon", "nat", "dns-server",
                 "dns-host");
     }
@@ -188,6 +189,53 @@ class DoctorTest {
         assertThat(missing.fix()).contains("apt-get install iptables");
         assertThat(off.status()).isEqualTo(Status.PASS);
         assertThat(off.detail()).startsWith("off (\"nat\": false");
+    }
+
+    @Test
+    void install_saysBuildTreeOutsideThePackage() {
+        CheckResult install = find(doctor(FakeHost.complete()).run(), "install");
+
+        assertThat(install.status()).isEqualTo(Status.PASS);
+        assertThat(install.detail()).startsWith("build tree, ");
+    }
+
+    @Test
+    void service_followsTheUnitFilesAndSystemd() {
+        FakeHost noUnit = FakeHost.complete();
+        FakeHost unitNoSystemd = FakeHost.complete();
+        unitNoSystemd.paths.add(Path.of("/lib/systemd/system/bangerd.socket"));
+        FakeHost unitAndSystemd = FakeHost.complete();
+        unitAndSystemd.paths.addAll(List.of(Path.of("/lib/systemd/system/bangerd.socket"),
+                Path.of("/run/systemd/system")));
+        RecordingCommandRunner listening = natHost("1");
+        listening.when("systemctl", "is-active", "bangerd.socket").thenReturn("active\n");
+        listening.when("systemctl", "is-active", "bangerd.service").thenFail(3, "");
+        RecordingCommandRunner stopped = natHost("1");
+        stopped.when("systemctl", "is-active", "bangerd.socket").thenAnswer(c -> failedWith("inactive\n"));
+        stopped.when("systemctl", "is-active", "bangerd.service").thenAnswer(c -> failedWith("inactive\n"));
+
+        CheckResult none = find(doctor(noUnit).run(), "service");
+        CheckResult chroot = find(doctor(unitNoSystemd).run(), "service");
+        CheckResult active = find(new Doctor(unitAndSystemd, listening, paths()).run(), "service");
+        CheckResult off = find(new Doctor(unitAndSystemd, stopped, paths()).run(), "service");
+
+        assertThat(none.status()).isEqualTo(Status.PASS);
+        assertThat(none.detail()).isEqualTo("no bangerd.socket installed: the CLI starts bangerd on first use");
+        assertThat(chroot.status()).isEqualTo(Status.WARN);
+        assertThat(chroot.detail()).startsWith("/lib/systemd/system/bangerd.socket is installed but systemd is not "
+                + "running here");
+        assertThat(active.status()).isEqualTo(Status.PASS);
+        assertThat(active.detail()).isEqualTo("bangerd.socket active, bangerd.service unknown (started by the first "
+                + "connection)");
+        assertThat(off.status()).isEqualTo(Status.WARN);
+        assertThat(off.detail()).isEqualTo("bangerd.socket inactive, bangerd.service inactive (started by the first "
+                + "connection)");
+        assertThat(off.fix()).startsWith("systemctl enable --now bangerd.socket");
+    }
+
+    private static dev.banger.host.CommandResult failedWith(String stdout) {
+        return new dev.banger.host.CommandResult(3, stdout.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                new byte[0]);
     }
 
     /** A host whose sysctl says {@code forwarding} and whose iptables has every rule (unless told otherwise). */
