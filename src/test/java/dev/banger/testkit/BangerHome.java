@@ -38,6 +38,42 @@ public final class BangerHome implements AutoCloseable {
     }
 
     /**
+     * A home (in its own network namespace) with Debian's cloud kernel imported as {@code cloud} and the busybox
+     * test image registered as {@code busybox}: where most VM tests start.
+     */
+    public static BangerHome createWithBusyboxGuest() throws IOException {
+        BangerHome home = create();
+        try {
+            home.require(home.banger("kernel", "import", "cloud", "--deb",
+                    TestAssets.debianCloudKernelDeb().toString()));
+            home.require(home.banger("image", "register", "busybox", "--rootfs",
+                    TestAssets.busyboxRootfs().toString()));
+            return home;
+        } catch (RuntimeException | Error e) {
+            home.close();
+            throw e;
+        }
+    }
+
+    private void require(Result result) {
+        if (result.exitCode() != 0) {
+            throw new AssertionError("exit " + result.exitCode() + ": " + result.output());
+        }
+    }
+
+    /** The names of the network links in this home's namespace. */
+    public List<String> links() throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(inNetns(List.of("ip", "-j", "link", "show"))).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(10, TimeUnit.SECONDS);
+        List<String> names = new ArrayList<>();
+        for (Object l : (List<?>) dev.banger.json.Json.parseTree(out)) {
+            names.add((String) ((java.util.Map<?, ?>) l).get("ifname"));
+        }
+        return names;
+    }
+
+    /**
      * A home whose daemon runs in the host's network namespace: only for tests that need the outside network
      * (Debian's mirror) and boot no VM, so no bridge or tap is ever created there.
      */

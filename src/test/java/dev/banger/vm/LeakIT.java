@@ -31,9 +31,7 @@ class LeakIT {
 
     @BeforeEach
     void setUp() throws Exception {
-        banger = BangerHome.create();
-        ok(banger.banger("kernel", "import", "cloud", "--deb", TestAssets.debianCloudKernelDeb().toString()));
-        ok(banger.banger("image", "register", "busybox", "--rootfs", TestAssets.busyboxRootfs().toString()));
+        banger = BangerHome.createWithBusyboxGuest();
     }
 
     @AfterEach
@@ -51,7 +49,7 @@ class LeakIT {
             cycle(i);
         }
 
-        assertThat(links()).as("taps").containsExactlyInAnyOrder("lo", "banger0");
+        assertThat(banger.links()).as("taps").containsExactlyInAnyOrder("lo", "banger0");
         assertThat(banger.processes()).filteredOn(p -> p.info().command().orElse("").contains("qemu"))
                 .as("QEMU processes").isEmpty();
         assertThat(loopDevicesNaming(banger.home())).as("loop devices").isEmpty();
@@ -82,16 +80,6 @@ class LeakIT {
         }
     }
 
-    private List<String> links() throws Exception {
-        Process p = new ProcessBuilder(banger.inNetns(List.of("ip", "-j", "link", "show"))).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(10, TimeUnit.SECONDS);
-        List<String> names = new ArrayList<>();
-        for (Object l : (List<?>) Json.parseTree(out)) {
-            names.add((String) ((Map<?, ?>) l).get("ifname"));
-        }
-        return names;
-    }
 
     private static List<String> loopDevicesNaming(Path home) throws Exception {
         Process p = new ProcessBuilder("losetup", "-a").start();

@@ -27,9 +27,7 @@ class NetworkIT {
 
     @BeforeEach
     void setUp() throws Exception {
-        banger = BangerHome.create();
-        ok(banger.banger("kernel", "import", "cloud", "--deb", TestAssets.debianCloudKernelDeb().toString()));
-        ok(banger.banger("image", "register", "busybox", "--rootfs", TestAssets.busyboxRootfs().toString()));
+        banger = BangerHome.createWithBusyboxGuest();
     }
 
     @AfterEach
@@ -59,7 +57,7 @@ class NetworkIT {
                 .as("host → guest http").isZero();
 
         ok(banger.banger("vm", "delete", "--force", "web", "client"));
-        assertThat(links()).as("taps are gone").allMatch(l -> !l.startsWith("bt"));
+        assertThat(banger.links()).as("taps are gone").allMatch(l -> !l.startsWith("bt"));
     }
 
     @Test
@@ -96,16 +94,6 @@ class NetworkIT {
         return p.exitValue();
     }
 
-    private List<String> links() throws Exception {
-        Process p = new ProcessBuilder(banger.inNetns(List.of("ip", "-j", "link", "show"))).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(10, TimeUnit.SECONDS);
-        List<String> names = new ArrayList<>();
-        for (Object l : (List<?>) Json.parseTree(out)) {
-            names.add((String) ((Map<?, ?>) l).get("ifname"));
-        }
-        return names;
-    }
 
     private String ip(String vm) {
         return (String) json(ok(banger.banger("vm", "show", vm, "--json"))).get("guestIp");

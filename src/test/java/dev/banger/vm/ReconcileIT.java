@@ -27,9 +27,7 @@ class ReconcileIT {
 
     @BeforeEach
     void setUp() throws Exception {
-        banger = BangerHome.create();
-        ok(banger.banger("kernel", "import", "cloud", "--deb", TestAssets.debianCloudKernelDeb().toString()));
-        ok(banger.banger("image", "register", "busybox", "--rootfs", TestAssets.busyboxRootfs().toString()));
+        banger = BangerHome.createWithBusyboxGuest();
     }
 
     @AfterEach
@@ -64,7 +62,7 @@ class ReconcileIT {
         Map<?, ?> vm = show("victim");
         assertThat(vm.get("state")).isEqualTo("stopped");
         assertThat((String) vm.get("lastError")).contains("stopped by reconcile", "pid " + qemu, "was gone");
-        assertThat(links()).as("its tap was removed").doesNotContain("bt" + id);
+        assertThat(banger.links()).as("its tap was removed").doesNotContain("bt" + id);
         assertThat(banger.home().resolve("run/vms/" + id)).as("its sockets were removed").doesNotExist();
         ok(banger.banger("vm", "start", "victim"));
         assertThat(ok(banger.banger("vm", "exec", "victim", "--", "true")).exitCode()).isZero();
@@ -126,16 +124,6 @@ class ReconcileIT {
         return (Map<?, ?>) Json.parseTree(ok(banger.banger("vm", "show", vm, "--json")).stdout());
     }
 
-    private List<String> links() throws Exception {
-        Process p = new ProcessBuilder(banger.inNetns(List.of("ip", "-j", "link", "show"))).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(10, TimeUnit.SECONDS);
-        List<String> names = new ArrayList<>();
-        for (Object l : (List<?>) Json.parseTree(out)) {
-            names.add((String) ((Map<?, ?>) l).get("ifname"));
-        }
-        return names;
-    }
 
     private static Result ok(Result result) {
         assertThat(result.exitCode()).as(result.output()).isZero();

@@ -30,9 +30,7 @@ class TemplateIT {
 
     @BeforeEach
     void setUp() throws Exception {
-        banger = BangerHome.create();
-        ok(banger.banger("kernel", "import", "cloud", "--deb", TestAssets.debianCloudKernelDeb().toString()));
-        ok(banger.banger("image", "register", "busybox", "--rootfs", TestAssets.busyboxRootfs().toString()));
+        banger = BangerHome.createWithBusyboxGuest();
     }
 
     @AfterEach
@@ -119,7 +117,7 @@ class TemplateIT {
         try (var left = Files.list(banger.stateDir().resolve("templates"))) {
             assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".building-"));
         }
-        assertThat(links()).as("the template guest's tap is gone").noneMatch(l -> l.startsWith("btt"));
+        assertThat(banger.links()).as("the template guest's tap is gone").noneMatch(l -> l.startsWith("btt"));
         assertThat(exec("first", "hostname")).as("the VM that was running is adopted").isEqualTo("first");
     }
 
@@ -130,16 +128,6 @@ class TemplateIT {
                         .orElse(false)).toList();
     }
 
-    private List<String> links() throws Exception {
-        Process p = new ProcessBuilder(banger.inNetns(List.of("ip", "-j", "link", "show"))).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        p.waitFor(10, TimeUnit.SECONDS);
-        List<String> names = new java.util.ArrayList<>();
-        for (Object l : (List<?>) Json.parseTree(out)) {
-            names.add((String) ((Map<?, ?>) l).get("ifname"));
-        }
-        return names;
-    }
 
     private Map<?, ?> awaitTemplate() throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);

@@ -31,9 +31,7 @@ class VmLifecycleIT {
 
     @BeforeEach
     void setUp() throws Exception {
-        banger = BangerHome.create();
-        ok(banger.banger("kernel", "import", "cloud", "--deb", TestAssets.debianCloudKernelDeb().toString()));
-        ok(banger.banger("image", "register", "busybox", "--rootfs", TestAssets.busyboxRootfs().toString()));
+        banger = BangerHome.createWithBusyboxGuest();
     }
 
     @AfterEach
