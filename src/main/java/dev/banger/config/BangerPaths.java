@@ -152,6 +152,11 @@ public record BangerPaths(Path stateDir, Path configDir, Path runtimeDir) {
         return stateDir.resolve("tmp");
     }
 
+    /** Where the daemon copies the local files a client that is not root names, read as that client. */
+    public Path clientInputsDir() {
+        return imageWorkDir().resolve("client-inputs");
+    }
+
     /**
      * A tmpfs directory for staging small image pulls (creating files there is an order of magnitude cheaper than
      * on a journalled disk), unique to this state dir; empty when the host has no /dev/shm.

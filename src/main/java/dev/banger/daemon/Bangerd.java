@@ -44,6 +44,8 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.concurrent.CountDownLatch;
@@ -90,8 +92,9 @@ public final class Bangerd implements AutoCloseable {
         String configFingerprint = DaemonConfig.fingerprint(paths.configFile());
         DaemonConfig config = DaemonConfig.load(paths.configFile());
         Optional<InetSocketAddress> dnsAddress = config.dnsAddress();
+        PeerPolicy peers = PeerPolicy.forCurrentUser(config.socketGroupName());
         createPrivateDir(paths.stateDir());
-        createPrivateDir(paths.runtimeDir());
+        createRuntimeDir(paths.runtimeDir(), peers.group());
         DaemonLock lock = DaemonLock.acquire(paths.daemonLock());
         Database db = null;
         GuestDns guestDns = null;
@@ -138,7 +141,7 @@ public final class Bangerd implements AutoCloseable {
             RpcServer server = new RpcServer(paths.socket(),
                     Dispatcher.handlers(control, vms, new VmUsage(running, network, runner), exec, run, connect,
                             new VmPorts(running), new VmCopy(running), sessions, images, kernels),
-                    PeerPolicy.forCurrentUser(config.socketGroupName()));
+                    peers);
             self[0] = new Bangerd(paths, lock, db, server, dnsServer, vms, guestDns);
             server.start();
             log.info("bangerd {} ready (pid {}, state {})", dev.banger.config.BuildInfo.version(),
@@ -170,6 +173,21 @@ public final class Bangerd implements AutoCloseable {
             log.warn("{}; NAME.vm will not resolve (ssh NAME.vm still works through banger ssh-config); "
                     + "set dnsListen in {} to a free address", e.getMessage(), "config.json");
             return null;
+        }
+    }
+
+    /**
+     * The runtime dir holds the socket: 0700, or with a socket group 0710 and that group, so its members can reach
+     * the socket by name (not list the dir); the socket itself is then 0660 (RpcServer).
+     */
+    private static void createRuntimeDir(Path dir, Optional<GroupPrincipal> group) throws IOException {
+        Files.createDirectories(dir);
+        PosixFileAttributeView view = Files.getFileAttributeView(dir, PosixFileAttributeView.class);
+        if (group.isPresent()) {
+            view.setGroup(group.get());
+            view.setPermissions(PosixFilePermissions.fromString("rwx--x---"));
+        } else {
+            view.setPermissions(PosixFilePermissions.fromString("rwx------"));
         }
     }
 
@@ -221,6 +239,7 @@ public final class Bangerd implements AutoCloseable {
             System.exit(1);
         }
         DaemonLogging.toFile(paths.daemonLog());
+        DaemonLogging.captureConsole(paths.daemonLog());
         Bangerd daemon;
         try {
             daemon = start(paths);

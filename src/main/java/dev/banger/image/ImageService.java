@@ -8,6 +8,9 @@ import dev.banger.api.ImageRegisterRequest;
 import dev.banger.api.ImageView;
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
+import dev.banger.host.ClientFiles;
+import dev.banger.image.registry.ImageSources;
+import dev.banger.rpc.Peer;
 import dev.banger.host.CommandRunner;
 import dev.banger.host.Executables;
 import dev.banger.config.BangerPaths;
@@ -40,6 +43,11 @@ public final class ImageService {
 
     private static final Logger log = LoggerFactory.getLogger(ImageService.class);
     static final String ROOTFS_FILE = "rootfs.ext4";
+    /** The largest file {@code image register} copies from a client that is not root. */
+    static final ClientFiles.Limit ROOTFS_LIMIT = ClientFiles.Limit.gib(64);
+    /** The largest layout or archive {@code image pull} copies from a client that is not root. */
+    static final ClientFiles.Limit LOCAL_IMAGE_LIMIT = ClientFiles.Limit.gib(64);
+    static final ClientFiles.Limit DOCKER_CONFIG_LIMIT = ClientFiles.Limit.mib(1);
 
     private final BangerPaths paths;
     private final ImageStore images;
@@ -47,6 +55,7 @@ public final class ImageService {
     private final CommandRunner runner;
     private final Clock clock;
     private final ImagePuller puller;
+    private final ClientFiles clientFiles;
     private final Object defaultImageLock = new Object();
     /**
      * The publication window: one pull, register, promote or delete of a name at a time; a second one waits for
@@ -62,6 +71,7 @@ public final class ImageService {
         this.runner = runner;
         this.clock = clock;
         this.puller = puller;
+        this.clientFiles = new ClientFiles(paths.clientInputsDir());
     }
 
     public ImageList list() {
@@ -153,33 +163,38 @@ public final class ImageService {
         if (request.rootfs() == null || !Path.of(request.rootfs()).isAbsolute()) {
             throw BangerException.invalidArgument("--rootfs needs an absolute path to an ext4 file");
         }
-        Path source = Path.of(request.rootfs());
-        try {
-            if (!Files.isRegularFile(source)) {
-                throw BangerException.invalidArgument("--rootfs " + source + ": no such file");
-            }
-            if (!Ext4.isExtFilesystem(source)) {
-                throw BangerException.invalidArgument("--rootfs " + source + " is not an ext4 file system "
-                        + "(no ext superblock); make one with mkfs.ext4 -d DIR FILE SIZE");
-            }
-        } catch (IOException e) {
-            throw BangerException.invalidArgument("cannot read --rootfs " + source + ": " + e.getMessage());
-        }
-        new BootCheck(runner).problem(source).ifPresent(problem -> call.emit(new Event.Progress("check-rootfs",
-                "warning", "warning: " + source + " has no program to run commands with (" + problem + "); VMs"
-                + " of it boot but cannot run commands", 0, -1, -1)));
-        return publish(name, existing -> false, dir -> {
-            Path target = dir.resolve(ROOTFS_FILE);
+        Path named = Path.of(request.rootfs());
+        // A client that is not root has the file read as itself (a copy), never by the daemon.
+        try (ClientFiles.Local rootfs = clientFiles.file(call.peer(), named, "--rootfs", ROOTFS_LIMIT)) {
+            Path source = rootfs.path();
             try {
-                runner.run(Command.of("cp", "--reflink=auto", "--sparse=always", source.toString(),
-                        target.toString()).withTimeout(Duration.ofMinutes(30)));
-            } catch (CommandFailedException e) {
-                throw BangerException.failedPrecondition("cannot copy " + source + " into the image store: "
-                        + e.getMessage());
+                if (!Ext4.isExtFilesystem(source)) {
+                    throw BangerException.invalidArgument("--rootfs " + named + " is not an ext4 file system "
+                            + "(no ext superblock); make one with mkfs.ext4 -d DIR FILE SIZE");
+                }
+            } catch (IOException e) {
+                throw BangerException.invalidArgument("cannot read --rootfs " + named + ": " + e.getMessage());
             }
-            return new Image(name, "register:" + source, null, target, Files.size(target), Map.of(), null,
-                    List.of(), List.of(), clock.instant());
-        });
+            new BootCheck(runner).problem(source).ifPresent(problem -> call.emit(new Event.Progress("check-rootfs",
+                    "warning", "warning: " + named + " has no program to run commands with (" + problem + "); VMs"
+                    + " of it boot but cannot run commands", 0, -1, -1)));
+            return publish(name, existing -> false, dir -> {
+                Path target = dir.resolve(ROOTFS_FILE);
+                try {
+                    if (rootfs.copied()) {
+                        Files.move(source, target); // The copy is the daemon's: it becomes the image's file.
+                    } else {
+                        runner.run(Command.of("cp", "--reflink=auto", "--sparse=always", source.toString(),
+                                target.toString()).withTimeout(Duration.ofMinutes(30)));
+                    }
+                } catch (CommandFailedException e) {
+                    throw BangerException.failedPrecondition("cannot copy " + named + " into the image store: "
+                            + e.getMessage());
+                }
+                return new Image(name, "register:" + named, null, target, Files.size(target), Map.of(), null,
+                        List.of(), List.of(), clock.instant());
+            });
+        }
     }
 
     public ImageView pull(ImagePullRequest request, Call call) {
@@ -195,26 +210,86 @@ public final class ImageService {
         }
         PullProgress progress = new PullProgress(call);
         String source = canonicalSource(request.reference());
-        ImageView published = publish(name, existing -> existing.source().equals(source) && !request.force(), dir -> {
-            Path target = dir.resolve(ROOTFS_FILE);
-            PullOptions options = PullOptions.to(target).withInsecure(request.insecure());
+        Peer peer = call.peer();
+        try (LocalInputs local = localInputs(peer, request)) {
+            ImageView published = publish(name, existing -> existing.source().equals(source) && !request.force(),
+                    dir -> {
+                Path target = dir.resolve(ROOTFS_FILE);
+                PullOptions options = PullOptions.to(target).withInsecure(request.insecure());
+                if (local.dockerConfig() != null) {
+                    options = options.withDockerConfig(local.dockerConfig().path());
+                }
+                PulledImage pulled;
+                try {
+                    pulled = puller.pull(local.reference(), options, progress);
+                } catch (IllegalArgumentException e) {
+                    throw BangerException.invalidArgument(e.getMessage());
+                } catch (ImageException e) {
+                    throw BangerException.failedPrecondition("cannot pull " + request.reference() + ": "
+                            + e.getMessage());
+                }
+                progress.finish();
+                ImageConfig config = pulled.config();
+                String recorded = local.copiedReference() != null ? local.copiedReference() : pulled.sourceReference();
+                return new Image(name, recorded, pulled.manifestDigest(), target, pulled.sizeBytes(),
+                        config.envMap(), config.workingDir(), config.entrypoint(), config.cmd(), clock.instant());
+            });
+            return replacesDefault && !published.isDefault() ? defaultImage(name) : published;
+        }
+    }
+
+    /**
+     * A pull's local inputs as the peer may read them: the reference (its layout or archive copied as the peer
+     * when the peer is not privileged) and the docker config.
+     *
+     * @param copiedReference the reference as the client named it, when {@code reference} names a copy
+     */
+    private record LocalInputs(String reference, String copiedReference, ClientFiles.Local input,
+                               ClientFiles.Local dockerConfig) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (input != null) {
+                input.close();
+            }
+            if (dockerConfig != null) {
+                dockerConfig.close();
+            }
+        }
+    }
+
+    private LocalInputs localInputs(Peer peer, ImagePullRequest request) {
+        ClientFiles.Local dockerConfig = null;
+        ClientFiles.Local input = null;
+        try {
             if (request.dockerConfig() != null) {
-                options = options.withDockerConfig(Path.of(request.dockerConfig()));
+                Path config = Path.of(request.dockerConfig());
+                if (!config.isAbsolute()) {
+                    throw BangerException.invalidArgument("the docker config " + config + " must be an absolute path");
+                }
+                dockerConfig = clientFiles.file(peer, config, "docker config", DOCKER_CONFIG_LIMIT);
             }
-            PulledImage pulled;
-            try {
-                pulled = puller.pull(request.reference(), options, progress);
-            } catch (IllegalArgumentException e) {
-                throw BangerException.invalidArgument(e.getMessage());
-            } catch (ImageException e) {
-                throw BangerException.failedPrecondition("cannot pull " + request.reference() + ": " + e.getMessage());
+            if (peer.privileged() || !ImageSources.isLocal(request.reference())) {
+                return new LocalInputs(request.reference(), null, null, dockerConfig);
             }
-            progress.finish();
-            ImageConfig config = pulled.config();
-            return new Image(name, pulled.sourceReference(), pulled.manifestDigest(), target, pulled.sizeBytes(),
-                    config.envMap(), config.workingDir(), config.entrypoint(), config.cmd(), clock.instant());
-        });
-        return replacesDefault && !published.isDefault() ? defaultImage(name) : published;
+            ImageSources.LocalSpec spec = ImageSources.localSpec(request.reference(),
+                    p -> clientFiles.kind(peer, p) == ClientFiles.Kind.DIRECTORY,
+                    p -> clientFiles.kind(peer, p) == ClientFiles.Kind.REGULAR_FILE).orElseThrow(() ->
+                    BangerException.invalidArgument(request.reference() + " names no "
+                            + (request.reference().startsWith("oci-layout:") ? "directory" : "file") + " that user "
+                            + peer.user() + " can read"));
+            input = spec.directory()
+                    ? clientFiles.tree(peer, spec.path(), "oci-layout:", LOCAL_IMAGE_LIMIT)
+                    : clientFiles.file(peer, spec.path(), "docker-archive:", LOCAL_IMAGE_LIMIT);
+            return new LocalInputs(spec.withPath(input.path()), spec.withPath(spec.path()), input, dockerConfig);
+        } catch (RuntimeException e) {
+            if (input != null) {
+                input.close();
+            }
+            if (dockerConfig != null) {
+                dockerConfig.close();
+            }
+            throw e;
+        }
     }
 
     /** How a pulled image records its source, so a repeated pull of one reference is recognised. */
