@@ -31,6 +31,7 @@ final class DaemonLauncher {
             "-Xmx384m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-XX:TieredStopAtLevel=1",
             "-XX:ReservedCodeCacheSize=48m", "-Xshare:auto");
     static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+    static final long CONSOLE_LOG_ROTATE_BYTES = 1024 * 1024;
 
     private final BangerPaths paths;
 
@@ -87,6 +88,7 @@ final class DaemonLauncher {
         argv.add("dev.banger.daemon.Bangerd");
         try {
             Files.createDirectories(paths.logDir());
+            rotateIfLarge(paths.daemonConsoleLog());
             ProcessBuilder pb = new ProcessBuilder(argv);
             // Image layers carry non-ASCII file names; the JVM encodes file names with the locale's charset.
             pb.environment().put("LC_ALL", "C.UTF-8");
@@ -113,6 +115,21 @@ final class DaemonLauncher {
             return java.toString();
         }
         return ProcessHandle.current().info().command().orElse(java.toString());
+    }
+
+    /**
+     * Keeps {@code bangerd.out} (appended to by every daemon the CLI starts; each run writes at most a MiB to it)
+     * bounded: past {@link #CONSOLE_LOG_ROTATE_BYTES} it becomes {@code bangerd.out.1}, replacing the previous one.
+     */
+    static void rotateIfLarge(Path consoleLog) throws IOException {
+        try {
+            if (Files.size(consoleLog) > CONSOLE_LOG_ROTATE_BYTES) {
+                Files.move(consoleLog, consoleLog.resolveSibling(consoleLog.getFileName() + ".1"),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            // Nothing to rotate.
+        }
     }
 
     private static String lastLine(Path log) {

@@ -10,7 +10,8 @@ import java.util.Map;
  *
  * <p>Resolution: when {@code BANGER_HOME} is set, state, config and runtime all live under it (tests and
  * side-by-side installs). Otherwise root uses {@code /var/lib/banger}, {@code /etc/banger} and
- * {@code /run/banger}; other users follow XDG ({@code ~/.local/state/banger}, {@code ~/.config/banger},
+ * {@code /run/banger}, and so do other users who can reach its socket (members of its {@code socketGroup}); other
+ * users follow XDG ({@code ~/.local/state/banger}, {@code ~/.config/banger},
  * {@code $XDG_RUNTIME_DIR/banger} or {@code /tmp/banger-UID}).
  */
 public record BangerPaths(Path stateDir, Path configDir, Path runtimeDir) {
@@ -23,20 +24,36 @@ public record BangerPaths(Path stateDir, Path configDir, Path runtimeDir) {
         runtimeDir = runtimeDir.toAbsolutePath().normalize();
     }
 
+    /** The root daemon's paths, which a member of its {@code socketGroup} uses too. */
+    static final BangerPaths SYSTEM = new BangerPaths(Path.of("/var/lib/banger"), Path.of("/etc/banger"),
+            Path.of("/run/banger"));
+
     /** Paths for this process, from its environment. */
     public static BangerPaths fromEnvironment() {
-        return resolve(System.getenv(), System.getProperty("user.home"), currentUid());
+        long uid = currentUid();
+        // Only a member of the socket group (or root) can see the socket in the root daemon's runtime dir.
+        boolean systemSocketReachable = uid != 0 && Files.exists(SYSTEM.socket());
+        return resolve(System.getenv(), System.getProperty("user.home"), uid, systemSocketReachable);
     }
 
     /** Paths for the given environment; separated from {@link #fromEnvironment()} so tests can feed one. */
     public static BangerPaths resolve(Map<String, String> env, String userHome, long uid) {
+        return resolve(env, userHome, uid, false);
+    }
+
+    /**
+     * As {@link #resolve(Map, String, long)}; a user who is not root and can reach the root daemon's socket
+     * ({@code systemSocketReachable}: a member of its socket group) uses the root daemon's paths.
+     */
+    public static BangerPaths resolve(Map<String, String> env, String userHome, long uid,
+                                      boolean systemSocketReachable) {
         String home = env.get(HOME_ENV);
         if (home != null && !home.isBlank()) {
             Path base = Path.of(home);
             return new BangerPaths(base.resolve("state"), base.resolve("config"), base.resolve("run"));
         }
-        if (uid == 0) {
-            return new BangerPaths(Path.of("/var/lib/banger"), Path.of("/etc/banger"), Path.of("/run/banger"));
+        if (uid == 0 || systemSocketReachable) {
+            return SYSTEM;
         }
         Path userHomeDir = Path.of(userHome);
         Path state = xdg(env, "XDG_STATE_HOME", userHomeDir.resolve(".local/state")).resolve("banger");
@@ -155,6 +172,11 @@ public record BangerPaths(Path stateDir, Path configDir, Path runtimeDir) {
     /** Where image pulls stage their trees (on the state dir's file system, so publishing is a rename). */
     public Path imageWorkDir() {
         return stateDir.resolve("tmp");
+    }
+
+    /** Where the daemon copies the local files a client that is not root names, read as that client. */
+    public Path clientInputsDir() {
+        return imageWorkDir().resolve("client-inputs");
     }
 
     /**

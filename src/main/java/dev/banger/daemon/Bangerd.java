@@ -50,6 +50,8 @@ import java.nio.channels.Channel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.concurrent.CountDownLatch;
@@ -106,8 +108,9 @@ public final class Bangerd implements AutoCloseable {
         String configFingerprint = DaemonConfig.fingerprint(paths.configFile());
         DaemonConfig config = DaemonConfig.load(paths.configFile());
         Optional<InetSocketAddress> dnsAddress = config.dnsAddress();
+        PeerPolicy peers = PeerPolicy.forCurrentUser(config.socketGroupName());
         createPrivateDir(paths.stateDir());
-        createPrivateDir(paths.runtimeDir());
+        createRuntimeDir(paths.runtimeDir(), peers.group());
         DaemonLock lock = DaemonLock.acquire(paths.daemonLock());
         Database db = null;
         GuestDns guestDns = null;
@@ -154,7 +157,7 @@ public final class Bangerd implements AutoCloseable {
                     Dispatcher.handlers(control, vms, new VmUsage(running, network, runner), exec, run, connect,
                             new VmPorts(running), new VmCopy(running), sessions, images,
                             new ImageBundles(paths, images, kernels, clock), kernels),
-                    PeerPolicy.forCurrentUser(config.socketGroupName()));
+                    peers);
             self[0] = new Bangerd(paths, lock, db, server, dnsServer, vms, guestDns, puller);
             if (listener.isPresent()) {
                 server.start(listener.get());
@@ -234,6 +237,21 @@ public final class Bangerd implements AutoCloseable {
         return Optional.of(listener);
     }
 
+    /**
+     * The runtime dir holds the socket: 0700, or with a socket group 0710 and that group, so its members can reach
+     * the socket by name (not list the dir); the socket itself is then 0660 (RpcServer).
+     */
+    private static void createRuntimeDir(Path dir, Optional<GroupPrincipal> group) throws IOException {
+        Files.createDirectories(dir);
+        PosixFileAttributeView view = Files.getFileAttributeView(dir, PosixFileAttributeView.class);
+        if (group.isPresent()) {
+            view.setGroup(group.get());
+            view.setPermissions(PosixFilePermissions.fromString("rwx--x---"));
+        } else {
+            view.setPermissions(PosixFilePermissions.fromString("rwx------"));
+        }
+    }
+
     private static void createPrivateDir(Path dir) throws IOException {
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
@@ -283,6 +301,7 @@ public final class Bangerd implements AutoCloseable {
             System.exit(1);
         }
         DaemonLogging.toFile(paths.daemonLog());
+        DaemonLogging.captureConsole(paths.daemonLog());
         Bangerd daemon;
         try {
             daemon = start(paths, inheritedListener(paths));

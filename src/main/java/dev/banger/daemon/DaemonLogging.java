@@ -7,12 +7,19 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.rolling.RollingFileAppender;
 import ch.qos.logback.core.rolling.SizeAndTimeBasedRollingPolicy;
 import ch.qos.logback.core.util.FileSize;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** Points logback at the daemon's log file in the state dir (size-capped, rolled daily). */
 final class DaemonLogging {
+
+    /** What the daemon writes to its stdout and stderr in one run, at most ({@code bangerd.out}). */
+    static final long CONSOLE_LIMIT_BYTES = 1024 * 1024;
 
     private DaemonLogging() {
     }
@@ -45,5 +52,22 @@ final class DaemonLogging {
         ch.qos.logback.classic.Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.INFO);
         root.addAppender(appender);
+    }
+
+    /**
+     * Caps what this run writes to stdout and stderr at {@link #CONSOLE_LIMIT_BYTES} (a detached daemon's are
+     * {@code bangerd.out}, which nothing rotates but the CLI at the next start), and sends an exception no code
+     * caught to the log instead of the JVM's default, a stack trace on stderr.
+     */
+    static void captureConsole(Path logFile) {
+        String note = "bangerd: further console output dropped (over " + CONSOLE_LIMIT_BYTES + " bytes); see "
+                + logFile;
+        System.setOut(new PrintStream(new CappedOutputStream(new FileOutputStream(FileDescriptor.out),
+                CONSOLE_LIMIT_BYTES, note), true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(new CappedOutputStream(new FileOutputStream(FileDescriptor.err),
+                CONSOLE_LIMIT_BYTES, note), true, StandardCharsets.UTF_8));
+        Logger log = LoggerFactory.getLogger("uncaught");
+        Thread.setDefaultUncaughtExceptionHandler((thread, e) ->
+                log.error("uncaught exception in thread {}", thread.getName(), e));
     }
 }

@@ -8,6 +8,9 @@ import dev.banger.api.ImageRegisterRequest;
 import dev.banger.api.ImageView;
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
+import dev.banger.host.ClientFiles;
+import dev.banger.image.registry.ImageSources;
+import dev.banger.rpc.Peer;
 import dev.banger.host.CommandRunner;
 import dev.banger.host.Executables;
 import dev.banger.config.BangerPaths;
@@ -40,6 +43,11 @@ public final class ImageService {
 
     private static final Logger log = LoggerFactory.getLogger(ImageService.class);
     static final String ROOTFS_FILE = "rootfs.ext4";
+    /** The largest file {@code image register} copies from a client that is not root. */
+    static final ClientFiles.Limit ROOTFS_LIMIT = ClientFiles.Limit.gib(64);
+    /** The largest layout or archive {@code image pull} copies from a client that is not root. */
+    static final ClientFiles.Limit LOCAL_IMAGE_LIMIT = ClientFiles.Limit.gib(64);
+    static final ClientFiles.Limit DOCKER_CONFIG_LIMIT = ClientFiles.Limit.mib(1);
 
     private final BangerPaths paths;
     private final ImageStore images;
@@ -47,6 +55,7 @@ public final class ImageService {
     private final CommandRunner runner;
     private final Clock clock;
     private final ImagePuller puller;
+    private final ClientFiles clientFiles;
     private final Object defaultImageLock = new Object();
     /**
      * The publication window: one pull, register, promote or delete of a name at a time; a second one waits for
@@ -62,6 +71,7 @@ public final class ImageService {
         this.runner = runner;
         this.clock = clock;
         this.puller = puller;
+        this.clientFiles = new ClientFiles(paths.clientInputsDir());
     }
 
     public ImageList list() {
@@ -153,44 +163,60 @@ public final class ImageService {
         if (request.rootfs() == null || !Path.of(request.rootfs()).isAbsolute()) {
             throw BangerException.invalidArgument("--rootfs needs an absolute path to an ext4 file");
         }
-        Path source = Path.of(request.rootfs());
-        try {
-            String kind = Files2.kind(source);
-            if (kind.equals("nothing")) {
-                throw BangerException.invalidArgument("--rootfs " + source + ": no such file");
-            }
-            if (kind.equals("a block device")) {
-                throw BangerException.invalidArgument("--rootfs " + source + " is a block device, not a file; copy"
-                        + " it to an ext4 file first (e.g. dd if=" + source + " of=rootfs.ext4 conv=sparse) and"
-                        + " register that");
-            }
-            if (!kind.equals("a regular file")) {
-                throw BangerException.invalidArgument("--rootfs " + source + " is " + kind + ", not an ext4 file"
-                        + (kind.equals("a directory") ? "; make one with mkfs.ext4 -d DIR FILE SIZE" : ""));
-            }
-            if (!Ext4.isExtFilesystem(source)) {
-                throw BangerException.invalidArgument("--rootfs " + source + " is not an ext4 file system "
-                        + "(no ext superblock); make one with mkfs.ext4 -d DIR FILE SIZE");
-            }
-        } catch (IOException e) {
-            throw BangerException.invalidArgument("cannot read --rootfs " + source + ": " + e.getMessage());
+        Path named = Path.of(request.rootfs());
+        if (call.peer().privileged()) {
+            requireRegularFile(named);
         }
-        new BootCheck(runner).problem(source).ifPresent(problem -> call.emit(new Event.Progress("check-rootfs",
-                "warning", "warning: " + source + " has no program to run commands with (" + problem + "); VMs"
-                + " of it boot but cannot run commands", 0, -1, -1)));
-        return publish(name, existing -> OnExisting.REFUSE, dir -> {
-            Path target = dir.resolve(ROOTFS_FILE);
+        // A client that is not root has the file read as itself (a copy), never by the daemon.
+        try (ClientFiles.Local rootfs = clientFiles.file(call.peer(), named, "--rootfs", ROOTFS_LIMIT)) {
+            Path source = rootfs.path();
             try {
-                runner.run(Command.of("cp", "--reflink=auto", "--sparse=always", source.toString(),
-                        target.toString()).withTimeout(Duration.ofMinutes(30)));
-            } catch (CommandFailedException e) {
-                throw BangerException.failedPrecondition("cannot copy " + source + " into the image store: "
-                        + e.getMessage());
+                if (!Ext4.isExtFilesystem(source)) {
+                    throw BangerException.invalidArgument("--rootfs " + named + " is not an ext4 file system "
+                            + "(no ext superblock); make one with mkfs.ext4 -d DIR FILE SIZE");
+                }
+            } catch (IOException e) {
+                throw BangerException.invalidArgument("cannot read --rootfs " + named + ": " + e.getMessage());
             }
-            return new Image(name, "register:" + source, null, target, Files.size(target), Map.of(), null,
-                    List.of(), List.of(), clock.instant());
-        });
+            new BootCheck(runner).problem(source).ifPresent(problem -> call.emit(new Event.Progress("check-rootfs",
+                    "warning", "warning: " + named + " has no program to run commands with (" + problem + "); VMs"
+                    + " of it boot but cannot run commands", 0, -1, -1)));
+            return publish(name, existing -> OnExisting.REFUSE, dir -> {
+                Path target = dir.resolve(ROOTFS_FILE);
+                try {
+                    if (rootfs.copied()) {
+                        Files.move(source, target); // The copy is the daemon's: it becomes the image's file.
+                    } else {
+                        runner.run(Command.of("cp", "--reflink=auto", "--sparse=always", source.toString(),
+                                target.toString()).withTimeout(Duration.ofMinutes(30)));
+                    }
+                } catch (CommandFailedException e) {
+                    throw BangerException.failedPrecondition("cannot copy " + named + " into the image store: "
+                            + e.getMessage());
+                }
+                return new Image(name, "register:" + named, null, target, Files.size(target), Map.of(), null,
+                        List.of(), List.of(), clock.instant());
+            });
+        }
     }
+
+    /** The checks a privileged client's --rootfs gets by name: a regular file (never read as a block device). */
+    private static void requireRegularFile(Path source) {
+        String kind = Files2.kind(source);
+        if (kind.equals("nothing")) {
+            throw BangerException.invalidArgument("--rootfs " + source + ": no such file");
+        }
+        if (kind.equals("a block device")) {
+            throw BangerException.invalidArgument("--rootfs " + source + " is a block device, not a file; copy"
+                    + " it to an ext4 file first (e.g. dd if=" + source + " of=rootfs.ext4 conv=sparse) and"
+                    + " register that");
+        }
+        if (!kind.equals("a regular file")) {
+            throw BangerException.invalidArgument("--rootfs " + source + " is " + kind + ", not an ext4 file"
+                    + (kind.equals("a directory") ? "; make one with mkfs.ext4 -d DIR FILE SIZE" : ""));
+        }
+    }
+
 
     /**
      * Pulls an image under a name. When the name already has an image of the same source, the reference is resolved
@@ -207,36 +233,95 @@ public final class ImageService {
         Names.requireValid("image", name);
         PullProgress progress = new PullProgress(call);
         String source = canonicalSource(request.reference());
-        return publish(name, existing -> {
-            if (request.force()) {
+        // A client that is not root has its local inputs (layout, archive, docker config) read as itself.
+        try (LocalInputs local = localInputs(call.peer(), request)) {
+            return publish(name, existing -> {
+                if (request.force()) {
+                    return OnExisting.REPLACE;
+                }
+                if (!existing.source().equals(source)) {
+                    return OnExisting.REFUSE;
+                }
+                String now = pulling(request, () -> puller.resolveDigest(local.reference(),
+                        pullOptions(request, local, paths.imagesDir().resolve(name).resolve(ROOTFS_FILE))));
+                if (now.equals(existing.digest())) {
+                    call.emit(Event.Progress.done("pull", "image '" + name + "' is up to date (" + now + ")", 0));
+                    return OnExisting.KEEP;
+                }
+                call.emit(new Event.Progress("pull", "running", source + " moved from " + existing.digest() + " to "
+                        + now + ": updating image '" + name + "'", 0, -1, -1));
                 return OnExisting.REPLACE;
-            }
-            if (!existing.source().equals(source)) {
-                return OnExisting.REFUSE;
-            }
-            String now = pulling(request, () -> puller.resolveDigest(request.reference(), pullOptions(request,
-                    paths.imagesDir().resolve(name).resolve(ROOTFS_FILE))));
-            if (now.equals(existing.digest())) {
-                call.emit(Event.Progress.done("pull", "image '" + name + "' is up to date (" + now + ")", 0));
-                return OnExisting.KEEP;
-            }
-            call.emit(new Event.Progress("pull", "running", source + " moved from " + existing.digest() + " to "
-                    + now + ": updating image '" + name + "'", 0, -1, -1));
-            return OnExisting.REPLACE;
-        }, dir -> {
-            Path target = dir.resolve(ROOTFS_FILE);
-            PulledImage pulled = pulling(request, () -> puller.pull(request.reference(), pullOptions(request, target),
-                    progress));
-            progress.finish();
-            ImageConfig config = pulled.config();
-            return new Image(name, pulled.sourceReference(), pulled.manifestDigest(), target, pulled.sizeBytes(),
-                    config.envMap(), config.workingDir(), config.entrypoint(), config.cmd(), clock.instant());
-        });
+            }, dir -> {
+                Path target = dir.resolve(ROOTFS_FILE);
+                PulledImage pulled = pulling(request, () -> puller.pull(local.reference(),
+                        pullOptions(request, local, target), progress));
+                progress.finish();
+                ImageConfig config = pulled.config();
+                String recorded = local.copiedReference() != null ? local.copiedReference()
+                        : pulled.sourceReference();
+                return new Image(name, recorded, pulled.manifestDigest(), target, pulled.sizeBytes(),
+                        config.envMap(), config.workingDir(), config.entrypoint(), config.cmd(), clock.instant());
+            });
+        }
     }
 
-    private static PullOptions pullOptions(ImagePullRequest request, Path target) {
+    private static PullOptions pullOptions(ImagePullRequest request, LocalInputs local, Path target) {
         PullOptions options = PullOptions.to(target).withInsecure(request.insecure());
-        return request.dockerConfig() == null ? options : options.withDockerConfig(Path.of(request.dockerConfig()));
+        return local.dockerConfig() == null ? options : options.withDockerConfig(local.dockerConfig().path());
+    }
+
+    /**
+     * A pull's local inputs as the peer may read them: the reference (its layout or archive copied as the peer
+     * when the peer is not privileged) and the docker config.
+     *
+     * @param copiedReference the reference as the client named it, when {@code reference} names a copy
+     */
+    private record LocalInputs(String reference, String copiedReference, ClientFiles.Local input,
+                               ClientFiles.Local dockerConfig) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (input != null) {
+                input.close();
+            }
+            if (dockerConfig != null) {
+                dockerConfig.close();
+            }
+        }
+    }
+
+    private LocalInputs localInputs(Peer peer, ImagePullRequest request) {
+        ClientFiles.Local dockerConfig = null;
+        ClientFiles.Local input = null;
+        try {
+            if (request.dockerConfig() != null) {
+                Path config = Path.of(request.dockerConfig());
+                if (!config.isAbsolute()) {
+                    throw BangerException.invalidArgument("the docker config " + config + " must be an absolute path");
+                }
+                dockerConfig = clientFiles.file(peer, config, "docker config", DOCKER_CONFIG_LIMIT);
+            }
+            if (peer.privileged() || !ImageSources.isLocal(request.reference())) {
+                return new LocalInputs(request.reference(), null, null, dockerConfig);
+            }
+            ImageSources.LocalSpec spec = ImageSources.localSpec(request.reference(),
+                    p -> clientFiles.kind(peer, p) == ClientFiles.Kind.DIRECTORY,
+                    p -> clientFiles.kind(peer, p) == ClientFiles.Kind.REGULAR_FILE).orElseThrow(() ->
+                    BangerException.invalidArgument(request.reference() + " names no "
+                            + (request.reference().startsWith("oci-layout:") ? "directory" : "file") + " that user "
+                            + peer.user() + " can read"));
+            input = spec.directory()
+                    ? clientFiles.tree(peer, spec.path(), "oci-layout:", LOCAL_IMAGE_LIMIT)
+                    : clientFiles.file(peer, spec.path(), "docker-archive:", LOCAL_IMAGE_LIMIT);
+            return new LocalInputs(spec.withPath(input.path()), spec.withPath(spec.path()), input, dockerConfig);
+        } catch (RuntimeException e) {
+            if (input != null) {
+                input.close();
+            }
+            if (dockerConfig != null) {
+                dockerConfig.close();
+            }
+            throw e;
+        }
     }
 
     /** Runs a puller call, its failures in the API's terms: one line, {@code cannot pull REF:} once. */

@@ -234,7 +234,11 @@ final class JsonParser {
         if (integral && literal.length() < 19) {
             return Long.parseLong(literal);
         }
-        return new BigDecimal(literal);
+        try {
+            return new BigDecimal(literal);
+        } catch (NumberFormatException e) { // An exponent beyond an int: 1e9999999999
+            throw error("number out of range");
+        }
     }
 
     private void literal(String word) {

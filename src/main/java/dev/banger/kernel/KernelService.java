@@ -1,5 +1,7 @@
 package dev.banger.kernel;
 
+import dev.banger.host.ClientFiles;
+import dev.banger.model.KernelSource;
 import dev.banger.api.BangerException;
 import dev.banger.api.Event;
 import dev.banger.api.KernelImportRequest;
@@ -43,12 +45,20 @@ public final class KernelService {
     private final ConcurrentHashMap<String, Boolean> inFlight = new ConcurrentHashMap<>();
     private final Object defaultKernelLock = new Object();
 
+    /** The most {@code kernel import} copies from a client that is not root, per input. */
+    static final ClientFiles.Limit KERNEL_LIMIT = ClientFiles.Limit.mib(512);
+    static final ClientFiles.Limit DEB_LIMIT = ClientFiles.Limit.gib(2);
+    static final ClientFiles.Limit MODULES_LIMIT = ClientFiles.Limit.gib(4);
+
+    private final ClientFiles clientFiles;
+
     public KernelService(BangerPaths paths, KernelStore kernels, VmStore vms, KernelImporter importer, Clock clock) {
         this.paths = paths;
         this.kernels = kernels;
         this.vms = vms;
         this.importer = importer;
         this.clock = clock;
+        this.clientFiles = new ClientFiles(paths.clientInputsDir());
     }
 
     public KernelList list() {
@@ -95,11 +105,27 @@ public final class KernelService {
         if (hasDeb && request.modules() != null) {
             throw BangerException.invalidArgument("--modules goes with --kernel; a .deb brings its own modules");
         }
-        Path source = existing(hasDeb ? request.deb() : request.kernel(), hasDeb ? "--deb" : "--kernel", false);
-        Path modules = request.modules() == null ? null : existing(request.modules(), "--modules", true);
-        return publish(name, request.makeDefault(), call, dest -> hasDeb
-                ? importer.importDeb(source, dest, progress(call))
-                : importer.importKernel(source, modules, dest, progress(call)));
+        Path named = absolute(hasDeb ? request.deb() : request.kernel(), hasDeb ? "--deb" : "--kernel");
+        Path namedModules = request.modules() == null ? null : absolute(request.modules(), "--modules");
+        // A client that is not root has its files read as itself (copies), never by the daemon.
+        try (ClientFiles.Local source = clientFiles.file(call.peer(), named, hasDeb ? "--deb" : "--kernel",
+                     hasDeb ? DEB_LIMIT : KERNEL_LIMIT);
+             ClientFiles.Local modules = namedModules == null ? null
+                     : clientFiles.tree(call.peer(), namedModules, "--modules", MODULES_LIMIT)) {
+            return publish(name, request.makeDefault(), call, dest -> {
+                if (hasDeb) {
+                    return importer.importDeb(source.path(), dest, progress(call));
+                }
+                KernelArtifacts imported = importer.importKernel(source.path(),
+                        modules == null ? null : modules.path(), dest, progress(call));
+                if (!source.copied()) {
+                    return imported;
+                }
+                return new KernelArtifacts(imported.version(), imported.format(), imported.kernel(),
+                        imported.vmlinux(), imported.modulesInitramfs(), imported.modules(),
+                        new KernelSource(imported.source().kind(), named.toString()));
+            });
+        }
     }
 
     /**
@@ -238,14 +264,10 @@ public final class KernelService {
                 event.message(), (System.nanoTime() - start) / 1_000_000, event.bytes(), event.totalBytes()));
     }
 
-    private static Path existing(String file, String option, boolean directory) {
+    private static Path absolute(String file, String option) {
         Path path = Path.of(file);
         if (!path.isAbsolute()) {
             throw BangerException.invalidArgument(option + " " + file + " must be an absolute path");
-        }
-        if (directory ? !Files.isDirectory(path) : !Files.isRegularFile(path)) {
-            throw BangerException.invalidArgument(option + " " + file + ": no such " + (directory ? "directory"
-                    : "file"));
         }
         return path;
     }

@@ -28,6 +28,14 @@ public interface Call {
      */
     void onCancel(Runnable action);
 
+    /**
+     * Who made the call. A handler that opens a path the client named reads it as this peer when it is not
+     * {@link Peer#privileged()} ({@code dev.banger.host.ClientFiles}).
+     */
+    default Peer peer() {
+        return Peer.INTERNAL;
+    }
+
     /** A call with no client behind it (internal use and tests): events are dropped, there is no input. */
     static Call detached() {
         return DetachedCall.INSTANCE;

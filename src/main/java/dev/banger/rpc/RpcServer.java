@@ -16,8 +16,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.concurrent.ExecutorService;
+import java.util.Optional;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -37,18 +41,37 @@ public final class RpcServer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(RpcServer.class);
     /** A connection that sends no request within this time is closed. */
     static final long REQUEST_TIMEOUT_MS = 30_000;
+    /**
+     * Connections served at once (each holds a thread, and one more while its call reads input). Long calls count
+     * too (exec, session attach, an ssh connection through vm.connect), so the bound is generous; beyond it a
+     * client is answered "busy" at once instead of waiting in the kernel's accept queue.
+     */
+    public static final int MAX_CONNECTIONS = 256;
+    /** How long, and how many bytes, an answered connection is drained before it is closed. */
+    static final long LINGER_MS = 1_000;
+    static final long LINGER_BYTES = 16L * 1024 * 1024;
+    /** Connections beyond the bound waiting for their "busy" answer; past this they are closed unanswered. */
+    static final int BUSY_QUEUE = 64;
+    /** An idle connection thread ends after this long, so a burst leaves no threads behind. */
+    static final long IDLE_THREAD_SECONDS = 2;
 
     private final Path socketPath;
     private final HandlerRegistry handlers;
     private final PeerPolicy peers;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicInteger connectionIds = new AtomicInteger();
-    private final ExecutorService connections = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "rpc-conn-" + connectionIds.incrementAndGet());
-        t.setDaemon(true);
-        return t;
-    });
-    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+    private final int maxConnections;
+    /** One permit per connection being served; a connection that finds none is answered "busy" and closed. */
+    private final Semaphore connectionPermits;
+    private final ThreadPoolExecutor connections;
+    /** One thread answers connections beyond the bound, lingering as {@link #closeAfterAnswer} does. */
+    private final ThreadPoolExecutor busyAnswers = new ThreadPoolExecutor(0, 1, IDLE_THREAD_SECONDS,
+            TimeUnit.SECONDS, new java.util.concurrent.ArrayBlockingQueue<>(BUSY_QUEUE), r -> {
+                Thread t = new Thread(r, "rpc-busy");
+                t.setDaemon(true);
+                return t;
+            });
+    private final ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
         Thread t = new Thread(r, "rpc-timer");
         t.setDaemon(true);
         return t;
@@ -57,11 +80,25 @@ public final class RpcServer implements Closeable {
     /** False for an inherited socket: its file is not this process's to remove. */
     private boolean ownsSocketFile;
     private Thread acceptThread;
+    private long lastBusyWarning;
 
     public RpcServer(Path socketPath, HandlerRegistry handlers, PeerPolicy peers) {
+        this(socketPath, handlers, peers, MAX_CONNECTIONS);
+    }
+
+    RpcServer(Path socketPath, HandlerRegistry handlers, PeerPolicy peers, int maxConnections) {
         this.socketPath = socketPath;
         this.handlers = handlers;
         this.peers = peers;
+        this.maxConnections = maxConnections;
+        this.connectionPermits = new Semaphore(maxConnections);
+        this.timers.setRemoveOnCancelPolicy(true); // Each connection cancels its timers: none may pile up.
+        this.connections = new ThreadPoolExecutor(0, maxConnections, IDLE_THREAD_SECONDS, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), r -> {
+                    Thread t = new Thread(r, "rpc-conn-" + connectionIds.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
     }
 
     /**
@@ -103,6 +140,7 @@ public final class RpcServer implements Closeable {
     }
 
     private void acceptLoop() {
+        long lastWarning = 0;
         while (!closed.get()) {
             SocketChannel client;
             try {
@@ -110,33 +148,94 @@ public final class RpcServer implements Closeable {
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
-                if (!closed.get()) {
+                // Out of file descriptors, typically: warn once a minute, and give connections time to end.
+                if (!closed.get() && System.nanoTime() - lastWarning > TimeUnit.MINUTES.toNanos(1)) {
                     log.warn("accept failed: {}", e.toString());
+                    lastWarning = System.nanoTime();
                 }
+                sleepQuietly(50);
+                continue;
+            }
+            if (!connectionPermits.tryAcquire()) {
+                refuseBusy(client);
                 continue;
             }
             try {
-                connections.execute(() -> serve(client));
+                connections.execute(() -> {
+                    try {
+                        serve(client);
+                    } finally {
+                        connectionPermits.release();
+                    }
+                });
             } catch (RuntimeException e) {
+                connectionPermits.release();
                 closeQuietly(client);
             }
         }
     }
 
+    /**
+     * Answers a connection beyond {@link #MAX_CONNECTIONS} with one error frame, on the accept thread: the frame is
+     * far smaller than a fresh socket's send buffer, so the write does not wait for the client.
+     */
+    private void refuseBusy(SocketChannel client) {
+        try {
+            busyAnswers.execute(() -> {
+                try {
+                    sendError(new FrameChannel(client), BangerException.unavailable("the daemon is busy: it is "
+                            + "serving " + maxConnections + " connections, its limit; try again when some have "
+                            + "finished"));
+                } catch (IOException | RuntimeException e) {
+                    log.debug("busy answer not delivered: {}", e.toString());
+                } finally {
+                    closeAfterAnswer(client);
+                }
+            });
+        } catch (RuntimeException e) { // The queue is full: too busy even to say so.
+            closeQuietly(client);
+        }
+        long now = System.nanoTime();
+        if (now - lastBusyWarning > TimeUnit.MINUTES.toNanos(1)) {
+            lastBusyWarning = now;
+            log.warn("refused a connection: {} connections in flight (the limit)", maxConnections);
+        }
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Serves one connection; whatever a client sends costs only its connection and never escapes as a throwable. */
     private void serve(SocketChannel socket) {
+        try {
+            serveChecked(socket);
+        } catch (RuntimeException | Error e) {
+            log.error("connection failed unexpectedly", e);
+            closeQuietly(socket);
+        }
+    }
+
+    private void serveChecked(SocketChannel socket) {
         FrameChannel frames = new FrameChannel(socket);
         ScheduledFuture<?> requestTimeout = timers.schedule(() -> closeQuietly(socket),
                 REQUEST_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         String method = "?";
         try {
-            UnixDomainPrincipal peer = socket.getOption(ExtendedSocketOptions.SO_PEERCRED);
-            if (!peers.allows(peer.user())) {
-                log.warn("refused connection from user {}", peer.user().getName());
+            UnixDomainPrincipal credentials = socket.getOption(ExtendedSocketOptions.SO_PEERCRED);
+            Optional<Peer> admitted = peers.admit(credentials);
+            if (admitted.isEmpty()) {
+                log.warn("refused connection from user {}", credentials.user().getName());
                 sendError(frames, new BangerException(ErrorCode.PERMISSION_DENIED,
-                        "user " + peer.user().getName() + " may not use this daemon (allowed: "
+                        "user " + credentials.user().getName() + " may not use this daemon (allowed: "
                                 + peers.describe() + ")"));
                 return;
             }
+            Peer peer = admitted.get();
             byte[] first;
             try {
                 first = frames.read();
@@ -157,6 +256,11 @@ public final class RpcServer implements Closeable {
                         "request is not a valid JSON envelope: " + oneLine(e)));
                 return;
             }
+            if (request == null) {
+                sendError(frames, new BangerException(ErrorCode.BAD_REQUEST,
+                        "request is not a valid JSON envelope: null, where an object {method, params} belongs"));
+                return;
+            }
             method = request.method() == null ? "(none)" : request.method();
             HandlerRegistry.Registered<?, ?> registered = handlers.lookup(method);
             if (registered == null) {
@@ -164,26 +268,60 @@ public final class RpcServer implements Closeable {
                         "unknown method '" + method + "'; is the CLI newer than the daemon? try: banger daemon stop"));
                 return;
             }
-            invoke(registered, request.params(), frames);
+            invoke(registered, request.params(), frames, peer);
         } catch (IOException e) {
             log.debug("connection ended during {}: {}", method, e.toString());
         } finally {
             requestTimeout.cancel(false);
+            closeAfterAnswer(socket);
+        }
+    }
+
+    /**
+     * Closes a connection the daemon has answered without losing the answer: a Unix socket closed with unread
+     * bytes in it resets the peer, whose pending read then fails before it sees the last frame. So the daemon ends
+     * its sending side, then discards what the client still sends until it closes (the CLI does at once), for at
+     * most {@link #LINGER_MS}.
+     */
+    private void closeAfterAnswer(SocketChannel socket) {
+        if (!socket.isOpen()) {
+            return;
+        }
+        ScheduledFuture<?> limit = null;
+        try {
+            socket.shutdownOutput();
+            limit = timers.schedule(() -> closeQuietly(socket), LINGER_MS, TimeUnit.MILLISECONDS);
+            java.nio.ByteBuffer discard = java.nio.ByteBuffer.allocate(8192);
+            long total = 0;
+            while (total < LINGER_BYTES) {
+                discard.clear();
+                int n = socket.read(discard);
+                if (n < 0) {
+                    break;
+                }
+                total += n;
+            }
+        } catch (IOException | RuntimeException e) {
+            // Closed by the limit, or by the client: either way the answer was sent.
+        } finally {
+            if (limit != null) {
+                limit.cancel(false);
+            }
             closeQuietly(socket);
         }
     }
 
-    private <Q, R> void invoke(HandlerRegistry.Registered<Q, R> registered, Object params, FrameChannel frames)
-            throws IOException {
+    private <Q, R> void invoke(HandlerRegistry.Registered<Q, R> registered, Object params, FrameChannel frames,
+                               Peer peer) throws IOException {
         Q request;
         try {
             request = Json.fromTree(params == null ? java.util.Map.of() : params, registered.method().requestType());
-        } catch (JsonException e) {
+        } catch (RuntimeException e) { // JsonException, or whatever else a client-made tree of any shape causes
             sendError(frames, new BangerException(ErrorCode.INVALID_ARGUMENT,
                     "bad parameters for " + registered.method().name() + ": " + oneLine(e)));
             return;
         }
-        ServerCall call = new ServerCall(frames);
+        ServerCall call = new ServerCall(frames, peer);
         Thread inputReader = new Thread(call::readInputs, Thread.currentThread().getName() + "-input");
         inputReader.setDaemon(true);
         inputReader.start();
@@ -251,13 +389,15 @@ public final class RpcServer implements Closeable {
             log.warn("could not remove {}: {}", socketPath, e.toString());
         }
         connections.shutdown();
-        timers.shutdownNow();
+        busyAnswers.shutdownNow();
         try {
             if (!connections.awaitTermination(5, TimeUnit.SECONDS)) {
                 connections.shutdownNow();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            timers.shutdownNow(); // After the connections: their closes still use it.
         }
     }
 }

@@ -28,25 +28,41 @@ final class ServerCall implements Call {
     private static final Input END_OF_INPUT = new Input(null, null, null, null);
 
     private final FrameChannel frames;
+    private final Peer peer;
     private final LinkedBlockingQueue<Input> inputs = new LinkedBlockingQueue<>(INPUT_QUEUE);
     private final AtomicBoolean cancelled = new AtomicBoolean();
     private final AtomicBoolean finished = new AtomicBoolean();
     private final List<Runnable> cancelActions = new ArrayList<>();
     private volatile boolean clientGone;
 
-    ServerCall(FrameChannel frames) {
+    ServerCall(FrameChannel frames, Peer peer) {
         this.frames = frames;
+        this.peer = peer;
+    }
+
+    @Override
+    public Peer peer() {
+        return peer;
     }
 
     void readInputs() {
         try {
             while (!finished.get()) {
                 byte[] frame = frames.read();
-                if (frame == null || !enqueue(Json.read(frame, Input.class))) {
+                if (frame == null) {
+                    break;
+                }
+                Input input = Json.read(frame, Input.class);
+                String problem = problem(input);
+                if (problem != null) {
+                    log.debug("input frame ignored: {}", problem);
+                    continue;
+                }
+                if (!enqueue(input)) {
                     break;
                 }
             }
-        } catch (IOException | JsonException e) {
+        } catch (IOException | RuntimeException e) { // JsonException among them
             log.debug("input stream ended: {}", e.toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -60,6 +76,26 @@ final class ServerCall implements Call {
         if (!finished.get()) {
             cancel();
         }
+    }
+
+    /** Why a client's input frame cannot be handed to a handler, or null when it is well formed. */
+    static String problem(Input input) {
+        if (input == null) {
+            return "not an object";
+        }
+        int set = (input.stdin() != null ? 1 : 0) + (input.stdinEof() != null ? 1 : 0)
+                + (input.signal() != null ? 1 : 0) + (input.resize() != null ? 1 : 0);
+        if (set != 1) {
+            return set + " fields set, not exactly one";
+        }
+        if (input.signal() != null && (input.signal() < 1 || input.signal() > 64)) {
+            return "signal " + input.signal() + " is not 1..64";
+        }
+        if (input.resize() != null && (input.resize().length != 2 || input.resize()[0] < 1
+                || input.resize()[1] < 1 || input.resize()[0] > 65535 || input.resize()[1] > 65535)) {
+            return "resize is not [rows, cols] in 1..65535";
+        }
+        return null;
     }
 
     /** Waits for room in the queue; false when the call finished meanwhile (nobody will take it). */

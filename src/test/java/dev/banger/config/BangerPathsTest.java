@@ -46,6 +46,16 @@ class BangerPathsTest {
     }
 
     @Test
+    void aUserWhoCanReachTheRootDaemonsSocketUsesItsPaths() {
+        BangerPaths member = BangerPaths.resolve(Map.of("XDG_RUNTIME_DIR", "/run/user/1000"), "/home/u", 1000, true);
+        BangerPaths withHome = BangerPaths.resolve(Map.of("BANGER_HOME", "/tmp/h"), "/home/u", 1000, true);
+
+        assertThat(member.socket()).isEqualTo(Path.of("/run/banger/bangerd.sock"));
+        assertThat(member.stateDir()).isEqualTo(Path.of("/var/lib/banger"));
+        assertThat(withHome.socket()).as("BANGER_HOME still wins").isEqualTo(Path.of("/tmp/h/run/bangerd.sock"));
+    }
+
+    @Test
     void vmSocketsStayShortEnoughForUnixSockets() {
         BangerPaths p = BangerPaths.resolve(Map.of(), "/root", 0);
 

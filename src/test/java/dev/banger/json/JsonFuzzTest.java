@@ -27,6 +27,16 @@ class JsonFuzzTest {
     }
 
     @Test
+    void numbersBeyondEveryRangeFailWithJsonException() {
+        for (String text : new String[] {"1e9999999999", "-1E+99999999999999", "0.5e-9999999999"}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Json.parseTree(text)).as(text)
+                    .isInstanceOf(JsonException.class).hasMessageContaining("number out of range");
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Json.read("{\"cpus\":1e999999999}",
+                VmCreateRequest.class)).isInstanceOf(JsonException.class).hasMessageContaining("not a whole number");
+    }
+
+    @Test
     void arbitraryStringsRoundTrip() {
         Random random = new Random(SEED);
         for (int i = 0; i < 5_000; i++) {

@@ -139,6 +139,63 @@ class RpcServerTest {
     }
 
     @Test
+    void aNullRequestGetsBadRequest() throws IOException {
+        Map<?, ?> answer = rawCall(frame("null"));
+
+        assertThat(errorCode(answer)).isEqualTo("bad_request");
+        assertThat(errorMessage(answer)).contains("null");
+        assertThat(client().call(ECHO, new Echo("after")).text()).isEqualTo("after");
+    }
+
+    @Test
+    void malformedInputFramesAreIgnoredAndTheCallGoesOn() throws IOException {
+        try (SocketChannel ch = connect()) {
+            ch.write(frame("{\"method\":\"test.input\",\"params\":{}}"));
+            for (String input : List.of("null", "{}", "{\"stdin\":\"YQ==\",\"signal\":2}", "{\"resize\":[1]}",
+                    "{\"signal\":0}", "{\"stdin\":\"Yg==\"}", "{\"stdinEof\":true}")) {
+                ch.write(frame(input));
+            }
+            Map<?, ?> answer = readAnswer(ch);
+            assertThat(answer.get("result")).isEqualTo(Map.of("text", "b"));
+        }
+    }
+
+    @Test
+    void connectionsBeyondTheBoundAreAnsweredBusyAndServedAgainAfterwards() throws Exception {
+        Path busySocket = dir.resolve("run").resolve("busy.sock");
+        RpcServer small = new RpcServer(busySocket, new HandlerRegistry().on(ECHO, (req, call) -> req),
+                PeerPolicy.forCurrentUser(Optional.empty()), 2);
+        small.start();
+        try {
+            SocketChannel idle1 = connectTo(busySocket);
+            SocketChannel idle2 = connectTo(busySocket);
+            Thread.sleep(200); // both taken by the server, each waiting for its request
+
+            try (SocketChannel third = connectTo(busySocket)) {
+                Map<?, ?> answer = readAnswer(third);
+                assertThat(errorCode(answer)).isEqualTo("unavailable");
+                assertThat(errorMessage(answer)).contains("busy").contains("2 connections");
+            }
+            idle1.close();
+            idle2.close();
+            long deadline = System.currentTimeMillis() + 5_000;
+            while (true) {
+                try {
+                    assertThat(new RpcClient(busySocket).call(ECHO, new Echo("again")).text()).isEqualTo("again");
+                    break;
+                } catch (BangerException e) {
+                    if (System.currentTimeMillis() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(50);
+                }
+            }
+        } finally {
+            small.close();
+        }
+    }
+
+    @Test
     void badParametersGetInvalidArgument() throws IOException {
         Map<?, ?> answer = rawCall(frame("{\"method\":\"test.echo\",\"params\":{\"txt\":\"typo\"}}"));
 
@@ -228,6 +285,10 @@ class RpcServerTest {
     }
 
     private SocketChannel connect() throws IOException {
+        return connectTo(socket);
+    }
+
+    private static SocketChannel connectTo(Path socket) throws IOException {
         SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         ch.connect(UnixDomainSocketAddress.of(socket));
         return ch;

@@ -169,6 +169,11 @@ public final class BangerHome implements AutoCloseable {
         return pb.start();
     }
 
+    /** Runs {@code bin/banger ARGS} as {@code user} (60 s limit). */
+    public Result bangerAs(TestUser user, String... args) {
+        return run(java.time.Duration.ofSeconds(60), user, "banger", args);
+    }
+
     /** Starts {@code bin/bangerd} in the foreground as a child process. */
     public Process startDaemonProcess() throws IOException {
         ProcessBuilder pb = new ProcessBuilder(inNetns(List.of(root().resolve("bin/bangerd").toString())));
@@ -184,11 +189,19 @@ public final class BangerHome implements AutoCloseable {
     }
 
     private Result run(java.time.Duration limit, String launcher, String... args) {
+        return run(limit, null, launcher, args);
+    }
+
+    private Result run(java.time.Duration limit, TestUser user, String launcher, String... args) {
         List<String> argv = new ArrayList<>();
         argv.add(root().resolve("bin").resolve(launcher).toString());
         argv.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(inNetns(argv));
+        ProcessBuilder pb = new ProcessBuilder(inNetns(user == null ? argv : user.as(argv)));
         environment(pb);
+        if (user != null) {
+            pb.environment().put("HOME", "/nonexistent");
+            pb.directory(new java.io.File("/"));
+        }
         try {
             Path out = Files.createTempFile(home, "out", ".txt");
             Path err = Files.createTempFile(home, "err", ".txt");
