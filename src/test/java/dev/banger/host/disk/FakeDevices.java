@@ -38,6 +38,18 @@ final class FakeDevices implements Function<Command, CommandResult> {
     public CommandResult apply(Command command) {
         List<String> argv = command.argv();
         String program = argv.get(0);
+        if (program.equals("losetup") && argv.equals(List.of("losetup", "--find"))) {
+            return ok(freeLoop() + "\n");
+        }
+        if (program.equals("losetup") && argv.get(argv.size() - 2).startsWith("/dev/loop")) {
+            String device = argv.get(argv.size() - 2);
+            String file = argv.get(argv.size() - 1);
+            if (loops.containsKey(device)) {
+                return failure(1, "losetup: " + file + ": failed to set up loop device: Device or resource busy\n");
+            }
+            loops.put(device, file);
+            return ok("");
+        }
         if (program.equals("losetup") && argv.get(1).equals("--find")) {
             String file = argv.get(argv.size() - 1);
             String device = freeLoop();
