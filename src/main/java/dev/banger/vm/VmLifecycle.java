@@ -390,8 +390,8 @@ public final class VmLifecycle {
      * A VM recorded {@code created}, {@code stopped} or {@code error} holds nothing on the host but its files. A
      * daemon killed while it provisioned the VM's disks or promoted its root disk can have left handles (loops, a
      * device-mapper device), a runtime dir or the work-disk seed (which holds the VM's private host key): they
-     * are released and the state stands. A {@code created} VM whose disks are incomplete (the daemon stopped while
-     * creating it) goes to {@code error} saying so, since it cannot start.
+     * are released and the state stands. A {@code created} or {@code stopped} VM whose disks are incomplete (the
+     * daemon stopped while creating or deleting it) goes to {@code error} saying so, since it cannot start.
      */
     private void reconcileAtRest(Vm vm) {
         if (Files.exists(paths.vmHandlesFile(vm.id())) || Files.exists(paths.vmRuntimeDir(vm.id()))) {
@@ -404,9 +404,9 @@ public final class VmLifecycle {
         } catch (IOException e) {
             log.warn("reconcile: could not remove the work-disk seed of VM {}: {}", vm.name(), e.toString());
         }
-        if (vm.state() == VmState.CREATED && !disks.exist(vm)) {
-            String why = "its disks are incomplete: the daemon stopped while creating it; delete it (banger vm "
-                    + "delete " + vm.name() + ") and create it again";
+        if ((vm.state() == VmState.CREATED || vm.state() == VmState.STOPPED) && !disks.exist(vm)) {
+            String why = "its disks are incomplete in " + vm.vmDir() + " (the daemon stopped while creating or "
+                    + "deleting it); delete it (banger vm delete " + vm.name() + ")";
             update(vm, VmState.ERROR, why);
             log.warn("reconcile: VM {}: {}", vm.name(), why);
         }

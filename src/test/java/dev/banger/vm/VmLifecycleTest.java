@@ -371,14 +371,19 @@ class VmLifecycleTest {
     }
 
     @Test
-    void reconcileSaysACreatedVmWhoseDisksAreIncompleteCannotStart() throws Exception {
+    void reconcileSaysACreatedOrStoppedVmWhoseDisksAreIncompleteCannotStart() throws Exception {
         service.create(new VmCreateRequest("phi", null, null, null, null, null, null, true), Call.detached());
         Files.delete(record("phi").workDiskPath()); // The daemon died before the work disk was complete.
+        create("chi");
+        service.stop(new VmStopRequest("chi", true), Call.detached());
+        Files.delete(record("chi").rootDiskPath()); // The daemon died while a delete removed the VM's files.
 
         service.reconcile();
 
         assertThat(record("phi").state()).isEqualTo(VmState.ERROR);
         assertThat(record("phi").lastError()).contains("disks are incomplete").contains("banger vm delete phi");
+        assertThat(record("chi").state()).isEqualTo(VmState.ERROR);
+        assertThat(record("chi").lastError()).contains("disks are incomplete").contains("banger vm delete chi");
         Path vmDir = record("phi").vmDir();
         service.delete(new VmDeleteRequest(List.of("phi"), false));
         assertThat(vmDir).as("delete still removes it").doesNotExist();
