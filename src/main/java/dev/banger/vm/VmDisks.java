@@ -13,9 +13,12 @@ import dev.banger.host.disk.RootDiskChooser;
 import dev.banger.host.disk.RootDiskException;
 import dev.banger.host.disk.RootDiskRequest;
 import dev.banger.model.Vm;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.function.Function;
 
 /**
  * A VM's disks. Root: made by the {@link dev.banger.host.disk.RootDiskStrategy} that owns the VM's recorded root
@@ -29,10 +32,13 @@ final class VmDisks {
 
     private final CommandRunner runner;
     private final RootDiskChooser rootDisks;
+    private final HandleStore handles;
 
-    VmDisks(CommandRunner runner) {
+    /** @param handles where a root disk attached outside a boot (create, promote) records what it holds */
+    VmDisks(CommandRunner runner, HandleStore handles) {
         this.runner = runner;
         this.rootDisks = RootDiskChooser.standard(runner);
+        this.handles = handles;
     }
 
     /**
@@ -49,8 +55,35 @@ final class VmDisks {
 
     /** Creates the VM's root disk file; host resources a strategy needs only while the VM runs are released. */
     void createRootDisk(Vm vm, Path imageRootfs) {
-        RootDisk disk = attachRootDisk(vm, imageRootfs, handles -> { });
-        releaseRootDisk(disk.handles());
+        withRootDisk(vm, imageRootfs, disk -> null);
+    }
+
+    /**
+     * Attaches the root disk of a VM that is not running for the length of {@code use} (create: to make its file;
+     * promote: to read what the guest sees). As in a boot, each host resource is named in the VM's handles before
+     * it is taken, so a daemon killed meanwhile leaves handles that reconcile releases; afterwards (or on failure)
+     * everything recorded is released and the handles removed.
+     */
+    <T> T withRootDisk(Vm vm, Path imageRootfs, Function<RootDisk, T> use) {
+        RootDiskHandles[] recorded = {null};
+        try {
+            RootDisk disk = attachRootDisk(vm, imageRootfs, acquired -> {
+                try {
+                    handles.put(vm.id(), handles.get(vm.id()).orElse(VmHandles.NONE).withRootDisk(acquired));
+                } catch (IOException e) {
+                    throw BangerException.failedPrecondition("cannot write the handles of VM '" + vm.name()
+                            + "': " + e.getMessage());
+                }
+                recorded[0] = acquired;
+            });
+            recorded[0] = disk.handles();
+            return use.apply(disk);
+        } finally {
+            releaseRootDisk(recorded[0]);
+            if (recorded[0] != null) {
+                handles.remove(vm.id());
+            }
+        }
     }
 
     /**
@@ -90,12 +123,29 @@ final class VmDisks {
      * @param seed a directory whose contents become the disk's root (owners and modes kept), or null for empty
      */
     void createWorkDisk(Vm vm, Path seed) {
+        // Built under a temporary name and renamed: the work disk exists complete or not at all, so a daemon
+        // killed meanwhile leaves a VM whose disks are visibly incomplete (see VmLifecycle's reconcile).
+        Path target = vm.workDiskPath();
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
         Command mkfs = seed == null
                 ? Command.of("mkfs.ext4", "-q", "-F", "-L", "banger-work", "-E", "root_owner=0:0",
-                        vm.workDiskPath().toString(), vm.diskMib() + "M")
+                        tmp.toString(), vm.diskMib() + "M")
                 : Command.of("mkfs.ext4", "-q", "-F", "-L", "banger-work", "-E", "root_owner=0:0", "-d",
-                        seed.toString(), vm.workDiskPath().toString(), vm.diskMib() + "M");
-        run("create the work disk of VM '" + vm.name() + "'", mkfs);
+                        seed.toString(), tmp.toString(), vm.diskMib() + "M");
+        try {
+            Files.deleteIfExists(tmp);
+            run("create the work disk of VM '" + vm.name() + "'", mkfs);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw BangerException.failedPrecondition("cannot create the work disk of VM '" + vm.name() + "' ("
+                    + target + "): " + e.getMessage());
+        } finally {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException e) {
+                // Left for the VM's delete, which removes its whole dir.
+            }
+        }
     }
 
     /** Grows the work disk file and its ext4 file system to {@code mib}, offline (the VM is stopped). */

@@ -15,7 +15,6 @@ import dev.banger.config.BangerPaths;
 import dev.banger.config.DaemonConfig;
 import dev.banger.dns.VmDns;
 import dev.banger.guest.ShutdownAction;
-import dev.banger.host.disk.RootDisk;
 import dev.banger.host.network.AddressAllocator;
 import dev.banger.host.network.HostNetwork;
 import dev.banger.image.ImageService;
@@ -93,7 +92,7 @@ public final class VmLifecycle {
         this.images = images;
         this.kernels = kernels;
         this.running = running;
-        this.disks = new VmDisks(runner);
+        this.disks = new VmDisks(runner, running.handles());
         this.teardown = new VmTeardown(paths, running, disks, network, dns);
         this.booter = new VmBoot(paths, vms, kernels, running, disks, network, dns,
                 new ColdBoot(new InitrdAssembler(), initBinary, network), teardown, config.bootTimeout(), clock);
@@ -297,14 +296,10 @@ public final class VmLifecycle {
             }
             Image base = images.get(vm.imageName());
             // Whatever the copy-on-write strategy (qcow2 overlay, device-mapper snapshot, copy), attach the disk
-            // as a boot would and convert what the guest sees; then release what the attach took.
-            RootDisk root = disks.attachRootDisk(vm, base.rootfsPath(), acquired -> { });
-            try {
-                return images.publishConverted(imageName, root.attachPath(),
-                        root.format() == DiskSpec.Format.QCOW2 ? "qcow2" : "raw", "promote:" + vmName, base);
-            } finally {
-                disks.releaseRootDisk(root.handles());
-            }
+            // as a boot would (recorded in the handles) and convert what the guest sees; then release it.
+            return disks.withRootDisk(vm, base.rootfsPath(), root -> images.publishConverted(imageName,
+                    root.attachPath(), root.format() == DiskSpec.Format.QCOW2 ? "qcow2" : "raw", "promote:" + vmName,
+                    base));
         }
     }
 
@@ -442,30 +437,63 @@ public final class VmLifecycle {
 
     /**
      * At daemon start: every VM recorded as running (or caught mid-transition) is either adopted, when its
-     * handles name a live VMM, or torn down and demoted to stopped with the reason in last_error.
+     * handles name a live VMM, or torn down and demoted to stopped with the reason in last_error; every other VM
+     * gets back whatever a killed daemon left of its runtime ({@link #reconcileAtRest}).
      */
     public void reconcile() {
         templates.reconcile();
         for (Vm vm : vms.list()) {
-            if (vm.state() != VmState.RUNNING && vm.state() != VmState.STARTING && vm.state() != VmState.STOPPING) {
-                continue;
-            }
             try (VmLocks.Guard ignored = locks.lock(vm.name())) {
-                Optional<VmHandles> h = running.handlesAtStart(vm);
-                if (h.isPresent() && vm.state() == VmState.RUNNING && h.get().vmm() != null
-                        && running.driver(vm.vmm()).isRunning(h.get().vmm())) {
-                    log.info("reconcile: VM {} is running (pid {}); adopted", vm.name(), h.get().vmm().pid());
-                    dns.running(vm);
-                    continue;
+                if (vm.state() == VmState.RUNNING || vm.state() == VmState.STARTING
+                        || vm.state() == VmState.STOPPING) {
+                    reconcileLive(vm);
+                } else {
+                    reconcileAtRest(vm);
                 }
-                String why = h.isEmpty() ? "its handles were missing or unreadable at daemon start"
-                        : vm.state() != VmState.RUNNING ? "the daemon stopped while it was " + vm.state().wireName()
-                        : h.get().vmm() == null ? "it had no VMM at daemon start"
-                        : "its VMM (pid " + h.get().vmm().pid() + ") was gone at daemon start";
-                teardown.release(vm);
-                vms.update(vm.withState(VmState.STOPPED, "stopped by reconcile: " + why, clock.instant()));
-                log.warn("reconcile: VM {} demoted to stopped: {}", vm.name(), why);
             }
+        }
+    }
+
+    private void reconcileLive(Vm vm) {
+        Optional<VmHandles> h = running.handlesAtStart(vm);
+        if (h.isPresent() && vm.state() == VmState.RUNNING && h.get().vmm() != null
+                && running.driver(vm.vmm()).isRunning(h.get().vmm())) {
+            log.info("reconcile: VM {} is running (pid {}); adopted", vm.name(), h.get().vmm().pid());
+            dns.running(vm);
+            return;
+        }
+        String why = h.isEmpty() ? "its handles were missing or unreadable at daemon start"
+                : vm.state() != VmState.RUNNING ? "the daemon stopped while it was " + vm.state().wireName()
+                : h.get().vmm() == null ? "it had no VMM at daemon start"
+                : "its VMM (pid " + h.get().vmm().pid() + ") was gone at daemon start";
+        teardown.release(vm);
+        vms.update(vm.withState(VmState.STOPPED, "stopped by reconcile: " + why, clock.instant()));
+        log.warn("reconcile: VM {} demoted to stopped: {}", vm.name(), why);
+    }
+
+    /**
+     * A VM recorded {@code created}, {@code stopped} or {@code error} holds nothing on the host but its files. A
+     * daemon killed while it provisioned the VM's disks or promoted its root disk can have left handles (loops, a
+     * device-mapper device), a runtime dir or the work-disk seed (which holds the VM's private host key): they
+     * are released and the state stands. A {@code created} or {@code stopped} VM whose disks are incomplete (the
+     * daemon stopped while creating or deleting it) goes to {@code error} saying so, since it cannot start.
+     */
+    private void reconcileAtRest(Vm vm) {
+        if (Files.exists(paths.vmHandlesFile(vm.id())) || Files.exists(paths.vmRuntimeDir(vm.id()))) {
+            teardown.release(vm);
+            log.warn("reconcile: VM {} ({}) held host resources a stopped daemon left; released", vm.name(),
+                    vm.state().wireName());
+        }
+        try {
+            dev.banger.util.Files2.deleteRecursively(paths.vmWorkSeedDir(vm.id()));
+        } catch (IOException e) {
+            log.warn("reconcile: could not remove the work-disk seed of VM {}: {}", vm.name(), e.toString());
+        }
+        if ((vm.state() == VmState.CREATED || vm.state() == VmState.STOPPED) && !disks.exist(vm)) {
+            String why = "its disks are incomplete in " + vm.vmDir() + " (the daemon stopped while creating or "
+                    + "deleting it); delete it (banger vm delete " + vm.name() + ")";
+            update(vm, VmState.ERROR, why);
+            log.warn("reconcile: VM {}: {}", vm.name(), why);
         }
     }
 

@@ -47,10 +47,16 @@ public final class FakeHost implements AutoCloseable {
     public final Database db;
     public final VmStore vmStore;
     public final RecordingCommandRunner ip = new RecordingCommandRunner();
+    /** Every other program the VM services run (qemu-img, mkfs.ext4, losetup, ...): real unless a rule says. */
+    public final RecordingCommandRunner programs = new RecordingCommandRunner().otherwise(new ProcessCommandRunner()::run);
     final FakeVmm vmm;
     public final HostNetwork network;
     public final RunningVms running;
     public final VmLifecycle lifecycle;
+    private final DaemonConfig config;
+    private final ImageService images;
+    private final KernelService kernels;
+    private final VmDns dns;
 
     public FakeHost(Path dir) throws IOException {
         paths = new BangerPaths(dir.resolve("state"), dir.resolve("config"), dir.resolve("run"));
@@ -75,16 +81,26 @@ public final class FakeHost implements AutoCloseable {
         ip.when("ip", "-j", "link", "show").thenReturn("[{\"ifname\":\"present\"}]");
         ip.when("ip", "-j", "-4", "addr", "show").thenReturn("[]");
         vmm = new FakeVmm(Files.createDirectories(dir.resolve("vmm")));
-        DaemonConfig config = new DaemonConfig(null, 1, 256, 64L, 5, null, "off", null, null, null);
+        config = new DaemonConfig(null, 1, 256, 64L, 5, null, "off", null, null, null);
         network = new HostNetwork(ip, config.networkConfig(), paths.natForwardingMarker());
-        ImageService images = new ImageService(paths, imageStore, vmStore, new ProcessCommandRunner(), clock, null);
-        KernelService kernels = new KernelService(paths, kernelStore, vmStore,
+        images = new ImageService(paths, imageStore, vmStore, new ProcessCommandRunner(), clock, null);
+        kernels = new KernelService(paths, kernelStore, vmStore,
                 new KernelImporter(new ProcessCommandRunner()), clock);
-        VmDns dns = new VmDns(DnsRecords.inMemory(), HostResolverHook.forHost(new RecordingCommandRunner()),
+        dns = new VmDns(DnsRecords.inMemory(), HostResolverHook.forHost(new RecordingCommandRunner()),
                 network.config().bridge(), Optional.empty());
         running = new RunningVms(paths, vmStore, images, Map.of(VmmKind.QEMU, vmm));
-        lifecycle = new VmLifecycle(paths, config, vmStore, images, kernels, running, network,
-                new ProcessCommandRunner(), AgentProcess.binary(), clock, new GuestSsh(paths), dns);
+        lifecycle = new VmLifecycle(paths, config, vmStore, images, kernels, running, network, programs,
+                AgentProcess.binary(), clock, new GuestSsh(paths), dns);
+    }
+
+    /**
+     * The VM services of the next daemon over the same state (store, VM dirs, handles.json), as after a
+     * {@code kill -9} of this one: nothing carried over in memory. Its programs run through {@code runner}.
+     */
+    public VmLifecycle nextDaemon(RecordingCommandRunner runner) {
+        return new VmLifecycle(paths, config, vmStore, images, kernels,
+                new RunningVms(paths, vmStore, images, Map.of(VmmKind.QEMU, vmm)), network, runner,
+                AgentProcess.binary(), Clock.systemUTC(), new GuestSsh(paths), dns);
     }
 
     /** Creates and boots a VM with the defaults. */

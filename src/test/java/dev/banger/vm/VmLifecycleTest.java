@@ -11,6 +11,7 @@ import dev.banger.api.VmStopRequest;
 import dev.banger.api.VmView;
 import dev.banger.config.BangerPaths;
 import dev.banger.guest.ExecSpec;
+import dev.banger.host.disk.FakeDevices;
 import dev.banger.model.Vm;
 import dev.banger.model.VmState;
 import dev.banger.rpc.Call;
@@ -379,6 +380,110 @@ class VmLifecycleTest {
                     assertThat(e.getMessage()).isEqualTo("no such VM: nope (deleted rho, sigma); see: banger vm list");
                 });
         assertThat(vmStore.list()).isEmpty();
+    }
+
+    // ---- a daemon killed outside a boot: promote and provisioning ----
+
+    @Test
+    void aDaemonKilledWhilePromotingADeviceMapperDiskLeavesHandlesTheNextDaemonReleases() throws Exception {
+        service.create(new VmCreateRequest("tau", null, null, null, null, null, null, true, false), Call.detached());
+        Vm vm = onDeviceMapper(record("tau"));
+        FakeDevices devices = new FakeDevices();
+        java.util.concurrent.CountDownLatch killed = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch dead = new java.util.concurrent.CountDownLatch(1);
+        host.programs.when("losetup").thenAnswer(devices);
+        host.programs.when("dmsetup", "create").thenAnswer(c -> {
+            devices.apply(c);
+            killed.countDown();
+            await(dead); // kill -9 right after the snapshot device exists: this daemon does nothing more.
+            throw new IllegalStateException("this daemon is dead");
+        });
+        Thread promote = new Thread(() -> {
+            try {
+                service.promote("tau", "captured");
+            } catch (RuntimeException expected) {
+                // The "dead" daemon's call ends when the test lets it go.
+            }
+        });
+        promote.start();
+        try {
+            assertThat(killed.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(devices.loops).as("the kill left both loops attached").hasSize(2);
+            assertThat(devices.dm).containsOnlyKeys("banger-" + vm.id());
+
+            RecordingCommandRunner next = new RecordingCommandRunner().otherwise(devices);
+            host.nextDaemon(next).reconcile();
+
+            assertThat(devices.isEmpty()).as("the next daemon released what the killed promote held: "
+                    + next.commandLines()).isTrue();
+            assertThat(paths.vmHandlesFile(vm.id())).doesNotExist();
+            assertThat(record("tau").state()).as("it was not running, and is not now").isEqualTo(VmState.CREATED);
+        } finally {
+            dead.countDown();
+            promote.join();
+        }
+    }
+
+    @Test
+    void reconcileReleasesWhatAKilledDaemonLeftOfACreatedVmAndLeavesItCreated() throws Exception {
+        service.create(new VmCreateRequest("upsilon", null, null, null, null, null, null, true, false), Call.detached());
+        Vm vm = record("upsilon");
+        Files.createDirectories(paths.vmRuntimeDir(vm.id()));
+        Files.createDirectories(paths.vmWorkSeedDir(vm.id()).resolve(".ssh"));
+        running.handles().put(vm.id(), VmHandles.NONE.withTap(tap("upsilon")));
+
+        service.reconcile();
+
+        assertThat(paths.vmRuntimeDir(vm.id())).doesNotExist();
+        assertThat(paths.vmHandlesFile(vm.id())).doesNotExist();
+        assertThat(paths.vmWorkSeedDir(vm.id())).as("the seed holds the VM's private host key").doesNotExist();
+        assertThat(ip.commandLines()).contains("ip link del " + tap("upsilon"));
+        assertThat(record("upsilon").state()).isEqualTo(VmState.CREATED);
+        assertThat(record("upsilon").lastError()).isNull();
+        assertThat(service.start("upsilon", Call.detached()).state()).isEqualTo("running");
+    }
+
+    @Test
+    void reconcileSaysACreatedOrStoppedVmWhoseDisksAreIncompleteCannotStart() throws Exception {
+        service.create(new VmCreateRequest("phi", null, null, null, null, null, null, true, false), Call.detached());
+        Files.delete(record("phi").workDiskPath()); // The daemon died before the work disk was complete.
+        create("chi");
+        service.stop(new VmStopRequest("chi", true), Call.detached());
+        Files.delete(record("chi").rootDiskPath()); // The daemon died while a delete removed the VM's files.
+
+        service.reconcile();
+
+        assertThat(record("phi").state()).isEqualTo(VmState.ERROR);
+        assertThat(record("phi").lastError()).contains("disks are incomplete").contains("banger vm delete phi");
+        assertThat(record("chi").state()).isEqualTo(VmState.ERROR);
+        assertThat(record("chi").lastError()).contains("disks are incomplete").contains("banger vm delete chi");
+        Path vmDir = record("phi").vmDir();
+        service.delete(new VmDeleteRequest(List.of("phi"), false));
+        assertThat(vmDir).as("delete still removes it").doesNotExist();
+    }
+
+    /** The VM's record and files as a device-mapper (Firecracker-host) VM has them: a sparse root.cow. */
+    private Vm onDeviceMapper(Vm vm) throws IOException {
+        Path cow = vm.vmDir().resolve("root.cow");
+        try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(cow.toFile(), "rw")) {
+            file.setLength(1L << 20);
+        }
+        Files.delete(vm.rootDiskPath());
+        Vm dm = new Vm(vm.id(), vm.name(), vm.state(), vm.vmm(), vm.imageName(), vm.kernelName(), vm.cpus(),
+                vm.memoryMib(), vm.diskMib(), vm.guestIp(), vm.mac(), vm.vsockCid(), vm.vmDir(), vm.controlSocket(),
+                vm.agentSocket(), vm.logPath(), vm.dnsName(), cow, vm.workDiskPath(), vm.lastError(),
+                vm.createdAt(), vm.updatedAt());
+        vmStore.delete(vm.id());
+        vmStore.insert(dm);
+        return dm;
+    }
+
+    private static void await(java.util.concurrent.CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private Vm awaitState(String name, VmState state) throws InterruptedException {

@@ -89,26 +89,26 @@ final class DmSnapshotStrategy implements RootDiskStrategy {
         long cowBytes = request.cowBytes() > 0 ? roundUp(request.cowBytes(), CHUNK) : defaultCowBytes(imageBytes);
 
         UndoStack undo = new UndoStack();
+        // Each resource is named in the handles before it is taken (the held[0] the callbacks extend), so a daemon
+        // killed at any point leaves handles naming everything attached: teardown skips what was never taken.
+        RootDiskHandles[] held = {RootDiskHandles.none(NAME)};
         try {
-            LoopDevice base = loops.attach(request.image(), true);
+            LoopDevice base = loops.attach(request.image(), true, reserved ->
+                    acquired.accept(held[0] = held[0].withBaseLoop(reserved)));
             undo.push("detach " + base.device(), () -> loops.detach(base));
-            RootDiskHandles held = RootDiskHandles.none(NAME).withBaseLoop(base);
-            acquired.accept(held);
 
             if (createCowFileIfAbsent(cowFile, cowBytes)) {
                 undo.push("remove " + cowFile, () -> delete(cowFile));
             }
 
-            LoopDevice cow = loops.attach(cowFile, false);
+            LoopDevice cow = loops.attach(cowFile, false, reserved ->
+                    acquired.accept(held[0] = held[0].withCowLoop(reserved)));
             undo.push("detach " + cow.device(), () -> loops.detach(cow));
-            held = held.withCowLoop(cow);
-            acquired.accept(held);
 
+            acquired.accept(held[0] = held[0].withDm(dmName, dmDevice));
             dm.createSnapshot(dmName, sectors, base.device(), cow.device());
             undo.push("remove " + dmName, () -> dm.remove(dmName));
-            held = held.withDm(dmName, dmDevice);
-            acquired.accept(held);
-            return new RootDisk(dmDevice, DiskSpec.Format.RAW, held);
+            return new RootDisk(dmDevice, DiskSpec.Format.RAW, held[0]);
         } catch (RuntimeException e) {
             undo.unwind(e);
             throw e;

@@ -7,6 +7,7 @@ import dev.banger.host.CommandRunner;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,6 +17,10 @@ final class LoopDevices {
     private static final Logger log = LoggerFactory.getLogger(LoopDevices.class);
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final String DELETED_SUFFIX = " (deleted)";
+    /** How often a device taken by another program between find and attach is replaced by the next free one. */
+    static final int ATTACH_ATTEMPTS = 5;
+    /** Serialises find-record-attach across the JVM (a leaf: nothing else is locked inside it). */
+    private static final Object RESERVATION = new Object();
 
     /** How a release ended; all three leave nothing of ours attached. */
     enum Released { DETACHED, ALREADY_GONE, NOT_OURS }
@@ -27,32 +32,66 @@ final class LoopDevices {
     }
 
     /**
-     * {@code losetup --find --show [--read-only] FILE}: the first free loop device, attached to {@code file} by its
-     * real path, which is what the kernel reports as the backing file and {@link #detach} compares against.
+     * Attaches a loop device to {@code given} by its real path, which is what the kernel reports as the backing
+     * file and {@link #detach} compares against, naming the device to {@code reserving} <em>before</em> attaching
+     * it: {@code losetup --find} names the first free device, {@code reserving} records it (the VM's handles), then
+     * {@code losetup [--read-only] DEVICE FILE} attaches it. A daemon killed between the two leaves handles naming
+     * a device that is free or ours, both of which {@link #detach} handles; never an attached device nobody
+     * recorded. When another program takes the device in between, the attach fails busy and the next free device
+     * is named and tried. Reservations are serialised in this JVM, so two boots never name the same free device.
+     *
+     * @param reserving records the device about to be attached; if it throws, nothing is attached
      */
-    LoopDevice attach(Path given, boolean readOnly) {
+    LoopDevice attach(Path given, boolean readOnly, Consumer<LoopDevice> reserving) {
         Path file;
         try {
             file = given.toRealPath();
         } catch (IOException e) {
             throw new RootDiskException("cannot attach a loop device to " + given + ": " + e, e);
         }
-        Command command = readOnly
-                ? Command.of("losetup", "--find", "--show", "--read-only", file.toString())
-                : Command.of("losetup", "--find", "--show", file.toString());
+        synchronized (RESERVATION) {
+            for (int attempt = 1; ; attempt++) {
+                LoopDevice loop = new LoopDevice(findFree(file), file);
+                reserving.accept(loop);
+                Command command = readOnly
+                        ? Command.of("losetup", "--read-only", loop.device(), file.toString())
+                        : Command.of("losetup", loop.device(), file.toString());
+                CommandResult result = runner.run(command.withTimeout(TIMEOUT).allowingFailure());
+                if (result.succeeded()) {
+                    return loop;
+                }
+                String why = lastLine(result.stderrText());
+                if (!why.contains("Device or resource busy") || attempt >= ATTACH_ATTEMPTS) {
+                    throw new RootDiskException("cannot attach a loop device to " + file + " (" + loop.device() + "): "
+                            + why + (attempt > 1 ? " (attempt " + attempt + ")" : "") + "; check free loop devices "
+                            + "remain (losetup --list)");
+                }
+                log.info("loop device {} was taken by another program before it could be attached to {}; trying "
+                        + "the next free one", loop.device(), file);
+            }
+        }
+    }
+
+    /** {@link #attach(Path, boolean, Consumer)} for a caller with nothing to record (tests, tools). */
+    LoopDevice attach(Path given, boolean readOnly) {
+        return attach(given, readOnly, loop -> { });
+    }
+
+    /** {@code losetup --find}: the first free loop device (the kernel makes one when none is free). */
+    private String findFree(Path forFile) {
         String device;
         try {
-            device = runner.run(command.withTimeout(TIMEOUT)).stdoutText().strip();
+            device = runner.run(Command.of("losetup", "--find").withTimeout(TIMEOUT)).stdoutText().strip();
         } catch (CommandFailedException e) {
-            throw new RootDiskException("cannot attach a loop device to " + file + ": " + e.getMessage()
+            throw new RootDiskException("cannot attach a loop device to " + forFile + ": " + e.getMessage()
                     + "; check that the loop module is loaded (modprobe loop) and free loop devices remain "
                     + "(losetup --list)", e);
         }
         if (!device.startsWith("/dev/")) {
-            throw new RootDiskException("losetup attached " + file + " but printed '" + device
-                    + "' instead of a device; detach it by hand (losetup --associated " + file + ")");
+            throw new RootDiskException("losetup --find printed '" + device + "' instead of a free loop device; "
+                    + "check the loop module (modprobe loop; losetup --list)");
         }
-        return new LoopDevice(device, file);
+        return device;
     }
 
     /**

@@ -37,9 +37,11 @@ public interface RootDiskStrategy {
      * <p>Acquire-with-undo: a failure at any step releases what earlier steps acquired (and removes the disk
      * file when this call created it) before the exception propagates, so a failed call leaves nothing behind.
      *
-     * @param acquired called after each transient resource is acquired, with everything held so far, so the
-     *     caller can persist it before the next step: a daemon killed mid-way then leaves handles naming what
-     *     to tear down. If it throws, provisioning is undone and the exception propagates.
+     * @param acquired called <em>before</em> each transient resource is taken, with everything held so far and
+     *     the resource about to be taken, so the caller persists it first: a daemon killed at any point then
+     *     leaves handles naming everything attached (and perhaps one resource never taken, which
+     *     {@link #teardown} skips). If it throws, that resource is not taken, provisioning is undone and the
+     *     exception propagates.
      * @throws RootDiskException when a step fails; the message names the step, its input and what to do
      */
     RootDisk provision(RootDiskRequest request, Consumer<RootDiskHandles> acquired);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
 
 import dev.banger.model.VmmKind;
+import dev.banger.host.CommandResult;
 import dev.banger.testkit.RecordingCommandRunner;
 import dev.banger.vmm.DiskSpec;
 import java.io.IOException;
@@ -15,9 +16,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -67,8 +72,10 @@ class DmSnapshotStrategyTest {
         RootDisk disk = strategy.provision(request(), progress::add);
 
         assertThat(runner.commandLines()).containsExactly(
-                "losetup --find --show --read-only " + image,
-                "losetup --find --show " + cow,
+                "losetup --find",
+                "losetup --read-only /dev/loop0 " + image,
+                "losetup --find",
+                "losetup /dev/loop1 " + cow,
                 "dmsetup create banger-" + VM + " --table " + TABLE);
         assertThat(disk.attachPath()).isEqualTo(Path.of("/dev/mapper/banger-" + VM));
         assertThat(disk.format()).as("Firecracker attaches only raw").isEqualTo(DiskSpec.Format.RAW);
@@ -94,8 +101,8 @@ class DmSnapshotStrategyTest {
 
         RootDisk disk = strategy.provision(new RootDiskRequest(VM, link.resolve(image.getFileName()), vmLink));
 
-        assertThat(runner.commandLines()).startsWith("losetup --find --show --read-only " + image,
-                "losetup --find --show " + cow);
+        assertThat(runner.commandLines()).startsWith("losetup --find", "losetup --read-only /dev/loop0 " + image,
+                "losetup --find", "losetup /dev/loop1 " + cow);
         assertThat(disk.handles().baseLoop().backingFile()).isEqualTo(image);
         assertThat(disk.handles().cowLoop().backingFile()).isEqualTo(cow);
         runner.clear();
@@ -129,8 +136,10 @@ class DmSnapshotStrategyTest {
         RootDisk second = strategy.provision(request());
 
         assertThat(runner.commandLines()).containsExactly(
-                "losetup --find --show --read-only " + image,
-                "losetup --find --show " + cow,
+                "losetup --find",
+                "losetup --read-only /dev/loop0 " + image,
+                "losetup --find",
+                "losetup /dev/loop1 " + cow,
                 "dmsetup create banger-" + VM + " --table " + TABLE);
         assertThat(readMarker(cow)).as("the guest's writes survive stop/start").isEqualTo("guest data");
         assertThat(second.handles()).isEqualTo(first.handles());
@@ -297,7 +306,7 @@ class DmSnapshotStrategyTest {
                 .hasMessageContaining("cannot attach a loop device to " + image)
                 .hasMessageContaining("cannot find an unused loop device");
 
-        assertThat(runner.commandLines()).containsExactly("losetup --find --show --read-only " + image);
+        assertThat(runner.commandLines()).containsExactly("losetup --find");
         assertLeftNothing();
     }
 
@@ -310,7 +319,8 @@ class DmSnapshotStrategyTest {
                 .hasMessageContaining("cannot create the copy-on-write file " + notADirectory.resolve("root.cow"));
 
         assertThat(runner.commandLines()).containsExactly(
-                "losetup --find --show --read-only " + image,
+                "losetup --find",
+                "losetup --read-only /dev/loop0 " + image,
                 "losetup --noheadings --output BACK-FILE /dev/loop0",
                 "losetup --detach /dev/loop0");
         assertThat(devices.isEmpty()).isTrue();
@@ -318,7 +328,7 @@ class DmSnapshotStrategyTest {
 
     @Test
     void failedCowLosetupRemovesTheNewCowFileAndDetachesTheBaseLoop() {
-        runner.when("losetup", "--find", "--show", cow.toString()).thenFail(1,
+        runner.when("losetup", "/dev/loop1", cow.toString()).thenFail(1,
                 "losetup: " + cow + ": failed to set up loop device: No space left on device\n");
 
         assertThatThrownBy(() -> strategy.provision(request()))
@@ -326,8 +336,10 @@ class DmSnapshotStrategyTest {
                 .hasMessageContaining("cannot attach a loop device to " + cow);
 
         assertThat(runner.commandLines()).containsExactly(
-                "losetup --find --show --read-only " + image,
-                "losetup --find --show " + cow,
+                "losetup --find",
+                "losetup --read-only /dev/loop0 " + image,
+                "losetup --find",
+                "losetup /dev/loop1 " + cow,
                 "losetup --noheadings --output BACK-FILE /dev/loop0",
                 "losetup --detach /dev/loop0");
         assertLeftNothing();
@@ -344,8 +356,10 @@ class DmSnapshotStrategyTest {
                 .hasMessageContaining("modprobe dm_snapshot");
 
         assertThat(runner.commandLines()).containsExactly(
-                "losetup --find --show --read-only " + image,
-                "losetup --find --show " + cow,
+                "losetup --find",
+                "losetup --read-only /dev/loop0 " + image,
+                "losetup --find",
+                "losetup /dev/loop1 " + cow,
                 "dmsetup create banger-" + VM + " --table " + TABLE,
                 "losetup --noheadings --output BACK-FILE /dev/loop1",
                 "losetup --detach /dev/loop1",
@@ -355,7 +369,7 @@ class DmSnapshotStrategyTest {
     }
 
     @Test
-    void aFailureToRecordTheLastHandleUndoesEverythingIncludingTheDmDevice() {
+    void aFailureToRecordTheDmDeviceMeansItIsNeverCreatedAndBothLoopsAreDetached() {
         RuntimeException diskFull = new IllegalStateException("cannot write handles.json");
 
         assertThatThrownBy(() -> strategy.provision(request(), h -> {
@@ -364,13 +378,79 @@ class DmSnapshotStrategyTest {
             }
         })).isSameAs(diskFull);
 
+        assertThat(runner.commandLines()).noneMatch(line -> line.startsWith("dmsetup"));
         assertThat(runner.commandLines()).endsWith(
-                "dmsetup remove banger-" + VM,
                 "losetup --noheadings --output BACK-FILE /dev/loop1",
                 "losetup --detach /dev/loop1",
                 "losetup --noheadings --output BACK-FILE /dev/loop0",
                 "losetup --detach /dev/loop0");
         assertLeftNothing();
+    }
+
+    @Test
+    void aLoopDeviceIsRecordedBeforeItIsAttachedAndAnotherProgramTakingItMeansTheNextOne() {
+        List<RootDiskHandles> recorded = new ArrayList<>();
+        List<Map<String, String>> attachedWhenRecorded = new ArrayList<>();
+        boolean[] raced = {false};
+
+        RootDisk disk = strategy.provision(request(), h -> {
+            recorded.add(h);
+            attachedWhenRecorded.add(new TreeMap<>(devices.loops));
+            if (!raced[0] && h.baseLoop() != null) {
+                raced[0] = true;
+                devices.attachElsewhere("/var/lib/other/disk.img"); // Takes /dev/loop0 between find and attach.
+            }
+        });
+
+        assertThat(recorded).extracting(h -> h.baseLoop() == null ? null : h.baseLoop().device())
+                .startsWith("/dev/loop0", "/dev/loop1");
+        assertThat(attachedWhenRecorded.get(1)).as("nothing of ours was attached when the next free device was named")
+                .containsOnly(Map.entry("/dev/loop0", "/var/lib/other/disk.img"));
+        assertThat(disk.handles().baseLoop().device()).isEqualTo("/dev/loop1");
+        assertThat(disk.handles().cowLoop().device()).isEqualTo("/dev/loop2");
+        assertThat(runner.commandLines()).contains("losetup --read-only /dev/loop0 " + image,
+                "losetup --read-only /dev/loop1 " + image);
+        assertThat(devices.loops).containsEntry("/dev/loop1", image.toString()).containsEntry("/dev/loop2",
+                cow.toString());
+    }
+
+    // ---- a daemon killed at any point leaves handles naming everything attached ----
+
+    /** What kill -9 of the daemon is to a provision in progress: it stops dead, and no undo runs. */
+    private static final class DaemonKilled extends Error {
+    }
+
+    @ParameterizedTest(name = "killed {1} host change {0}")
+    @CsvSource({"1, before", "1, after", "2, before", "2, after", "3, before", "3, after"})
+    void aDaemonKilledAroundAnyAttachLeavesHandlesThatReleaseEverythingAttached(int change, String when) {
+        int[] changes = {0};
+        runner.otherwise(c -> {
+            Map<String, String> loops = new TreeMap<>(devices.loops);
+            Map<String, String> dm = new TreeMap<>(devices.dm);
+            CommandResult result = devices.apply(c);
+            if ((!loops.equals(devices.loops) || !dm.equals(devices.dm)) && ++changes[0] == change) {
+                if (when.equals("before")) { // Killed just before this command took effect.
+                    devices.loops.clear();
+                    devices.loops.putAll(loops);
+                    devices.dm.clear();
+                    devices.dm.putAll(dm);
+                }
+                throw new DaemonKilled();
+            }
+            return result;
+        });
+        List<RootDiskHandles> recorded = new ArrayList<>();
+
+        assertThatThrownBy(() -> strategy.provision(request(), recorded::add)).isInstanceOf(DaemonKilled.class);
+
+        assertThat(devices.loops.size() + devices.dm.size()).as("what the kill left attached")
+                .isEqualTo(when.equals("after") ? change : change - 1);
+        RootDiskHandles handlesJson = recorded.isEmpty() ? RootDiskHandles.none(DmSnapshotStrategy.NAME)
+                : recorded.get(recorded.size() - 1);
+        runner.otherwise(devices);
+        strategy.teardown(handlesJson); // What the next daemon's reconcile does with the handles left behind.
+        assertThat(devices.isEmpty()).as("the last handles recorded name everything the kill left attached: "
+                + handlesJson).isTrue();
     }
 
     @Test

@@ -15,20 +15,20 @@ import java.util.function.Function;
  * (util-linux 2.38, dmsetup 1.02): the fallback answer of a recording runner, so "leaves nothing behind" is a
  * check of this state rather than of the command list alone.
  */
-final class FakeDevices implements Function<Command, CommandResult> {
+public final class FakeDevices implements Function<Command, CommandResult> {
 
     /** /dev/loop0 .. /dev/loop7 exist as nodes, like a host with the loop module loaded. */
     private static final int LOOP_NODES = 8;
 
-    final Map<String, String> loops = new TreeMap<>();
-    final Map<String, String> dm = new TreeMap<>();
+    public final Map<String, String> loops = new TreeMap<>();
+    public final Map<String, String> dm = new TreeMap<>();
 
-    boolean isEmpty() {
+    public boolean isEmpty() {
         return loops.isEmpty() && dm.isEmpty();
     }
 
     /** Attaches a loop as someone else's program would. */
-    String attachElsewhere(String backingFile) {
+    public String attachElsewhere(String backingFile) {
         String device = freeLoop();
         loops.put(device, backingFile);
         return device;
@@ -38,6 +38,18 @@ final class FakeDevices implements Function<Command, CommandResult> {
     public CommandResult apply(Command command) {
         List<String> argv = command.argv();
         String program = argv.get(0);
+        if (program.equals("losetup") && argv.equals(List.of("losetup", "--find"))) {
+            return ok(freeLoop() + "\n");
+        }
+        if (program.equals("losetup") && argv.get(argv.size() - 2).startsWith("/dev/loop")) {
+            String device = argv.get(argv.size() - 2);
+            String file = argv.get(argv.size() - 1);
+            if (loops.containsKey(device)) {
+                return failure(1, "losetup: " + file + ": failed to set up loop device: Device or resource busy\n");
+            }
+            loops.put(device, file);
+            return ok("");
+        }
         if (program.equals("losetup") && argv.get(1).equals("--find")) {
             String file = argv.get(argv.size() - 1);
             String device = freeLoop();

@@ -59,6 +59,32 @@ class LoopDevicesTest {
     }
 
     @Test
+    void aDeviceTakenBetweenFindAndAttachIsReplacedByTheNextFreeOneWithEachRecordedFirst() throws IOException {
+        Path mine = DiskImages.sparseImage(tmp.resolve("mine.img"), 8L << 20);
+        Path theirs = DiskImages.sparseImage(tmp.resolve("theirs.img"), 8L << 20).toRealPath();
+        List<String> reserved = new ArrayList<>();
+
+        LoopDevice loop = track(loops.attach(mine, false, r -> {
+            assertThat(backingFile(r.device())).as("recorded before it is attached").isNotEqualTo(mine.toString());
+            reserved.add(r.device());
+            if (reserved.size() == 1) { // Another program takes the device this attach was about to use.
+                real.run("losetup", r.device(), theirs.toString());
+                track(new LoopDevice(r.device(), theirs));
+            }
+        }));
+
+        assertThat(reserved).hasSize(2).doesNotHaveDuplicates();
+        assertThat(loop.device()).isEqualTo(reserved.get(1));
+        assertThat(backingFile(loop.device())).isEqualTo(mine.toRealPath().toString());
+        assertThat(backingFile(reserved.get(0))).isEqualTo(theirs.toRealPath().toString());
+    }
+
+    private String backingFile(String device) {
+        return real.run(dev.banger.host.Command.of("losetup", "--noheadings", "--output", "BACK-FILE", device)
+                .allowingFailure()).stdoutText().strip();
+    }
+
+    @Test
     void aLoopNowBackingAnotherFileIsLeftAlone() throws IOException {
         Path mine = DiskImages.sparseImage(tmp.resolve("mine.img"), 8L << 20);
         Path theirs = DiskImages.sparseImage(tmp.resolve("theirs.img"), 8L << 20);
