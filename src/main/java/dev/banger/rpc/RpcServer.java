@@ -120,7 +120,7 @@ public final class RpcServer implements Closeable {
             }
             byte[] first;
             try {
-                first = frames.read();
+                first = frames.readMessage();
             } catch (FrameException e) {
                 sendError(frames, new BangerException(ErrorCode.BAD_REQUEST, "bad frame: " + e.getMessage()));
                 return;

@@ -243,7 +243,7 @@ class RpcServerTest {
     }
 
     private static Map<?, ?> readAnswer(SocketChannel ch) throws IOException {
-        byte[] frame = new FrameChannel(ch).read();
+        byte[] frame = new FrameChannel(ch).readMessage();
         assertThat(frame).as("the server answered").isNotNull();
         return (Map<?, ?>) Json.parseTree(new String(frame, StandardCharsets.UTF_8));
     }
