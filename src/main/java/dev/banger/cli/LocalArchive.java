@@ -361,6 +361,10 @@ final class LocalArchive {
                 clear(target, e.getName());
                 Files.createLink(target, existing);
                 files++;
+            } else if (e.isFIFO()) {
+                clear(target, e.getName());
+                makeFifo(target, e);
+                others++;
             } else if (e.isFile()) {
                 clear(target, e.getName());
                 try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
@@ -372,10 +376,6 @@ final class LocalArchive {
                 applyMode(target, e, applyOwner(target, e));
                 setTimes(target, e, false);
                 files++;
-            } else if (e.isFIFO()) {
-                clear(target, e.getName());
-                makeFifo(target, e);
-                others++;
             } else {
                 warnings.add(e.getName() + ": not a file, directory, link or FIFO; skipped");
                 skipped++;
