@@ -23,7 +23,7 @@
 /* Stop reading a stream while this much output is queued for it (bounds what garbage input can make us queue). */
 #define OUT_HIGH_WATER (1u << 20)
 /* The host may not send more stdin than the window; anything past twice that is dropped. */
-#define STDIN_QUEUE_MAX (2 * INITIAL_WINDOW)
+#define STDIN_QUEUE_MAX(ch) (2 * (size_t)(ch)->stdin_window)
 #define MAX_STREAMS 64
 /* While the host side of a virtio-serial port is away, look again this often (SIGIO usually comes first). */
 #define SERIAL_RECHECK_MS 250
@@ -161,6 +161,7 @@ struct channel *channel_open(struct stream *s, uint32_t id, enum channel_kind ki
     ch->kind = kind;
     ch->in_fd = ch->out_fd = ch->err_fd = ch->verdict_fd = -1;
     ch->credit = INITIAL_WINDOW;
+    ch->stdin_window = INITIAL_WINDOW;
     ch->stop_at = UINT64_MAX;
     channels[n_channels++] = ch;
     return ch;
@@ -221,6 +222,15 @@ void send_window(struct channel *ch)
     }
 }
 
+void grant_stdin_window(struct channel *ch, uint32_t window)
+{
+    if (window <= ch->stdin_window)
+        return;
+    ch->ack += window - ch->stdin_window;
+    ch->stdin_window = window;
+    send_window(ch);
+}
+
 static void stdin_close(struct channel *ch)
 {
     close_fd(&ch->in_fd);
@@ -247,7 +257,10 @@ static void channel_write_stdin(struct channel *ch)
         close_fd(&ch->in_fd);
         buf_free(&ch->inq);
     }
-    send_window(ch);
+    /* Credit goes back in batches (a quarter of the window, or all once nothing waits): a process that reads its
+     * stdin a page at a time would otherwise cost a WINDOW frame, and a trip through the transport, per page. */
+    if (ch->ack >= ch->stdin_window / 4 || buf_avail(&ch->inq) == 0)
+        send_window(ch);
 }
 
 /* Reads one chunk of a process's output; at EOF sends EOF for that stream. */
@@ -679,7 +692,7 @@ static void handle_channel_frame(struct stream *s, const struct frame *f)
         return; /* races with the channel's end */
     switch (f->type) {
     case FRAME_STDIN:
-        if (ch->cancelled || ch->stdin_gone || ch->stdin_eof || buf_avail(&ch->inq) + f->length > STDIN_QUEUE_MAX) {
+        if (ch->cancelled || ch->stdin_gone || ch->stdin_eof || buf_avail(&ch->inq) + f->length > STDIN_QUEUE_MAX(ch)) {
             ch->ack += f->length;
             send_window(ch);
             return;

@@ -47,6 +47,7 @@ struct channel {
     int stdin_gone;     /* the process's stdin is closed: STDIN is acknowledged and dropped */
     uint64_t credit;    /* STDOUT+STDERR bytes the host will still accept */
     uint32_t ack;       /* stdin bytes consumed and not yet returned with WINDOW */
+    uint32_t stdin_window; /* the stdin credit granted the host: INITIAL_WINDOW unless raised */
     int cancelled;      /* CLOSE received: nothing more but the final RESULT */
     int pty_drain;      /* the PTY's process has exited: read what is left, then end */
     struct session *sess; /* attach, logs */
@@ -71,6 +72,8 @@ struct channel *channel_open(struct stream *s, uint32_t id, enum channel_kind ki
 void channel_release(struct channel *ch);
 /* Returns acknowledged stdin credit with a WINDOW frame. */
 void send_window(struct channel *ch);
+/* Raises the channel's stdin window to `window`, granting the host the difference with a WINDOW frame. */
+void grant_stdin_window(struct channel *ch, uint32_t window);
 
 /* Request fields. Each returns 0, or -1 with ERROR bad_request queued naming the field. */
 int optional_bool(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req,

@@ -35,13 +35,17 @@ struct spawned {
  */
 int spawn_process(const struct spawn_request *req, struct spawned *out, char *err, size_t err_len);
 
+/* The size asked for a helper's stdin and stdout pipes (the kernel's default is 64 KiB). */
+#define HELPER_PIPE_SIZE (1024 * 1024)
+
 /* The body of a helper process: runs in the child, returns its exit code. */
 typedef int (*helper_main)(const char *arg);
 
 /*
  * Forks a helper process running fn(arg) in its own process group, with working directory /: stdin and stdout
  * are pipes to the agent when asked for (else /dev/null), fd 3 the write end of a pipe whose read end comes back
- * in *verdict_fd. Returns 0, or -1 with a message in err. All returned fds are non-blocking and close-on-exec.
+ * in *verdict_fd; the pipes hold HELPER_PIPE_SIZE when the kernel allows. Returns 0, or -1 with a message in err.
+ * All returned fds are non-blocking and close-on-exec.
  */
 int spawn_helper(helper_main fn, const char *arg, int with_stdin, int with_stdout, struct spawned *out,
                  int *verdict_fd, char *err, size_t err_len);

@@ -40,6 +40,8 @@ static void open_helper(struct stream *s, uint32_t id, const struct json_doc *do
     ch->out_fd = sp.stdout_fd;
     ch->verdict_fd = verdict_fd;
     ch->stdin_gone = sp.stdin_fd < 0;
+    if (writing)
+        grant_stdin_window(ch, FILE_COPY_WINDOW); /* the archive streams in without waiting on every 256 KiB */
     log_debug("channel %u: %s %s (helper pid %d)", id, writing ? "file.write" : "file.read", path, (int)sp.pid);
 }
 

@@ -14,6 +14,8 @@
 #define FRAME_MAX_PAYLOAD (1u << 20)
 #define DATA_MAX_PAYLOAD 65536u
 #define INITIAL_WINDOW 262144u
+/* The window of file.read (output) and file.write (stdin) channels: each side grants the rest at OPEN. */
+#define FILE_COPY_WINDOW (2u << 20)
 
 enum frame_type {
     FRAME_HELLO = 0x01,

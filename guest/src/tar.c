@@ -149,14 +149,42 @@ int tar_encode_end(struct buf *out)
 
 /* --- reading --- */
 
+/* Up to n bytes: what the buffer holds, else one read (into p when n is at least a buffer's worth). */
+static ssize_t read_some(struct tar_reader *r, void *p, size_t n)
+{
+    if (r->off == r->len) {
+        if (n >= TAR_READ_BUFFER) {
+            ssize_t got;
+            do
+                got = read(r->fd, p, n);
+            while (got < 0 && errno == EINTR);
+            return got;
+        }
+        if (!r->buf && !(r->buf = malloc(TAR_READ_BUFFER))) {
+            errno = ENOMEM;
+            return -1;
+        }
+        ssize_t got;
+        do
+            got = read(r->fd, r->buf, TAR_READ_BUFFER);
+        while (got < 0 && errno == EINTR);
+        if (got <= 0)
+            return got;
+        r->off = 0;
+        r->len = (size_t)got;
+    }
+    size_t k = r->len - r->off < n ? r->len - r->off : n;
+    memcpy(p, r->buf + r->off, k);
+    r->off += k;
+    return (ssize_t)k;
+}
+
 /* 1 read, 0 clean end of input before the first byte, -1 error or truncated (errno EIO for truncation). */
-static int read_exact(int fd, void *p, size_t n)
+static int read_exact(struct tar_reader *rd, void *p, size_t n)
 {
     size_t got = 0;
     while (got < n) {
-        ssize_t r = read(fd, (uint8_t *)p + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
+        ssize_t r = read_some(rd, (uint8_t *)p + got, n - got);
         if (r < 0)
             return -1;
         if (r == 0) {
@@ -231,7 +259,7 @@ static int skip_rest(struct tar_reader *r)
                 return -1;
             continue;
         }
-        if (read_exact(r->fd, scratch, r->pad_left) != 1)
+        if (read_exact(r, scratch, r->pad_left) != 1)
             return -1;
         r->pad_left = 0;
     }
@@ -244,10 +272,7 @@ ssize_t tar_read_data(struct tar_reader *r, void *buf, size_t len)
         return 0;
     if (len > r->data_left)
         len = (size_t)r->data_left;
-    ssize_t n;
-    do
-        n = read(r->fd, buf, len);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = read_some(r, buf, len);
     if (n == 0) {
         errno = EIO;
         return -1;
@@ -358,7 +383,7 @@ int tar_next(struct tar_reader *r, struct tar_entry *e, char *err, size_t err_le
             snprintf(err, err_len, "archive ends inside an entry");
             goto out;
         }
-        int got = read_exact(r->fd, h, TAR_BLOCK);
+        int got = read_exact(r, h, TAR_BLOCK);
         if (got == 0 && !long_name && !long_link && !pax_body) {
             rc = 0; /* end of input at an entry boundary: accepted as the end */
             goto out;

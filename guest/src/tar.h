@@ -44,10 +44,16 @@ int tar_encode_header(const struct tar_entry *e, struct buf *out);
 /* Appends the two zero blocks that end an archive. */
 int tar_encode_end(struct buf *out);
 
+/* Reads from fd through a buffer of TAR_READ_BUFFER bytes (allocated at the first read), so a stream of small
+ * entries costs one read per buffer instead of several per entry; large reads of entry data bypass it. */
+#define TAR_READ_BUFFER (256 * 1024)
+
 struct tar_reader {
     int fd;
     uint64_t data_left; /* data bytes of the current entry not yet read */
     uint32_t pad_left;  /* padding after them */
+    uint8_t *buf;       /* read ahead from fd: buf[off..len) not yet taken */
+    size_t off, len;
 };
 
 /*

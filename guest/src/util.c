@@ -46,8 +46,10 @@ void log_debug(const char *fmt, ...)
 
 uint8_t *buf_reserve(struct buf *b, size_t n)
 {
-    if (b->off > 0 && (b->off == b->len || b->cap - b->len < n)) {
-        /* Slide the unconsumed bytes to the front before growing. */
+    if (b->off > 0 && (b->off == b->len || (b->cap - b->len < n && b->off >= b->len - b->off))) {
+        /* Slide the unconsumed bytes to the front before growing, when what was consumed is at least what is
+         * left: sliding a large buffer for every small append would copy it over and over (a file copy's 2 MiB of
+         * queued stdin, 64 KiB at a time), so each byte is slid at most about once. */
         size_t avail = b->len - b->off;
         memmove(b->data, b->data + b->off, avail);
         b->off = 0;

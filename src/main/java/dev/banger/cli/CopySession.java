@@ -18,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -35,7 +34,8 @@ import java.util.regex.Pattern;
 final class CopySession {
 
     private static final Pattern REMOTE = Pattern.compile("([a-z0-9][a-z0-9-]{0,62}):(.*)", Pattern.DOTALL);
-    private static final int CHUNK = 64 * 1024;
+    /** The most archive bytes in one data frame to the daemon. */
+    private static final int CHUNK = 256 * 1024;
     /** Transfers at least this large get a progress line on stderr. */
     static final long PROGRESS_THRESHOLD = 8L << 20;
 
@@ -70,8 +70,9 @@ final class CopySession {
                     : "name the VM side as NAME:/path (e.g. banger vm cp ./dir demo:/root/)");
         }
         Progress progress = new Progress(context.err());
-        CopyResult result = to.remote() ? copyIn(context, from.path(), to, archive, progress)
-                : copyOut(context, from, Path.of(to.path()), archive, progress);
+        boolean owners = archive || LocalArchive.runningAsRoot();
+        CopyResult result = to.remote() ? copyIn(context, from.path(), to, owners, progress)
+                : copyOut(context, from, Path.of(to.path()), owners, progress);
         progress.finish(result.files(), result.bytes());
         for (String w : result.warnings()) {
             context.err().println("banger: warning: " + w);
@@ -79,7 +80,13 @@ final class CopySession {
         return BangerCli.EXIT_OK;
     }
 
-    private static CopyResult copyIn(CliContext context, String localArg, Location to, boolean archive,
+    /**
+     * Packs {@code localArg} and streams it into the VM once the daemon says the copy is open there (a VM that does
+     * not exist or is not running fails before anything is sent).
+     *
+     * @param owners record the files' owners (else root's, who owns what the guest's user makes)
+     */
+    private static CopyResult copyIn(CliContext context, String localArg, Location to, boolean owners,
                                      Progress progress) {
         String root = LocalArchive.rootName(localArg);
         Path local = Path.of(root.equals(".") && !localArg.equals("/") && !localArg.equals(".")
@@ -95,12 +102,16 @@ final class CopySession {
         }
         try (RpcClient.OpenCall<CopyResult> call = context.open(Api.VM_COPY_IN,
                 new VmCopyRequest(to.vm(), to.path()))) {
-            try (InputSender sender = new InputSender(call, progress)) {
-                LocalArchive.pack(local, root, sender, archive, warnings::add);
-            } catch (BangerException sendFailed) {
-                // The daemon stopped reading: its answer, read below, says why.
-            } catch (IOException e) {
-                throw new IllegalArgumentException("cannot read " + localArg + ": " + e.getMessage());
+            if (call.nextEvent() != null) {
+                InputSender sender = new InputSender(call, progress);
+                try (sender) {
+                    LocalArchive.pack(local, root, sender, owners, warnings::add);
+                } catch (IOException e) {
+                    if (!sender.failed()) {
+                        throw new IllegalArgumentException("cannot read " + localArg + ": " + e.getMessage());
+                    }
+                    // The daemon stopped reading: its answer, read below, says why.
+                }
             }
             CopyResult r = call.awaitResult(event -> { });
             List<String> all = new ArrayList<>(warnings);
@@ -109,14 +120,15 @@ final class CopySession {
         }
     }
 
-    private static CopyResult copyOut(CliContext context, Location from, Path local, boolean archive,
+    /** @param owners give the files the owners the archive records (else they are the caller's) */
+    private static CopyResult copyOut(CliContext context, Location from, Path local, boolean owners,
                                       Progress progress) {
         ChunkPipe pipe = new ChunkPipe();
         LocalArchive.Stats[] stats = new LocalArchive.Stats[1];
         IOException[] failure = new IOException[1];
         Thread unpacker = new Thread(() -> {
             try {
-                stats[0] = LocalArchive.unpack(pipe, local, archive);
+                stats[0] = LocalArchive.unpack(pipe, local, owners);
                 pipe.transferTo(OutputStream.nullOutputStream()); // the end-of-archive padding
             } catch (IOException e) {
                 failure[0] = e;
@@ -174,21 +186,29 @@ final class CopySession {
         }
     }
 
-    /** An OutputStream whose bytes go to the daemon as input frames; closing sends end-of-input. */
+    /**
+     * An OutputStream whose bytes go to the daemon as data frames; closing sends end-of-input. When the daemon
+     * stops reading (it refused the copy), writes fail with an IOException and {@link #failed()} says so.
+     */
     private static final class InputSender extends OutputStream {
         private final RpcClient.OpenCall<CopyResult> call;
         private final Progress progress;
         private final byte[] buf = new byte[CHUNK];
         private int used;
         private boolean closed;
+        private boolean failed;
 
         InputSender(RpcClient.OpenCall<CopyResult> call, Progress progress) {
             this.call = call;
             this.progress = progress;
         }
 
+        boolean failed() {
+            return failed;
+        }
+
         @Override
-        public void write(int b) {
+        public void write(int b) throws IOException {
             if (used == buf.length) {
                 flush();
             }
@@ -196,7 +216,7 @@ final class CopySession {
         }
 
         @Override
-        public void write(byte[] b, int off, int len) {
+        public void write(byte[] b, int off, int len) throws IOException {
             while (len > 0) {
                 if (used == buf.length) {
                     flush();
@@ -210,20 +230,32 @@ final class CopySession {
         }
 
         @Override
-        public void flush() {
+        public void flush() throws IOException {
             if (used > 0) {
-                call.send(Input.data(Arrays.copyOf(buf, used)));
+                send(() -> call.sendData(buf, 0, used));
                 progress.add(used);
                 used = 0;
             }
         }
 
         @Override
-        public void close() {
+        public void close() throws IOException {
             if (!closed) {
                 closed = true;
                 flush();
-                call.send(Input.eof());
+                send(() -> call.send(Input.eof()));
+            }
+        }
+
+        private void send(Runnable sending) throws IOException {
+            if (failed) {
+                throw new IOException("the daemon stopped reading");
+            }
+            try {
+                sending.run();
+            } catch (BangerException e) {
+                failed = true;
+                throw new IOException(e.getMessage(), e);
             }
         }
     }

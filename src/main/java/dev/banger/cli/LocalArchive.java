@@ -1,8 +1,11 @@
 package dev.banger.cli;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.FileVisitOption;
@@ -15,12 +18,10 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Consumer;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -34,16 +35,24 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * trusted: absolute names, {@code ..} and paths through symlinks are refused, an existing file or symlink at an
  * entry's name is replaced, never written through. Only this class uses commons-compress, so only {@code vm cp}
  * loads it.
+ *
+ * <p>What is kept is {@code cp -a}'s: all twelve mode bits (setuid, setgid, sticky), times, symlinks as symlinks,
+ * FIFOs as FIFOs, and with {@code owners} numeric owners. Without owners (a caller that is not root) the files
+ * are the caller's and lose their set-id bits, as with {@code cp}. Sockets and device nodes are skipped with a
+ * warning (the guest agent does not create devices either). A FIFO is made and timed without being opened (an
+ * open would wait for a writer): {@code mkfifo} and {@code touch -h}, each with an argv, never a shell.
  */
 final class LocalArchive {
 
     private static final int S_IFREG = 0100000;
     private static final int S_IFDIR = 0040000;
     private static final int S_IFLNK = 0120000;
+    private static final int S_IFIFO = 0010000;
+    private static final int SET_ID_BITS = 06000;
     private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
 
     /** What an unpack created. */
-    record Stats(long files, long dirs, long symlinks, long bytes, long skipped, List<String> warnings) {
+    record Stats(long files, long dirs, long symlinks, long others, long bytes, long skipped, List<String> warnings) {
     }
 
     /** An archive entry refused for where it would land. */
@@ -54,6 +63,16 @@ final class LocalArchive {
     }
 
     private LocalArchive() {
+    }
+
+    /** True when this process runs as root (it may give files away): {@code vm cp} then keeps owners. */
+    static boolean runningAsRoot() {
+        try {
+            Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            return uid instanceof Integer i && i == 0;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /** The archive's top-level name for a source path: its last component, or "." for "DIR/." and "/". */
@@ -95,7 +114,7 @@ final class LocalArchive {
      * to {@code out}, names starting with {@code root}. Closes {@code out}.
      *
      * @param owners record files' uid/gid; otherwise they are recorded as root's (0), what the guest should own
-     * @param warnings told about what was left out (sockets, devices, unreadable files)
+     * @param warnings told about what was left out (sockets, device nodes, unreadable files)
      */
     static void pack(Path source, String root, OutputStream out, boolean owners, Consumer<String> warnings)
             throws IOException {
@@ -129,8 +148,10 @@ final class LocalArchive {
                                     put(tar, file, nameOf(file), TarConstants.LF_NORMAL, owners);
                                     copyExactly(in, tar, attrs.size(), file, warnings);
                                 }
+                            } else if (isFifo(file)) {
+                                put(tar, file, nameOf(file), TarConstants.LF_FIFO, owners);
                             } else {
-                                warnings.accept(file + ": not a file, directory or symlink; skipped");
+                                warnings.accept(file + ": a socket or device node; skipped");
                                 return FileVisitResult.CONTINUE;
                             }
                             tar.closeArchiveEntry();
@@ -166,6 +187,7 @@ final class LocalArchive {
                 e.setMode(S_IFLNK | perms);
                 e.setLinkName(Files.readSymbolicLink(p).toString());
             }
+            case TarConstants.LF_FIFO -> e.setMode(S_IFIFO | perms);
             default -> {
                 e.setMode(S_IFREG | perms);
                 e.setSize((Long) a.get("size"));
@@ -175,6 +197,10 @@ final class LocalArchive {
         e.setUserId(owners ? ((Number) a.get("uid")).longValue() : 0);
         e.setGroupId(owners ? ((Number) a.get("gid")).longValue() : 0);
         tar.putArchiveEntry(e);
+    }
+
+    private static boolean isFifo(Path p) throws IOException {
+        return ((Integer) Files.getAttribute(p, "unix:mode", NOFOLLOW) & 0170000) == S_IFIFO;
     }
 
     /** Exactly {@code size} bytes, as the header said: a file that shrank meanwhile is padded with zeros. */
@@ -203,7 +229,8 @@ final class LocalArchive {
      * Unpacks the archive on {@code in} at {@code destination}: into it when it is an existing directory, else as
      * it (its parent must exist), the archive's single top-level entry taking its name.
      *
-     * @param owners apply the archive's uid/gid (as root only; otherwise the files are the caller's)
+     * @param owners apply the archive's uid/gid (as root; otherwise the files are the caller's and set-id bits
+     *     are dropped)
      * @throws UnsafeEntryException for an entry that would land outside the destination; entries before it stay
      */
     static Stats unpack(InputStream in, Path destination, boolean owners) throws IOException {
@@ -214,7 +241,7 @@ final class LocalArchive {
             u.entry(e, tar);
         }
         u.finishDirectories();
-        return new Stats(u.files, u.dirs, u.symlinks, u.bytes, u.skipped, List.copyOf(u.warnings));
+        return new Stats(u.files, u.dirs, u.symlinks, u.others, u.bytes, u.skipped, List.copyOf(u.warnings));
     }
 
     private static final class Unpacker {
@@ -227,6 +254,7 @@ final class LocalArchive {
         private long files;
         private long dirs;
         private long symlinks;
+        private long others;
         private long bytes;
         private long skipped;
 
@@ -333,6 +361,10 @@ final class LocalArchive {
                 clear(target, e.getName());
                 Files.createLink(target, existing);
                 files++;
+            } else if (e.isFIFO()) {
+                clear(target, e.getName());
+                makeFifo(target, e);
+                others++;
             } else if (e.isFile()) {
                 clear(target, e.getName());
                 try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
@@ -341,12 +373,11 @@ final class LocalArchive {
                 } catch (FileAlreadyExistsException ex) {
                     throw new UnsafeEntryException("refusing " + e.getName() + ": " + target + " appeared meanwhile");
                 }
-                applyOwner(target, e);
-                Files.setPosixFilePermissions(target, permissions(e.getMode()));
+                applyMode(target, e, applyOwner(target, e));
                 setTimes(target, e, false);
                 files++;
             } else {
-                warnings.add(e.getName() + ": not a file, directory or link; skipped");
+                warnings.add(e.getName() + ": not a file, directory, link or FIFO; skipped");
                 skipped++;
             }
         }
@@ -355,23 +386,67 @@ final class LocalArchive {
             for (int i = directories.size() - 1; i >= 0; i--) {
                 Path dir = (Path) directories.get(i)[0];
                 TarArchiveEntry e = (TarArchiveEntry) directories.get(i)[1];
-                applyOwner(dir, e);
-                Files.setPosixFilePermissions(dir, permissions(e.getMode()));
+                applyMode(dir, e, applyOwner(dir, e));
                 setTimes(dir, e, false);
             }
         }
 
-        private void applyOwner(Path p, TarArchiveEntry e) {
+        /** Gives {@code p} (never followed) the entry's owner when asked; true when it has it. */
+        private boolean applyOwner(Path p, TarArchiveEntry e) {
             if (!owners) {
-                return;
+                return false;
             }
             try {
                 Files.setAttribute(p, "unix:uid", (int) e.getLongUserId(), NOFOLLOW);
                 Files.setAttribute(p, "unix:gid", (int) e.getLongGroupId(), NOFOLLOW);
+                return true;
             } catch (IOException | UnsupportedOperationException ex) {
                 if (warnings.size() < 5) {
                     warnings.add(p + ": cannot set the owner: " + ex.getMessage());
                 }
+                return false;
+            }
+        }
+
+        /**
+         * All twelve mode bits, after the owner (a chown clears set-id bits); without the recorded owner, set-id
+         * bits are dropped, as cp does. Opens {@code p} (O_NOFOLLOW): files and directories only.
+         */
+        private static void applyMode(Path p, TarArchiveEntry e, boolean owned) throws IOException {
+            int mode = e.getMode() & 07777 & (owned ? 07777 : ~SET_ID_BITS);
+            Files.setAttribute(p, "unix:mode", mode, NOFOLLOW);
+        }
+
+        /** A FIFO with the entry's owner, mode and time, never opened. */
+        private void makeFifo(Path target, TarArchiveEntry e) throws IOException {
+            run("cannot create the FIFO " + target, "mkfifo", "-m", Integer.toOctalString(e.getMode() & 0777), "--",
+                    target.toString());
+            boolean owned = applyOwner(target, e);
+            int special = e.getMode() & (owned ? 07000 : 01000);
+            if (special != 0) {
+                // Path-based chmod(2) (the JDK opens the file for a NOFOLLOW change): target is the FIFO just made.
+                Files.setAttribute(target, "unix:mode", special | (e.getMode() & 0777));
+            }
+            run("cannot set the time of the FIFO " + target, "touch", "-h", "-d",
+                    "@" + e.getLastModifiedTime().toInstant().getEpochSecond(), "--", target.toString());
+        }
+
+        private static void run(String what, String... argv) throws IOException {
+            Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(
+                    new File("/dev/null"))).start();
+            String out;
+            try (InputStream in = p.getInputStream()) {
+                out = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+            }
+            try {
+                if (p.waitFor() != 0) {
+                    int colon = out.lastIndexOf(": ");
+                    throw new IOException(what + ": " + (colon < 0 ? out : out.substring(colon + 2)));
+                }
+            } catch (InterruptedException ex) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException(what + ": interrupted");
             }
         }
 
@@ -383,19 +458,5 @@ final class LocalArchive {
                 // Times are a courtesy: a link whose times cannot be set is still the right link.
             }
         }
-    }
-
-    static Set<PosixFilePermission> permissions(int mode) {
-        Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
-        PosixFilePermission[] bits = {PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
-            PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE,
-            PosixFilePermission.GROUP_READ, PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE,
-            PosixFilePermission.OWNER_READ};
-        for (int i = 0; i < bits.length; i++) {
-            if ((mode & (1 << i)) != 0) {
-                set.add(bits[i]);
-            }
-        }
-        return set;
     }
 }

@@ -483,7 +483,7 @@ final class VmCommands extends HelpOption {
     }
 
     @Command(name = "cp", description = {"Copy files into or out of a VM; name the VM side NAME:/path.",
-        "Directories are copied recursively with modes, times and symlinks. Into an existing directory the source "
+        "Directories are copied recursively with modes (set-id and sticky bits too), times, symlinks and FIFOs. Into an existing directory the source "
             + "lands inside it; otherwise it is created as DST. SRC ending in /. copies a directory's contents."})
     static final class Copy extends Base {
         @Parameters(index = "0", paramLabel = "SRC", description = "A local path or NAME:/path.")
@@ -491,7 +491,8 @@ final class VmCommands extends HelpOption {
         @Parameters(index = "1", paramLabel = "DST", description = "A local path or NAME:/path.")
         String destination;
         @Option(names = {"-a", "--archive"},
-                description = "Keep numeric owners too (default: files in the VM are root's, local ones yours).")
+                description = "Keep numeric owners also when not root (as root they are always kept, as with cp -a; "
+                        + "otherwise files in the VM are root's, local ones yours, without set-id bits).")
         boolean archive;
 
         Copy(CliContext context) {

@@ -222,6 +222,9 @@ public final class AgentClient implements Closeable {
             handlers.remove(id);
             throw e;
         }
+        if (op.outputWindow() > FrameType.INITIAL_WINDOW) {
+            send(FrameType.WINDOW, id, u32(op.outputWindow() - FrameType.INITIAL_WINDOW));
+        }
         return handle;
     }
 

@@ -43,6 +43,14 @@ public sealed interface AgentOp<R> {
         /** False when the channel takes no input: writes to its stdin then fail. */
         boolean stdin();
 
+        /**
+         * The output (STDOUT+STDERR) window this side grants the agent: the protocol's initial window, unless an op
+         * streams more than a round trip's worth of it (the rest is granted with a WINDOW frame after OPEN).
+         */
+        default int outputWindow() {
+            return FrameType.INITIAL_WINDOW;
+        }
+
         /** The caller's handle over the channel. */
         H handle(AgentChannel<R> channel);
     }
@@ -268,6 +276,11 @@ public sealed interface AgentOp<R> {
         @Override
         public boolean stdin() {
             return false;
+        }
+
+        @Override
+        public int outputWindow() {
+            return FrameType.FILE_COPY_WINDOW;
         }
 
         @Override

@@ -23,6 +23,8 @@ final class FrameType {
     static final int MAX_PAYLOAD = 1 << 20;
     static final int MAX_DATA_PAYLOAD = 65536;
     static final int INITIAL_WINDOW = 262144;
+    /** The window of file.read (output) and file.write (stdin) channels: each side grants the rest at OPEN. */
+    static final int FILE_COPY_WINDOW = 2 << 20;
 
     static final int STREAM_STDIN = 0;
     static final int STREAM_STDOUT = 1;

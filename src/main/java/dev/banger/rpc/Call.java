@@ -1,6 +1,7 @@
 package dev.banger.rpc;
 
 import dev.banger.api.Event;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -11,6 +12,15 @@ public interface Call {
 
     /** Sends an event to the client. Never throws: once the client is gone, events are dropped. */
     void emit(Event event);
+
+    /**
+     * Sends {@code len} bytes of the call's output to the client, which sees them as {@link Event.Output} on
+     * stdout. On a connection they travel as a data frame (raw bytes, no JSON), written before this returns, so
+     * the caller may reuse {@code data}. Never throws: once the client is gone, output is dropped.
+     */
+    default void emitData(byte[] data, int off, int len) {
+        emit(new Event.Output("stdout", Arrays.copyOfRange(data, off, off + len)));
+    }
 
     /**
      * Waits for the client's next input frame.

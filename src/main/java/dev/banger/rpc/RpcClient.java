@@ -78,6 +78,8 @@ public final class RpcClient {
     public final class OpenCall<R> implements Closeable {
         private final Method<?, R> method;
         private final FrameChannel frames;
+        private boolean answered;
+        private R result;
 
         private OpenCall(Method<?, R> method, FrameChannel frames) {
             this.method = method;
@@ -89,15 +91,57 @@ public final class RpcClient {
             try {
                 frames.write(Json.writeBytes(input));
             } catch (IOException e) {
-                throw new BangerException(ErrorCode.UNAVAILABLE, "lost the connection to bangerd: "
-                        + e.getMessage());
+                throw lost(e);
             }
         }
 
-        /** Reads events until the result arrives. */
+        /**
+         * Sends {@code len} bytes of {@code data} as input (what {@link Input#data} carries) in data frames, raw;
+         * {@code data} may be reused once this returns. Safe while another thread is in {@link #awaitResult}.
+         */
+        public void sendData(byte[] data, int off, int len) {
+            try {
+                for (int done = 0; done < len; done += FrameChannel.MAX_FRAME) {
+                    frames.writeData(data, off + done, Math.min(FrameChannel.MAX_FRAME, len - done));
+                }
+            } catch (IOException e) {
+                throw lost(e);
+            }
+        }
+
+        private BangerException lost(IOException e) {
+            return new BangerException(ErrorCode.UNAVAILABLE, "lost the connection to bangerd: " + e.getMessage());
+        }
+
+        /**
+         * Waits for the call's next event: a call that takes input says it is ready with one, and fails first
+         * (no such VM) without one.
+         *
+         * @return the event, or null when the call ended with its result instead ({@link #awaitResult} returns it)
+         * @throws BangerException the daemon's error, or {@link ErrorCode#UNAVAILABLE} when the connection broke
+         */
+        public Event nextEvent() {
+            Event[] event = new Event[1];
+            if (!answered) {
+                result = readUntil(e -> event[0] = e, true);
+                answered = event[0] == null;
+            }
+            return event[0];
+        }
+
+        /** Reads events until the result arrives. Data frames from the daemon come as stdout output. */
         public R awaitResult(Consumer<Event> events) {
+            if (answered) {
+                return result;
+            }
+            answered = true;
+            return readUntil(events, false);
+        }
+
+        /** Reads frames until the result (returned) or, with {@code oneEvent}, the first event (returns null). */
+        private R readUntil(Consumer<Event> events, boolean oneEvent) {
             while (true) {
-                byte[] frame;
+                FrameChannel.Frame frame;
                 try {
                     frame = frames.read();
                 } catch (IOException e) {
@@ -108,15 +152,25 @@ public final class RpcClient {
                     throw new BangerException(ErrorCode.UNAVAILABLE, "bangerd closed the connection during "
                             + method.name() + " without an answer (see its log)");
                 }
+                if (frame.data()) {
+                    events.accept(new Event.Output("stdout", frame.bytes()));
+                    if (oneEvent) {
+                        return null;
+                    }
+                    continue;
+                }
                 Envelope.Response response;
                 try {
-                    response = Json.read(frame, Envelope.Response.class);
+                    response = Json.read(frame.bytes(), Envelope.Response.class);
                 } catch (JsonException e) {
                     throw new BangerException(ErrorCode.INTERNAL, "unreadable answer from bangerd: "
                             + e.getMessage());
                 }
                 if (response.event() != null) {
                     events.accept(response.event());
+                    if (oneEvent) {
+                        return null;
+                    }
                 } else if (response.error() != null) {
                     throw new BangerException(ErrorCode.fromWire(response.error().code()),
                             response.error().message());

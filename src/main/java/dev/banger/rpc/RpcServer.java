@@ -238,7 +238,7 @@ public final class RpcServer implements Closeable {
             Peer peer = admitted.get();
             byte[] first;
             try {
-                first = frames.read();
+                first = frames.readMessage();
             } catch (FrameException e) {
                 sendError(frames, new BangerException(ErrorCode.BAD_REQUEST, "bad frame: " + e.getMessage()));
                 return;

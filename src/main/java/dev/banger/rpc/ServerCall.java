@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -21,15 +22,17 @@ final class ServerCall implements Call {
 
     private static final Logger log = LoggerFactory.getLogger(ServerCall.class);
     /**
-     * Inputs queued for a handler before the connection is no longer read: a client streaming data (vm cp) faster
-     * than the handler passes it on is held back by its socket instead of filling the daemon's memory.
+     * Input bytes queued for a handler before the connection is no longer read: a client streaming data (vm cp)
+     * faster than the handler passes it on is held back by its socket instead of filling the daemon's memory. A
+     * single frame larger than this is still taken, alone.
      */
-    static final int INPUT_QUEUE = 64;
+    static final int INPUT_BUDGET = 1024 * 1024;
     private static final Input END_OF_INPUT = new Input(null, null, null, null);
 
     private final FrameChannel frames;
     private final Peer peer;
-    private final LinkedBlockingQueue<Input> inputs = new LinkedBlockingQueue<>(INPUT_QUEUE);
+    private final LinkedBlockingQueue<Input> inputs = new LinkedBlockingQueue<>();
+    private final Semaphore room = new Semaphore(INPUT_BUDGET);
     private final AtomicBoolean cancelled = new AtomicBoolean();
     private final AtomicBoolean finished = new AtomicBoolean();
     private final List<Runnable> cancelActions = new ArrayList<>();
@@ -48,11 +51,11 @@ final class ServerCall implements Call {
     void readInputs() {
         try {
             while (!finished.get()) {
-                byte[] frame = frames.read();
+                FrameChannel.Frame frame = frames.read();
                 if (frame == null) {
                     break;
                 }
-                Input input = Json.read(frame, Input.class);
+                Input input = frame.data() ? Input.data(frame.bytes()) : Json.read(frame.bytes(), Input.class);
                 String problem = problem(input);
                 if (problem != null) {
                     log.debug("input frame ignored: {}", problem);
@@ -68,11 +71,7 @@ final class ServerCall implements Call {
             Thread.currentThread().interrupt();
         }
         clientGone = true;
-        try {
-            enqueue(END_OF_INPUT);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        inputs.add(END_OF_INPUT);
         if (!finished.get()) {
             cancel();
         }
@@ -98,13 +97,19 @@ final class ServerCall implements Call {
         return null;
     }
 
-    /** Waits for room in the queue; false when the call finished meanwhile (nobody will take it). */
+    /** What an input holds of the budget: its bytes (at most the whole budget), at least 1. */
+    private static int cost(Input input) {
+        return input.stdin() == null ? 1 : Math.max(1, Math.min(INPUT_BUDGET, input.stdin().length));
+    }
+
+    /** Waits for room in the budget; false when the call finished meanwhile (nobody will take it). */
     private boolean enqueue(Input input) throws InterruptedException {
-        while (!inputs.offer(input, 100, TimeUnit.MILLISECONDS)) {
+        while (!room.tryAcquire(cost(input), 100, TimeUnit.MILLISECONDS)) {
             if (finished.get()) {
                 return false;
             }
         }
+        inputs.add(input);
         return true;
     }
 
@@ -136,11 +141,28 @@ final class ServerCall implements Call {
     }
 
     @Override
+    public void emitData(byte[] data, int off, int len) {
+        if (clientGone || len == 0) {
+            return;
+        }
+        try {
+            for (int done = 0; done < len; done += FrameChannel.MAX_FRAME) {
+                frames.writeData(data, off + done, Math.min(FrameChannel.MAX_FRAME, len - done));
+            }
+        } catch (IOException e) {
+            clientGone = true;
+        }
+    }
+
+    @Override
     public Input nextInput(long timeout, TimeUnit unit) throws InterruptedException {
         Input input = inputs.poll(timeout, unit);
         if (input == END_OF_INPUT) {
-            inputs.offer(END_OF_INPUT); // room: the reader has stopped adding
+            inputs.add(END_OF_INPUT); // for the next caller: the reader has stopped adding
             return null;
+        }
+        if (input != null) {
+            room.release(cost(input));
         }
         return input;
     }

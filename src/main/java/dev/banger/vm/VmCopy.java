@@ -3,7 +3,6 @@ package dev.banger.vm;
 import dev.banger.api.BangerException;
 import dev.banger.api.CopyResult;
 import dev.banger.api.ErrorCode;
-import dev.banger.api.Event;
 import dev.banger.api.VmCopyRequest;
 import dev.banger.guest.AgentException;
 import dev.banger.guest.CopyStats;
@@ -15,21 +14,22 @@ import dev.banger.rpc.Input;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code vm cp}: tar archives between the client and a running guest. The daemon only relays bytes: the client
- * packs and unpacks its own files (they are the user's, and the daemon runs as root), the guest agent does the
- * same on its side with its own safety checks. Flow control runs end to end: a slow guest slows the client's
- * input, a slow client slows the guest's reads.
+ * {@code vm cp}: tar archives between the client and a running guest. The daemon only relays bytes, as RPC data
+ * frames on the client's side and agent STDIN/STDOUT frames on the guest's: the client packs and unpacks its own
+ * files (they are the user's, and the daemon runs as root), the guest agent does the same on its side with its own
+ * safety checks. Flow control runs end to end: a slow guest slows the client's input, a slow client slows the
+ * guest's reads.
  */
 public final class VmCopy {
 
     private static final Logger log = LoggerFactory.getLogger(VmCopy.class);
-    private static final int CHUNK = 64 * 1024;
+    /** The most archive bytes sent to the client in one data frame (a read takes what the guest has sent). */
+    private static final int CHUNK = 256 * 1024;
 
     private final RunningVms vms;
 
@@ -49,6 +49,7 @@ public final class VmCopy {
             throw failure(vm, path, e);
         }
         call.onCancel(() -> cancelQuietly(copy::cancel));
+        call.emit(VmCopyRequest.ready(vm.name(), path));
         OutputStream archive = copy.archive();
         try {
             while (true) {
@@ -96,7 +97,7 @@ public final class VmCopy {
         try (InputStream archive = copy.archive()) {
             int n;
             while ((n = archive.read(buf)) > 0) {
-                call.emit(new Event.Output("stdout", Arrays.copyOf(buf, n)));
+                call.emitData(buf, 0, n);
             }
             if (call.cancelled()) {
                 throw new BangerException(ErrorCode.CANCELLED, "the client went away during the copy");

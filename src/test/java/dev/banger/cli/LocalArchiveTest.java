@@ -68,6 +68,45 @@ class LocalArchiveTest {
     }
 
     @Test
+    void withOwnersSetIdBitsOwnersAndFifosComeBackAsTheyWere() throws Exception {
+        Path src = Files.createDirectories(dir.resolve("src"));
+        Path suid = Files.writeString(src.resolve("suid"), "x");
+        Files.setAttribute(suid, "unix:uid", 1234);
+        Files.setAttribute(suid, "unix:gid", 2345);
+        Files.setAttribute(suid, "unix:mode", 04755); // after the owner: chown clears set-id bits
+        Path sticky = Files.createDirectory(src.resolve("sticky"));
+        Files.setAttribute(sticky, "unix:mode", 01777);
+        Process mkfifo = new ProcessBuilder("mkfifo", "-m", "640", src.resolve("fifo").toString()).start();
+        assertThat(mkfifo.waitFor()).isZero();
+        boolean root = LocalArchive.runningAsRoot();
+
+        ByteArrayOutputStream tar = new ByteArrayOutputStream();
+        List<String> warnings = new ArrayList<>();
+        LocalArchive.pack(src, "src", tar, true, warnings::add);
+        LocalArchive.Stats kept = LocalArchive.unpack(new ByteArrayInputStream(tar.toByteArray()),
+                dir.resolve("kept"), root);
+        LocalArchive.Stats mapped = LocalArchive.unpack(new ByteArrayInputStream(tar.toByteArray()),
+                dir.resolve("mapped"), false);
+
+        assertThat(warnings).isEmpty();
+        assertThat(kept.others()).isEqualTo(1);
+        assertThat(Files.getAttribute(dir.resolve("kept/fifo"), "unix:mode", LinkOption.NOFOLLOW_LINKS))
+                .isEqualTo(0010640);
+        assertThat(Files.getAttribute(dir.resolve("kept/sticky"), "unix:mode")).isEqualTo(0041777);
+        if (root) {
+            assertThat(Files.getAttribute(dir.resolve("kept/suid"), "unix:mode")).isEqualTo(0104755);
+            assertThat(Files.getAttribute(dir.resolve("kept/suid"), "unix:uid")).isEqualTo(1234);
+            assertThat(Files.getAttribute(dir.resolve("kept/suid"), "unix:gid")).isEqualTo(2345);
+        } else {
+            System.out.println("not root: the owners half of this test is skipped (it needs chown)");
+        }
+        assertThat(Files.getAttribute(dir.resolve("mapped/suid"), "unix:mode")).as("set-id dropped, as cp does")
+                .isEqualTo(0100755);
+        assertThat(Files.getAttribute(dir.resolve("mapped/suid"), "unix:uid"))
+                .isEqualTo(Files.getAttribute(dir, "unix:uid"));
+    }
+
+    @Test
     void intoAnExistingDirectoryTheSourceLandsInside() throws Exception {
         Files.createDirectory(dir.resolve("into"));
         byte[] archive = tar(dir("proj/"), file("proj/a", "A"));

@@ -123,7 +123,11 @@ public final class RpcFuzz {
                 while (true) {
                     byte[] frame;
                     try {
-                        frame = frames.read();
+                        FrameChannel.Frame read = frames.read();
+                        if (read != null && read.data()) {
+                            return "a data frame in answer to a request that streams no data";
+                        }
+                        frame = read == null ? null : read.bytes();
                     } catch (IOException e) {
                         if (System.currentTimeMillis() >= deadline) {
                             return "no answer and no close within " + ANSWER_TIMEOUT_MS + " ms";

@@ -43,6 +43,8 @@ class RpcServerTest {
     static final Method<Empty, Empty> CRASH = new Method<>("test.crash", Empty.class, Empty.class);
     static final Method<Empty, Empty> BLOCK = new Method<>("test.block", Empty.class, Empty.class);
     static final Method<Empty, Echo> INPUT = new Method<>("test.input", Empty.class, Echo.class);
+    static final Method<Empty, Echo> READY = new Method<>("test.ready", Empty.class, Echo.class);
+    static final Method<Echo, Echo> DATA_OUT = new Method<>("test.data-out", Echo.class, Echo.class);
 
     @TempDir
     Path dir;
@@ -70,6 +72,22 @@ class RpcServerTest {
                     blockCancelled.await(10, TimeUnit.SECONDS);
                     return Empty.INSTANCE;
                 })
+                .on(READY, (req, call) -> {
+                    call.emit(Event.Progress.started("ready", null));
+                    long bytes = 0;
+                    while (true) {
+                        Input in = call.nextInput(5, TimeUnit.SECONDS);
+                        if (in == null || Boolean.TRUE.equals(in.stdinEof())) {
+                            return new Echo(Long.toString(bytes));
+                        }
+                        bytes += in.stdin().length;
+                    }
+                })
+                .on(DATA_OUT, (req, call) -> {
+                    byte[] b = req.text().getBytes(StandardCharsets.UTF_8);
+                    call.emitData(b, 1, b.length - 1);
+                    return new Echo("sent");
+                })
                 .on(INPUT, (req, call) -> {
                     StringBuilder got = new StringBuilder();
                     while (true) {
@@ -87,6 +105,46 @@ class RpcServerTest {
     @AfterEach
     void stop() {
         server.close();
+    }
+
+    @Test
+    void dataFramesCarryRawBytesBothWays() {
+        try (RpcClient.OpenCall<Echo> call = client().open(READY, Empty.INSTANCE)) {
+            assertThat(call.nextEvent()).isInstanceOfSatisfying(Event.Progress.class,
+                    p -> assertThat(p.stage()).isEqualTo("ready"));
+            byte[] chunk = new byte[3 << 20];
+            for (int i = 0; i < 4; i++) {
+                call.sendData(chunk, 1, chunk.length - 1);
+            }
+            call.send(Input.eof());
+            assertThat(call.awaitResult(e -> { }).text()).isEqualTo(Long.toString(4L * ((3 << 20) - 1)));
+        }
+        List<Event> events = new ArrayList<>();
+        assertThat(client().call(DATA_OUT, new Echo("xhello"), events::add).text()).isEqualTo("sent");
+        assertThat(events).singleElement().isInstanceOfSatisfying(Event.Output.class, o -> {
+            assertThat(o.stream()).isEqualTo("stdout");
+            assertThat(new String(o.data(), StandardCharsets.UTF_8)).isEqualTo("hello");
+        });
+    }
+
+    @Test
+    void aCallThatFailsBeforeItsFirstEventSaysWhyToNextEvent() {
+        try (RpcClient.OpenCall<Empty> call = client().open(FAIL, Empty.INSTANCE)) {
+            assertThatThrownBy(call::nextEvent).hasMessage("busy right now");
+        }
+        try (RpcClient.OpenCall<Echo> call = client().open(ECHO, new Echo("direct"))) {
+            assertThat(call.nextEvent()).as("the result came first").isNull();
+            assertThat(call.awaitResult(e -> { }).text()).isEqualTo("direct");
+        }
+    }
+
+    @Test
+    void aDataFrameAsTheRequestIsRefused() throws IOException {
+        ByteBuffer data = ByteBuffer.allocate(8).putInt(0x8000_0004).put("{}  ".getBytes(StandardCharsets.UTF_8)).flip();
+        Map<?, ?> answer = rawCall(data);
+
+        assertThat(errorCode(answer)).isEqualTo("bad_request");
+        assertThat(errorMessage(answer)).contains("data frame");
     }
 
     @Test
@@ -304,7 +362,7 @@ class RpcServerTest {
     }
 
     private static Map<?, ?> readAnswer(SocketChannel ch) throws IOException {
-        byte[] frame = new FrameChannel(ch).read();
+        byte[] frame = new FrameChannel(ch).readMessage();
         assertThat(frame).as("the server answered").isNotNull();
         return (Map<?, ?>) Json.parseTree(new String(frame, StandardCharsets.UTF_8));
     }

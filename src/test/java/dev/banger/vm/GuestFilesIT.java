@@ -93,6 +93,37 @@ class GuestFilesIT {
     }
 
     @Test
+    void asRootOwnersSetIdBitsFifosAndSymlinksGoInAndComeBack() throws Exception {
+        Path d = Files.createDirectories(banger.home().resolve("work/perm/d"));
+        Path suid = Files.writeString(d.resolve("suid"), "x\n");
+        Files.setAttribute(suid, "unix:uid", 1234);
+        Files.setAttribute(suid, "unix:gid", 2345);
+        Files.setAttribute(suid, "unix:mode", 04755); // after the owner: chown clears set-id bits
+        Files.setAttribute(Files.createDirectory(d.resolve("sticky")), "unix:mode", 01777);
+        assertThat(new ProcessBuilder("mkfifo", "-m", "640", d.resolve("fifo").toString()).start().waitFor()).isZero();
+        Files.createSymbolicLink(d.resolve("link"), Path.of("suid"));
+
+        Result nope = banger.banger("vm", "cp", d.toString(), "nope:/root/");
+        assertThat(nope.exitCode()).isEqualTo(1);
+        assertThat(nope.stderr().strip()).startsWith("banger: no such VM: nope");
+
+        ok(banger.banger("vm", "cp", d.toString(), "files:/root/"));
+        assertThat(ok(banger.banger("vm", "exec", "files", "--", "sh", "-c",
+                "cd /root/d && stat -c '%a %u:%g %F %n' suid fifo sticky && readlink link")).stdout())
+                .isEqualTo("4755 1234:2345 regular file suid\n640 0:0 fifo fifo\n1777 0:0 directory sticky\nsuid\n");
+
+        Path back = Files.createDirectories(banger.home().resolve("perm-back"));
+        ok(banger.banger("vm", "cp", "files:/root/d", back.toString()));
+        Path b = back.resolve("d");
+        assertThat(Files.getAttribute(b.resolve("suid"), "unix:mode")).isEqualTo(0104755);
+        assertThat(Files.getAttribute(b.resolve("suid"), "unix:uid")).isEqualTo(1234);
+        assertThat(Files.getAttribute(b.resolve("suid"), "unix:gid")).isEqualTo(2345);
+        assertThat(Files.getAttribute(b.resolve("fifo"), "unix:mode", LinkOption.NOFOLLOW_LINKS)).isEqualTo(0010640);
+        assertThat(Files.getAttribute(b.resolve("sticky"), "unix:mode")).isEqualTo(0041777);
+        assertThat(Files.readSymbolicLink(b.resolve("link"))).isEqualTo(Path.of("suid"));
+    }
+
+    @Test
     void portsShowsAListenerStartedByExec() throws Exception {
         ok(banger.banger("vm", "exec", "files", "--", "httpd", "-p", "8080", "-h", "/tmp"));
         ok(banger.banger("session", "start", "files", "--name", "nc", "--", "nc", "-l", "-p", "7777"));

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# vm cp throughput (issue 11): copies a 200 MiB tree of mixed sizes into a running VM and back out, RUNS times
+# each way, and prints MiB/s (file contents over the CLI's wall time, JVM start included) with the median.
+# The tree: 1 file of 64 MiB, 8 of 8 MiB, 48 of 1 MiB, 2048 of 4-20 KiB (24 MiB), in nested directories.
+# Usage: bench/cp.sh [RUNS]   (default 3)
+# BANGER_BUILD_DIR picks the build to measure (default target/), e.g. an older commit built elsewhere;
+# the kernel and rootfs come from the test cache (~/.cache/banger-test), which `mvn verify` fills.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+cache=${BANGER_TEST_CACHE:-$HOME/.cache/banger-test}
+deb=$(ls "$cache"/linux-image-*cloud-amd64*.deb | head -1)
+rootfs=$cache/busybox-rootfs-v1.ext4
+build=${BANGER_BUILD_DIR:-target}
+[ -f "$build/banger.jar" ] || { echo "no build in $build (mvn -B -q package -DskipTests)" >&2; exit 1; }
+root=$(pwd)
+work=$(mktemp -d /tmp/banger-bench-cp.XXXXXX)
+ns="bgcp$$"
+export BANGER_HOME="$work/home"
+ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
+b() { ip netns exec "$ns" "$root/bin/banger" "$@"; }
+cleanup() {
+    b vm delete --force cp >/dev/null 2>&1 || true
+    b daemon stop >/dev/null 2>&1 || true
+    pkill -f "$work" 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+now_ms() { /usr/bin/python3 -c 'import time; print(int(time.monotonic()*1000))'; }
+
+/usr/bin/python3 - "$work/tree" <<'EOF'
+import os, random, sys
+root = sys.argv[1]
+rnd = random.Random(11)
+def put(rel, size):
+    path = os.path.join(root, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(left, 1 << 20)
+            f.write(rnd.randbytes(n))
+            left -= n
+put("big/one.bin", 64 << 20)
+for i in range(8):
+    put(f"mid/m{i}.bin", 8 << 20)
+for i in range(48):
+    put(f"small/d{i % 6}/s{i}.bin", 1 << 20)
+small = 24 << 20
+sizes = [rnd.randint(4096, 20480) for _ in range(2048)]
+scale = small / sum(sizes)
+for i, s in enumerate(sizes):
+    put(f"src/p{i % 32}/q{i % 7}/f{i}.c", max(1, int(s * scale)))
+EOF
+mib=$(du -sb --apparent-size "$work/tree/big" "$work/tree/mid" "$work/tree/small" "$work/tree/src" \
+    | awk '{s+=$1} END {printf "%.1f", s/1048576}')
+files=$(find "$work/tree" -type f | wc -l)
+echo "tree: $files files, $mib MiB; build: $build"
+
+b kernel import k --deb "$deb" >/dev/null 2>&1
+b image register bb --rootfs "$rootfs" >/dev/null
+b vm create --memory 512M --disk 1G cp >/dev/null 2>&1
+
+rate() { /usr/bin/python3 -c "print(f'{$mib / ($1 / 1000):.1f}')"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ins=(); outs=()
+for r in $(seq 1 "$runs"); do
+    b vm exec cp -- rm -rf /root/tree >/dev/null
+    t0=$(now_ms); b vm cp "$work/tree" cp:/root/ 2>/dev/null; t=$(( $(now_ms) - t0 ))
+    ins+=("$(rate "$t")")
+    rm -rf "$work/out"; mkdir "$work/out"
+    t0=$(now_ms); b vm cp cp:/root/tree "$work/out/" 2>/dev/null; u=$(( $(now_ms) - t0 ))
+    outs+=("$(rate "$u")")
+    diff -r "$work/tree" "$work/out/tree" >/dev/null || { echo "run $r: the copy out differs from the tree" >&2; exit 1; }
+    echo "run $r: in ${t} ms (${ins[-1]} MiB/s), out ${u} ms (${outs[-1]} MiB/s)"
+done
+echo "median: in $(median "${ins[@]}") MiB/s, out $(median "${outs[@]}") MiB/s"
