@@ -53,6 +53,16 @@ class AgentCodecTest {
                 "{\"op\":\"clock.set\",\"sec\":1700000000,\"nsec\":123456789,\"tolerance_ms\":50}");
         g.put(new AgentOp.SshAuthorize("ssh-ed25519 AAAAC3Nz", "banger"),
                 "{\"op\":\"ssh.authorize\",\"key\":\"ssh-ed25519 AAAAC3Nz\",\"comment\":\"banger\"}");
+        byte[] entropy = new byte[32];
+        java.util.Arrays.fill(entropy, (byte) 0xab);
+        g.put(new AgentOp.Personalise(new Personalisation("alpha", java.util.Optional.of(new Personalisation.Network(
+                        "02:b4:6e:1e:4d:05", "172.30.77.5/24", "172.30.77.1", "172.30.77.1")),
+                        Instant.ofEpochSecond(1700000000, 5), entropy, "0123456789abcdef0123456789abcdef", "/dev/vdb",
+                        true)),
+                "{\"op\":\"guest.personalise\",\"version\":1,\"hostname\":\"alpha\",\"mac\":\"02:b4:6e:1e:4d:05\","
+                        + "\"ip\":\"172.30.77.5/24\",\"gateway\":\"172.30.77.1\",\"dns\":\"172.30.77.1\","
+                        + "\"sec\":1700000000,\"nsec\":5,\"entropy\":\"" + "ab".repeat(32) + "\","
+                        + "\"machine_id\":\"0123456789abcdef0123456789abcdef\",\"work\":\"/dev/vdb\",\"sshd\":true}");
         return g;
     }
 
