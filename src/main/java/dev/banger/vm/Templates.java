@@ -44,6 +44,7 @@ public final class Templates implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Templates.class);
 
+    private final BangerPaths paths;
     private final TemplateStore store;
     private final FileDigests digests;
     private final TemplateBuilder builder;
@@ -60,6 +61,7 @@ public final class Templates implements AutoCloseable {
 
     Templates(BangerPaths paths, TemplateStore store, HostNetwork network, CommandRunner runner, Path initBinary,
               Duration bootTimeout, Clock clock) {
+        this.paths = paths;
         this.store = store;
         this.digests = new FileDigests(store.root().resolve("digests.json"));
         this.builder = new TemplateBuilder(paths, store, network, runner, bootTimeout, clock);
@@ -204,6 +206,17 @@ public final class Templates implements AutoCloseable {
         }
         for (Path removed : store.removeUnfinished()) {
             log.warn("removed the unfinished template {}", removed);
+        }
+        Path runtimeDirs = paths.vmRuntimeDir(TemplateBuilder.ID_PREFIX).getParent();
+        try (java.util.stream.Stream<Path> dirs = java.nio.file.Files.isDirectory(runtimeDirs)
+                ? java.nio.file.Files.list(runtimeDirs) : java.util.stream.Stream.empty()) {
+            for (Path dir : dirs.filter(d -> d.getFileName().toString().startsWith(TemplateBuilder.ID_PREFIX))
+                    .toList()) {
+                log.warn("removing the runtime dir {} of an unfinished template build", dir);
+                Files2.deleteRecursively(dir);
+            }
+        } catch (IOException e) {
+            log.warn("cannot clear template runtime dirs in {}: {}", runtimeDirs, Files2.describe(e));
         }
     }
 

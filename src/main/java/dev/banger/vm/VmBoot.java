@@ -281,7 +281,7 @@ final class VmBoot {
                 }
             }
         }
-        boot.call.emit(Event.Progress.done("wait-agent", "guest agent answered", millisSince(t0)));
+        boot.call.emit(Event.Progress.done("wait-agent", "guest ready", millisSince(t0)));
     }
 
     /**

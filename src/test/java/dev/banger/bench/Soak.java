@@ -238,8 +238,8 @@ public final class Soak {
      */
     private List<VmRow> check(String when) throws Exception {
         List<VmRow> vms = list();
+        List<ProcessHandle> processes = banger.processes(); // First: it lets a template build finish.
         Set<String> links = links();
-        List<ProcessHandle> processes = banger.processes();
         BangerPaths paths = paths();
         for (VmRow vm : vms) {
             String tap = HostNetwork.tapName(vm.id());

@@ -236,8 +236,52 @@ public final class BangerHome implements AutoCloseable {
         }
     }
 
-    /** Processes (VMMs, a daemon) whose command line names this home: what a test may have left running. */
+    /**
+     * Processes (VMMs, a daemon) whose command line names this home: what a test may have left running. A template
+     * build the daemon started after a VM's first boot (docs/snapshots.md) is let finish first (up to 180 s): its
+     * QEMU, tap and runtime dir are the daemon's for a few seconds, not something a test left.
+     */
     public List<ProcessHandle> processes() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        while (templateBuildInProgress() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return processesNow();
+    }
+
+    /**
+     * True while this home's daemon runs and a template build is under way: a {@code templates/.building-*} dir
+     * (from the start of a build to its publication) or its QEMU. Without a daemon nobody finishes a build; the next
+     * daemon's reconcile removes what it left.
+     */
+    private boolean templateBuildInProgress() {
+        if (daemonPid().flatMap(ProcessHandle::of).map(ProcessHandle::isAlive).orElse(false)) {
+            Path templates = stateDir().resolve("templates");
+            try (java.util.stream.Stream<Path> dirs = Files.isDirectory(templates) ? Files.list(templates)
+                    : java.util.stream.Stream.empty()) {
+                if (dirs.anyMatch(d -> d.getFileName().toString().startsWith(".building-"))) {
+                    return true;
+                }
+            } catch (IOException e) {
+                // Listed again at the next poll.
+            }
+            return processesNow().stream().anyMatch(BangerHome::isTemplateBuild);
+        }
+        return false;
+    }
+
+    /** A QEMU the daemon runs to build a template (its command line names a {@code templates/.building-*} dir). */
+    public static boolean isTemplateBuild(ProcessHandle p) {
+        return p.info().arguments().map(a -> String.join(" ", a).contains("/templates/.building-")).orElse(false);
+    }
+
+    /** As {@link #processes()}, without waiting for template builds. */
+    public List<ProcessHandle> processesNow() {
         String marker = home.toString();
         return ProcessHandle.allProcesses()
                 .filter(p -> p.pid() != ProcessHandle.current().pid())

@@ -122,10 +122,9 @@ class TemplateIT {
     }
 
     private List<ProcessHandle> templateBuilders() {
-        return banger.processes().stream()
+        return banger.processesNow().stream()
                 .filter(p -> p.info().command().orElse("").contains("qemu-system"))
-                .filter(p -> p.info().arguments().map(a -> String.join(" ", a).contains("/templates/.building-"))
-                        .orElse(false)).toList();
+                .filter(BangerHome::isTemplateBuild).toList();
     }
 
 
