@@ -53,9 +53,13 @@ class LeakIT {
         assertThat(banger.processes()).filteredOn(p -> p.info().command().orElse("").contains("qemu"))
                 .as("QEMU processes").isEmpty();
         assertThat(loopDevicesNaming(banger.home())).as("loop devices").isEmpty();
-        // network/ holds the marker that bangerd turned IPv4 forwarding on for guest NAT: state, not a leak.
+        // network/ holds the marker that bangerd turned IPv4 forwarding on for guest NAT, templates/ the template
+        // the first boot built (docs/snapshots.md): state, not leaks.
         assertThat(children(banger.stateDir())).as("state dir").isSubsetOf(Set.of("banger.db", "banger.db-wal",
-                "banger.db-shm", "bangerd.lock", "logs", "images", "kernels", "vms", "blobs", "tmp", "network"));
+                "banger.db-shm", "bangerd.lock", "logs", "images", "kernels", "vms", "blobs", "tmp", "network",
+                "templates"));
+        assertThat(children(banger.stateDir().resolve("templates"))).as("templates: one, and no unfinished build")
+                .allMatch(n -> n.equals("digests.json") || n.matches("[0-9a-f]{64}")).hasSizeLessThanOrEqualTo(2);
         Path marker = new BangerPaths(banger.stateDir(), banger.home(), banger.home()).natForwardingMarker();
         assertThat(children(marker.getParent())).as("network state")
                 .isSubsetOf(Set.of(marker.getFileName().toString()));
