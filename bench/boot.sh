@@ -102,7 +102,7 @@ done
 
 rss_vms=8
 for i in $(seq 1 $rss_vms); do bin/banger vm create --memory 256M --disk 64M "rss$i" >/dev/null 2>&1; done
-daemon_pid=$(bin/banger daemon status --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+daemon_pid=$(bin/banger daemon status --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["daemon"]["pid"])')
 rss_kb=$(ps -o rss= -p "$daemon_pid" || echo 0)
 
 /usr/bin/python3 - "${a[*]}" "${b[*]}" "${c[*]}" "${h[*]}" "${l[*]}" "${d[*]}" "${e[*]}" "${f[*]}" \
