@@ -47,22 +47,35 @@ public final class HostNetwork {
         return config;
     }
 
+    /**
+     * The bridge's own MAC: the one {@link AddressAllocator} derives for the host address (no guest has it). Set
+     * explicitly, because a bridge without one takes the lowest MAC of its ports and changes it as taps come and go:
+     * a guest that learned the bridge's MAC while a template build's tap was attached then sends to a MAC nobody
+     * has once that tap is gone, and loses the host for as long as its ARP entry lives (tens of seconds).
+     */
+    public String bridgeMac() {
+        return AddressAllocator.macFor(config.hostAddress());
+    }
+
     /** The tap device of a VM: "bt" + its 12-character id (15 characters, the kernel's limit). */
     public static String tapName(String vmId) {
         return TAP_PREFIX + vmId;
     }
 
     /**
-     * Creates the bridge if needed, gives it the host address, brings it up; NAT too when configured. NAT that
-     * cannot be set up (no iptables) is logged, not thrown: a guest without egress is still a working guest, and
-     * {@code banger doctor} says what is missing.
+     * Creates the bridge if needed, gives it its MAC ({@link #bridgeMac}) and the host address, brings it up; NAT
+     * too when configured. NAT that cannot be set up (no iptables) is logged, not thrown: a guest without egress is
+     * still a working guest, and {@code banger doctor} says what is missing.
      */
     public synchronized void ensureBridge() {
         String bridge = config.bridge();
         Optional<Map<?, ?>> link = link(bridge, false);
+        String mac = bridgeMac();
         if (link.isEmpty()) {
-            ip("create bridge " + bridge, "link", "add", bridge, "type", "bridge");
+            ip("create bridge " + bridge, "link", "add", "name", bridge, "address", mac, "type", "bridge");
             log.info("created bridge {}", bridge);
+        } else if (!mac.equalsIgnoreCase(String.valueOf(link.get().get("address")))) {
+            ip("give bridge " + bridge + " the address " + mac, "link", "set", bridge, "address", mac);
         }
         String cidr = config.hostAddress() + "/" + config.subnet().prefix();
         if (!addresses(bridge).contains(config.hostAddress())) {

@@ -28,16 +28,32 @@ class HostNetworkTest {
 
         assertThat(ip.commandLines()).containsExactly(
                 "ip -j link show dev banger0",
-                "ip link add banger0 type bridge",
+                "ip link add name banger0 address 02:b4:6e:1e:4d:01 type bridge",
                 "ip -j -4 addr show dev banger0",
                 "ip addr add 172.30.77.1/24 dev banger0",
                 "ip link set banger0 up");
     }
 
     @Test
+    void aBridgeWithoutItsOwnMacGetsIt() {
+        RecordingCommandRunner ip = new RecordingCommandRunner();
+        ip.when("ip", "-j", "link", "show", "dev", "banger0").thenReturn(
+                "[{\"ifname\":\"banger0\",\"address\":\"5e:11:22:33:44:55\"}]");
+        ip.when("ip", "-j", "-4", "addr", "show").thenReturn(
+                "[{\"addr_info\":[{\"local\":\"172.30.77.1\",\"prefixlen\":24}]}]");
+
+        new HostNetwork(ip, PLAIN, MARKER).ensureBridge();
+
+        assertThat(ip.commandLines()).containsExactly("ip -j link show dev banger0",
+                "ip link set banger0 address 02:b4:6e:1e:4d:01", "ip -j -4 addr show dev banger0",
+                "ip link set banger0 up");
+    }
+
+    @Test
     void aConfiguredBridgeIsLeftAsItIs() {
         RecordingCommandRunner ip = new RecordingCommandRunner();
-        ip.when("ip", "-j", "link", "show", "dev", "banger0").thenReturn("[{\"ifname\":\"banger0\"}]");
+        ip.when("ip", "-j", "link", "show", "dev", "banger0").thenReturn(
+                "[{\"ifname\":\"banger0\",\"address\":\"02:b4:6e:1e:4d:01\"}]");
         ip.when("ip", "-j", "-4", "addr", "show").thenReturn(
                 "[{\"addr_info\":[{\"local\":\"172.30.77.1\",\"prefixlen\":24}]}]");
 
