@@ -123,6 +123,15 @@ static int write_machine_id(const char *id, int *written, char *err, size_t err_
     return 0;
 }
 
+/* Appends " STEP MS" to a step-timing line and starts the next lap. */
+static void lap(char *line, size_t len, const char *step, uint64_t *since)
+{
+    uint64_t now = now_ms();
+    size_t used = strlen(line);
+    snprintf(line + used, len - used, " %s %llu", step, (unsigned long long)(now - *since));
+    *since = now;
+}
+
 static int valid_hostname(const char *h)
 {
     size_t len = strlen(h);
@@ -187,11 +196,14 @@ valid:;
     jw_array_begin(&w);
     char err[256] = "";
     const char *step = NULL;
+    char timings[160] = "";
+    uint64_t t = now_ms();
     if (getpid() == 1) {
         step = "entropy";
         if (reseed_rng(entropy, entropy_len, err, sizeof err) < 0)
             goto fail;
         jw_string(&w, step);
+        lap(timings, sizeof timings, step, &t);
         step = "clock";
         struct timespec host = { (time_t)sec->number, (long)nsec->number };
         if (clock_settime(CLOCK_REALTIME, &host) < 0) {
@@ -199,12 +211,14 @@ valid:;
             goto fail;
         }
         jw_string(&w, step);
+        lap(timings, sizeof timings, step, &t);
         step = "hostname";
         if (sethostname(hostname, strlen(hostname)) < 0) {
             snprintf(err, sizeof err, "sethostname %s: %s", hostname, strerror(errno));
             goto fail;
         }
         jw_string(&w, step);
+        lap(timings, sizeof timings, step, &t);
         if (machine_id) {
             step = "machine-id";
             int written;
@@ -212,6 +226,7 @@ valid:;
                 goto fail;
             if (written)
                 jw_string(&w, step);
+            lap(timings, sizeof timings, step, &t);
         }
         if (mac) {
             step = "network";
@@ -228,19 +243,22 @@ valid:;
             if (dns && *dns)
                 net_write_resolv_conf(dns);
             jw_string(&w, step);
+            lap(timings, sizeof timings, step, &t);
         }
         if (work && *work) {
             step = "work-disk";
             if (init_mount_work_disk(work, err, sizeof err) < 0)
                 goto fail;
             jw_string(&w, step);
+            lap(timings, sizeof timings, step, &t);
         }
         if (sshd && sshd->boolean) {
             step = "sshd";
             init_start_sshd();
             jw_string(&w, step);
+            lap(timings, sizeof timings, step, &t);
         }
-        log_msg("personalised as %s", hostname);
+        log_msg("personalised as %s (ms per step:%s)", hostname, timings);
     }
     explicit_bzero(entropy, sizeof entropy);
     jw_array_end(&w);

@@ -101,7 +101,6 @@ final class TemplateBuilder {
             }
             Files.createDirectories(runtime, PosixFilePermissions.asFileAttribute(
                     PosixFilePermissions.fromString("rwx------")));
-            network.ensureBridge();
             network.createTap(tap);
             tapCreated = true;
             String cmdline = kernelCommandLine();

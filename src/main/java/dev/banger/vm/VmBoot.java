@@ -27,6 +27,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.StringJoiner;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -170,12 +171,16 @@ final class VmBoot {
         try {
             boot = new Boot(starting, call, kernels.resolve(vm.kernelName()), running.imageOf(vm),
                     running.driver(vm.vmm()), launcher);
+            StringJoiner timings = new StringJoiner(", ");
+            long started = System.nanoTime();
             for (Step s : steps) {
                 step = s.name();
                 long t0 = System.nanoTime();
                 s.action().run(boot);
-                log.debug("VM {}: boot step {} took {} ms", vm.name(), s.name(), millisSince(t0));
+                timings.add(s.name() + " " + millisSince(t0));
             }
+            log.info("VM {} started in {} ms ({}; ms per step: {})", vm.name(), millisSince(started),
+                    launcher.describe(), timings);
             return boot.published;
         } catch (BangerException | KernelException | VmmException | IllegalStateException | IOException e) {
             String message = e.getMessage();
@@ -245,7 +250,6 @@ final class VmBoot {
 
     private void createTap(Boot boot) {
         String tap = HostNetwork.tapName(boot.vm.id());
-        network.ensureBridge();
         network.createTap(tap);
         record(boot.vm, h -> h.withTap(tap));
         boot.tap = tap;

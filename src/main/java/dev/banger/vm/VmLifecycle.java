@@ -197,9 +197,10 @@ public final class VmLifecycle {
     private Vm bootNew(Vm vm, Image image, Kernel kernel, boolean cold, Call call) {
         VmmDriver driver = running.driver(vm.vmm());
         Optional<Path> kernelFile = kernel.artifacts().bootImage(vm.vmm());
-        Optional<TemplateKey> key = cold || kernelFile.isEmpty() ? Optional.empty()
-                : templates.keyFor(new Templates.Request(driver, image, kernel, kernelFile.get(), vm.cpus(),
+        Optional<Templates.Request> wanted = cold || kernelFile.isEmpty() ? Optional.empty()
+                : Optional.of(new Templates.Request(driver, image, kernel, kernelFile.get(), vm.cpus(),
                         vm.memoryMib(), vm.diskMib()));
+        Optional<TemplateKey> key = wanted.flatMap(templates::keyFor);
         Optional<Template> template = key.flatMap(templates::find);
         if (template.isPresent()) {
             try {
@@ -215,8 +216,7 @@ public final class VmLifecycle {
             call.emit(Event.Progress.started("boot", "booting (no template yet; building one after this boot)"));
         }
         Vm booted = booter.boot(vm, call);
-        key.ifPresent(k -> templates.buildLater(k, new Templates.Request(driver, image, kernel, kernelFile.get(),
-                booted.cpus(), booted.memoryMib(), booted.diskMib())));
+        key.ifPresent(k -> templates.buildLater(k, wanted.get()));
         return booted;
     }
 

@@ -27,6 +27,8 @@ public final class HostNetwork {
     private final NetworkConfig config;
     private final GuestNat nat;
     private volatile Runnable bridgeUpListener = () -> { };
+    /** Whether {@link #ensureBridge} ran in this daemon; until it has, the next tap checks the bridge in full. */
+    private volatile boolean bridgeEnsured;
 
     /** @param forwardingMarker where {@link GuestNat} records that banger turned IPv4 forwarding on */
     public HostNetwork(CommandRunner runner, NetworkConfig config, Path forwardingMarker) {
@@ -93,16 +95,36 @@ public final class HostNetwork {
                         + "config to silence this)", e.getMessage());
             }
         }
+        bridgeEnsured = true;
         bridgeUpListener.run();
     }
 
-    /** Creates (or re-creates) a VM's tap on the bridge, up. */
+    /**
+     * Creates a VM's tap on the bridge, up: two {@code ip} calls on the common path (a boot's network step used to
+     * cost a dozen processes, most of them re-checking a bridge and NAT rules that had not changed). The bridge and
+     * NAT are checked in full ({@link #ensureBridge}) by the first tap a daemon makes, and again whenever a tap
+     * cannot be made or attached (a leftover tap of that name, a bridge removed behind banger's back).
+     */
     public void createTap(String tap) {
-        deleteTap(tap);
+        if (!bridgeEnsured) {
+            ensureBridge();
+        } else {
+            bridgeUpListener.run(); // Cheap when it has nothing to do; retries what failed last time.
+        }
+        try {
+            addTap(tap);
+        } catch (IllegalStateException first) {
+            log.info("repairing the network before creating tap {} again: {}", tap, first.getMessage());
+            deleteTap(tap);
+            ensureBridge();
+            addTap(tap);
+        }
+    }
+
+    private void addTap(String tap) {
         ip("create tap " + tap, "tuntap", "add", "dev", tap, "mode", "tap");
         try {
-            ip("attach tap " + tap + " to " + config.bridge(), "link", "set", tap, "master", config.bridge());
-            ip("bring tap " + tap + " up", "link", "set", tap, "up");
+            ip("attach tap " + tap + " to " + config.bridge(), "link", "set", tap, "master", config.bridge(), "up");
         } catch (RuntimeException e) {
             deleteTap(tap);
             throw e;
@@ -111,9 +133,7 @@ public final class HostNetwork {
 
     /** Removes a tap; absent is fine. */
     public void deleteTap(String tap) {
-        if (link(tap, false).isPresent()) {
-            runner.run(Command.of("ip", "link", "del", tap).allowingFailure());
-        }
+        runner.run(Command.of("ip", "link", "del", tap).allowingFailure());
     }
 
     /** The names of the links (taps) whose names start with {@code prefix}. */

@@ -100,23 +100,48 @@ class HostNetworkTest {
     }
 
     @Test
-    void tapsAreReplacedAndAFailedAttachLeavesNoTap() {
-        RecordingCommandRunner ip = new RecordingCommandRunner();
-        ip.when("ip", "-j", "link", "show", "dev", "bt0123456789ab").thenFail(1, "does not exist");
-        ip.when("ip", "link", "set", "bt0123456789ab", "master").thenFail(2, "RTNETLINK answers: No such device");
-
+    void onceTheBridgeIsCheckedATapCostsTwoCalls() {
+        RecordingCommandRunner ip = configuredBridge();
         HostNetwork network = new HostNetwork(ip, PLAIN, MARKER);
+        network.createTap(HostNetwork.tapName("0123456789ab"));
+        int first = ip.commandLines().size();
+
+        network.createTap(HostNetwork.tapName("ba9876543210"));
+
+        assertThat(ip.commandLines().subList(0, first)).as("the first tap checks the bridge")
+                .startsWith("ip -j link show dev banger0").endsWith("ip tuntap add dev bt0123456789ab mode tap",
+                        "ip link set bt0123456789ab master banger0 up");
+        assertThat(ip.commandLines().subList(first, ip.commandLines().size())).containsExactly(
+                "ip tuntap add dev btba9876543210 mode tap", "ip link set btba9876543210 master banger0 up");
+    }
+
+    @Test
+    void aTapThatCannotBeAttachedRepairsTheBridgeOnceAndLeavesNoTap() {
+        RecordingCommandRunner ip = configuredBridge();
+        ip.when("ip", "link", "set", "bt0123456789ab", "master").thenFail(2, "RTNETLINK answers: No such device");
+        HostNetwork network = new HostNetwork(ip, PLAIN, MARKER);
+
         try {
             network.createTap(HostNetwork.tapName("0123456789ab"));
+            throw new AssertionError("expected the attach to fail");
         } catch (IllegalStateException expected) {
             assertThat(expected).hasMessageContaining("attach tap bt0123456789ab to banger0");
         }
 
-        assertThat(ip.commandLines()).startsWith("ip -j link show dev bt0123456789ab",
-                "ip tuntap add dev bt0123456789ab mode tap",
-                "ip link set bt0123456789ab master banger0");
-        assertThat(ip.commandLines().get(ip.commandLines().size() - 1))
-                .as("the half-made tap is looked up for removal").isEqualTo("ip -j link show dev bt0123456789ab");
+        assertThat(ip.commandLines()).filteredOn(l -> l.equals("ip -j link show dev banger0"))
+                .as("checked at the first tap, then once more to repair").hasSize(2);
+        assertThat(ip.commandLines()).filteredOn(l -> l.startsWith("ip tuntap add")).hasSize(2);
+        assertThat(ip.commandLines().get(ip.commandLines().size() - 1)).as("the half-made tap is removed")
+                .isEqualTo("ip link del bt0123456789ab");
+    }
+
+    private static RecordingCommandRunner configuredBridge() {
+        RecordingCommandRunner ip = new RecordingCommandRunner();
+        ip.when("ip", "-j", "link", "show", "dev", "banger0").thenReturn(
+                "[{\"ifname\":\"banger0\",\"address\":\"02:b4:6e:1e:4d:01\"}]");
+        ip.when("ip", "-j", "-4", "addr", "show").thenReturn(
+                "[{\"addr_info\":[{\"local\":\"172.30.77.1\",\"prefixlen\":24}]}]");
+        return ip;
     }
 
     @Test
