@@ -100,6 +100,34 @@ class GuestDnsForwardingTest {
         assertThat(new Upstreams(etc, dir.resolve("absent")).servers()).isEmpty();
     }
 
+    /**
+     * A stub resolver (busybox nslookup, glibc with both families) sends A and AAAA back to back from one socket and
+     * waits for both: each must be answered.
+     */
+    @Test
+    void queriesSentBackToBackFromOneSocketAreEachAnswered() throws Exception {
+        upstream = new UpstreamDnsServer(new InetSocketAddress(LOOPBACK, 0), Map.of("example.test", "198.18.7.2"));
+        start(List.of(upstream.address()), true);
+        try (DatagramSocket client = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
+            client.setSoTimeout(3_000);
+            Message a = Message.newQuery(Record.newRecord(Name.fromString("example.test."), Type.A, DClass.IN));
+            Message aaaa = Message.newQuery(Record.newRecord(Name.fromString("example.test."), Type.AAAA,
+                    DClass.IN));
+            for (Message query : List.of(a, aaaa)) {
+                byte[] wire = query.toWire();
+                client.send(new java.net.DatagramPacket(wire, wire.length, server.address()));
+            }
+            java.util.Set<Integer> answered = new java.util.HashSet<>();
+            for (int i = 0; i < 2; i++) {
+                java.net.DatagramPacket reply = new java.net.DatagramPacket(new byte[512], 512);
+                client.receive(reply);
+                answered.add(new Message(java.util.Arrays.copyOf(reply.getData(), reply.getLength())).getHeader()
+                        .getID());
+            }
+            assertThat(answered).containsExactlyInAnyOrder(a.getHeader().getID(), aaaa.getHeader().getID());
+        }
+    }
+
     private void start(List<InetSocketAddress> upstreams, boolean clientsAllowed) throws Exception {
         server = new DnsServer(new InetSocketAddress(LOOPBACK, 0), records,
                 new DnsForwarder(() -> upstreams, Duration.ofMillis(300)), client -> clientsAllowed);

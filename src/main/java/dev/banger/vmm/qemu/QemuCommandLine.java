@@ -93,14 +93,28 @@ final class QemuCommandLine {
         return a;
     }
 
-    /** The spec's command line, plus {@code tsc_early_khz} under TCG unless the caller already set it. */
+    /**
+     * The spec's command line, plus what a guest needs under TCG unless the caller already set it:
+     * {@code tsc_early_khz} (calibrating the TSC against emulated timers goes wrong when vCPUs wait for the host)
+     * and {@code tsc=reliable}. Under TCG every vCPU's TSC is read from the same host clock, but the kernel's
+     * TSC sync check at CPU bring-up sees warps (vCPUs run in turns), marks the TSC unstable and falls back to
+     * refined-jiffies: a 4 ms clock that loses ticks whenever the vCPU waits for the host. The guest's clock then
+     * runs behind the host's, and time-seeded ids collide (busybox/musl name lookups send A and AAAA with the same
+     * DNS id and wait 5 s for an answer they already got).
+     */
     static String cmdline(String base, Accelerator accelerator, OptionalLong tscKhz) {
         String line = base.strip();
         if (accelerator == Accelerator.TCG && tscKhz.isPresent() && !line.contains("tsc_early_khz=")) {
             line = (line.isEmpty() ? "" : line + " ") + "tsc_early_khz=" + tscKhz.getAsLong();
         }
+        if (accelerator == Accelerator.TCG && !line.matches("(.*\\s)?tsc=.*")) {
+            line = (line.isEmpty() ? "" : line + " ") + TCG_TSC;
+        }
         return line;
     }
+
+    /** See {@link #cmdline}. */
+    static final String TCG_TSC = "tsc=reliable";
 
     private static void add(List<String> argv, String option, String value) {
         argv.add(option);

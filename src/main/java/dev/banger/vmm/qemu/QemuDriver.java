@@ -83,7 +83,8 @@ public final class QemuDriver implements VmmDriver {
         AcceleratorChoice choice = accelerators.choose();
         OptionalLong tsc = choice.accelerator() == Accelerator.TCG ? cpu.tscKhz() : OptionalLong.empty();
         return "accel=" + choice.accelerator().name().toLowerCase(java.util.Locale.ROOT)
-                + (tsc.isPresent() ? " tsc_early_khz=" + tsc.getAsLong() : "");
+                + (tsc.isPresent() ? " tsc_early_khz=" + tsc.getAsLong() : "")
+                + (choice.accelerator() == Accelerator.TCG ? " " + QemuCommandLine.TCG_TSC : "");
     }
 
     /** The argv {@link #launch} runs for {@code spec}. */

@@ -55,7 +55,7 @@ class QemuCommandLineTest {
         assertThat(values(argv, "-D")).containsExactly(VM + "/qemu.log");
         assertThat(values(argv, "-kernel")).containsExactly(VM + "/vmlinuz");
         assertThat(values(argv, "-initrd")).containsExactly(VM + "/initrd.img");
-        assertThat(values(argv, "-append")).containsExactly("console=ttyS0 quiet tsc_early_khz=2596000");
+        assertThat(values(argv, "-append")).containsExactly("console=ttyS0 quiet tsc_early_khz=2596000 tsc=reliable");
         assertThat(values(argv, "-serial")).containsExactly("chardev:console");
     }
 
@@ -109,8 +109,10 @@ class QemuCommandLineTest {
 
     @Test
     void anExplicitTscHintIsKept() {
-        assertThat(QemuCommandLine.cmdline("tsc_early_khz=1000 quiet", Accelerator.TCG, OptionalLong.of(2_000_000)))
-                .isEqualTo("tsc_early_khz=1000 quiet");
+        assertThat(QemuCommandLine.cmdline("tsc_early_khz=1000 quiet tsc=unstable", Accelerator.TCG,
+                OptionalLong.of(2_000_000))).isEqualTo("tsc_early_khz=1000 quiet tsc=unstable");
+        assertThat(QemuCommandLine.cmdline("quiet", Accelerator.TCG, OptionalLong.empty()))
+                .isEqualTo("quiet tsc=reliable");
     }
 
     @Test
