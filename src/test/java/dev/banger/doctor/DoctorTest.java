@@ -6,6 +6,7 @@ import dev.banger.config.BangerPaths;
 import dev.banger.doctor.CheckResult.Status;
 import dev.banger.host.ProcessCommandRunner;
 import dev.banger.testkit.RecordingCommandRunner;
+import dev.banger.vmm.VmmChooser;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -26,32 +27,87 @@ class DoctorTest {
         List<CheckResult> results = new Doctor(Doctor.HostProbe.real(), new ProcessCommandRunner(), paths()).run();
 
         if (Files.exists(Path.of("/sys/module/kvm_pvm"))) {
-            assertThat(find(results, "kvm-pvm").status()).isEqualTo(Status.WARN);
-            assertThat(find(results, "kvm-pvm").detail()).contains("only PVM guest kernels run under KVM here")
-                    .contains("QEMU TCG");
+            assertThat(find(results, "kvm").status()).isEqualTo(Status.WARN);
+            assertThat(find(results, "kvm").detail()).startsWith("KVM here is kvm_pvm")
+                    .contains("guests run under QEMU with TCG emulation");
         } else {
             System.out.println("kvm_pvm is not loaded on this host; the PVM warning is checked with a fake host");
         }
+        String kvmHere = VmmChooser.Kvm.probe(VmmChooser.Kvm.DEVICE, VmmChooser.Kvm.PVM_MODULE).fact();
+        assertThat(find(results, "kvm").detail()).startsWith(kvmHere + ":");
+        assertThat(find(results, "vmm").detail()).as("the kvm and vmm lines agree with vm create's choice")
+                .startsWith("new VMs: " + kvmHere);
         assertThat(find(results, "qemu").status()).as("QEMU is installed for the test suite").isEqualTo(Status.PASS);
         assertThat(find(results, "qemu").detail()).contains("QEMU emulator version");
         assertThat(find(results, "daemon").status()).isEqualTo(Status.WARN);
-        assertThat(results).extracting(CheckResult::check).containsExactly("install", "service", "kvm", "kvm-pvm",
-                "qemu", "firecracker",
+        assertThat(results).extracting(CheckResult::check).containsExactly("install", "service", "kvm", "qemu",
+                "firecracker",
                 "vmm", "qemu-img", "ip", "tun", "loop", "device-mapper", "e2fsprogs", "disk", "daemon", "nat", "dns-server",
                 "dns-host");
     }
 
     @Test
-    void pvmHostWarnsAndStaysHealthy() {
+    void pvmHostWarnsInOneKvmLineAndStaysHealthy() {
         FakeHost host = FakeHost.complete();
         host.paths.add(Path.of("/sys/module/kvm_pvm"));
 
         List<CheckResult> results = doctor(host).run();
 
-        assertThat(find(results, "kvm-pvm").status()).isEqualTo(Status.WARN);
+        assertThat(find(results, "kvm").status()).isEqualTo(Status.WARN);
+        assertThat(find(results, "kvm").detail()).isEqualTo("KVM here is kvm_pvm, which boots only PVM guest "
+                + "kernels: ordinary guest kernels do not run under it, so guests run under QEMU with TCG emulation "
+                + "(slow, but it works)");
+        assertThat(find(results, "kvm").fix()).startsWith("nothing to do;");
         assertThat(find(results, "vmm").detail()).isEqualTo("new VMs: KVM here is kvm_pvm, which boots only PVM "
                 + "guest kernels: QEMU with TCG emulation");
+        assertThat(results).filteredOn(r -> r.check().startsWith("kvm")).hasSize(1);
         assertThat(Doctor.healthy(results)).isTrue();
+    }
+
+    @Test
+    void kvm_absent_isTcg_andSaysHowToGetKvm() {
+        FakeHost host = FakeHost.complete();
+        host.paths.remove(Path.of("/dev/kvm"));
+
+        List<CheckResult> results = doctor(host).run();
+
+        assertThat(find(results, "kvm").status()).isEqualTo(Status.WARN);
+        assertThat(find(results, "kvm").detail()).isEqualTo("no /dev/kvm: guests run under QEMU with TCG emulation "
+                + "(slow, but it works)");
+        assertThat(find(results, "kvm").fix()).contains("kvm_intel or kvm_amd");
+        assertThat(find(results, "vmm").detail()).startsWith("new VMs: no /dev/kvm").endsWith("QEMU with TCG emulation");
+        assertThat(Doctor.healthy(results)).isTrue();
+    }
+
+    @Test
+    void kvm_withoutAccess_saysSoAndHowToGrantIt() {
+        FakeHost host = FakeHost.complete();
+        host.unopenable.add(Path.of("/dev/kvm"));
+
+        List<CheckResult> results = doctor(host).run();
+
+        assertThat(find(results, "kvm").status()).isEqualTo(Status.WARN);
+        assertThat(find(results, "kvm").detail()).isEqualTo("/dev/kvm is not readable and writable by this user: "
+                + "guests run under QEMU with TCG emulation (slow, but it works)");
+        assertThat(find(results, "kvm").fix()).contains("usermod -aG kvm " + System.getProperty("user.name"));
+        assertThat(find(results, "vmm").detail()).startsWith("new VMs: /dev/kvm is not readable and writable")
+                .endsWith("QEMU with TCG emulation");
+    }
+
+    @Test
+    void kvm_usable_namesQemuWithKvm_andFirecrackerWhenInstalled() {
+        FakeHost noFirecracker = FakeHost.complete();
+        noFirecracker.programs.remove("firecracker");
+
+        CheckResult with = find(doctor(FakeHost.complete()).run(), "kvm");
+        CheckResult without = find(doctor(noFirecracker).run(), "kvm");
+
+        assertThat(with.status()).isEqualTo(Status.PASS);
+        assertThat(with.detail()).isEqualTo("KVM is usable: guests run under QEMU with KVM, or Firecracker "
+                + "(/usr/bin/true) when their kernel is an ELF vmlinux");
+        assertThat(without.status()).isEqualTo(Status.PASS);
+        assertThat(without.detail()).isEqualTo("KVM is usable: guests run under QEMU with KVM; Firecracker could "
+                + "run them too, but it is not installed (docs/firecracker.md)");
     }
 
     @Test
@@ -260,6 +316,8 @@ class DoctorTest {
     /** A host whose files and programs the test decides; their commands are answered by a recording runner. */
     static final class FakeHost implements Doctor.HostProbe {
         final Set<Path> paths = new java.util.HashSet<>();
+        /** Paths that exist but this user cannot open read-write. */
+        final Set<Path> unopenable = new java.util.HashSet<>();
         final Map<Path, String> files = new HashMap<>();
         final Map<String, Path> programs = new HashMap<>();
         final Map<String, List<String>> names = new HashMap<>();
@@ -284,7 +342,7 @@ class DoctorTest {
 
         @Override
         public boolean canOpenReadWrite(Path path) {
-            return paths.contains(path);
+            return paths.contains(path) && !unopenable.contains(path);
         }
 
         @Override
