@@ -5,6 +5,7 @@ import dev.banger.api.BangerException;
 import dev.banger.api.DaemonStatus;
 import dev.banger.api.Empty;
 import dev.banger.api.KernelView;
+import dev.banger.config.BangerInstall;
 import dev.banger.config.BangerPaths;
 import dev.banger.config.DaemonConfig;
 import dev.banger.model.KernelFormat;
@@ -16,6 +17,7 @@ import dev.banger.host.CommandRunner;
 import dev.banger.host.Executables;
 import dev.banger.rpc.RpcClient;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,11 +39,23 @@ public final class Doctor {
     private final HostProbe host;
     private final CommandRunner runner;
     private final BangerPaths paths;
+    private final Path initBinary;
+    private final boolean packaged;
 
     public Doctor(HostProbe host, CommandRunner runner, BangerPaths paths) {
+        this(host, runner, paths, BangerInstall.initBinary(), BangerInstall.isPackage());
+    }
+
+    /**
+     * @param initBinary where the daemon takes banger-init from ({@link BangerInstall#initBinary} but in tests)
+     * @param packaged whether this is the Debian package
+     */
+    Doctor(HostProbe host, CommandRunner runner, BangerPaths paths, Path initBinary, boolean packaged) {
         this.host = host;
         this.runner = runner;
         this.paths = paths;
+        this.initBinary = initBinary;
+        this.packaged = packaged;
     }
 
     public List<CheckResult> run() {
@@ -49,6 +63,7 @@ public final class Doctor {
         InstallChecks install = new InstallChecks(host, runner);
         results.add(install.install());
         results.add(install.service());
+        results.add(new GuestInitCheck(host, initBinary, packaged).run());
         Optional<Path> qemu = host.findProgram("qemu-system-x86_64");
         Optional<Path> firecracker = host.findProgram("firecracker");
         VmmChooser chooser = new VmmChooser(new VmmChooser.HostProfile(VmmChooser.Kvm.of(
@@ -248,6 +263,12 @@ public final class Doctor {
 
         Optional<Path> findProgram(String name);
 
+        /** Up to {@code bytes} bytes from the start of a file, or empty when it cannot be read. */
+        Optional<byte[]> readHead(Path path, int bytes);
+
+        /** Whether this user may execute the file. */
+        boolean isExecutable(Path path);
+
         long usableSpace(Path dir);
 
         /** The IPv4 addresses the host's resolver (getaddrinfo: /etc/hosts, systemd-resolved, DNS) gives a name. */
@@ -290,6 +311,20 @@ public final class Doctor {
                 @Override
                 public Optional<Path> findProgram(String name) {
                     return Executables.fromEnvironment().find(name);
+                }
+
+                @Override
+                public Optional<byte[]> readHead(Path path, int bytes) {
+                    try (InputStream in = Files.newInputStream(path)) {
+                        return Optional.of(in.readNBytes(bytes));
+                    } catch (IOException e) {
+                        return Optional.empty();
+                    }
+                }
+
+                @Override
+                public boolean isExecutable(Path path) {
+                    return Files.isRegularFile(path) && Files.isExecutable(path);
                 }
 
                 @Override

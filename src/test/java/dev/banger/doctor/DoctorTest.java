@@ -40,7 +40,9 @@ class DoctorTest {
         assertThat(find(results, "qemu").status()).as("QEMU is installed for the test suite").isEqualTo(Status.PASS);
         assertThat(find(results, "qemu").detail()).contains("QEMU emulator version");
         assertThat(find(results, "daemon").status()).isEqualTo(Status.WARN);
-        assertThat(results).extracting(CheckResult::check).containsExactly("install", "service", "kvm", "qemu",
+        assertThat(find(results, "banger-init").status()).as("the build made a static banger-init")
+                .isEqualTo(Status.PASS);
+        assertThat(results).extracting(CheckResult::check).containsExactly("install", "service", "banger-init", "kvm", "qemu",
                 "firecracker",
                 "vmm", "qemu-img", "ip", "tun", "loop", "device-mapper", "e2fsprogs", "disk", "daemon", "nat", "dns-server",
                 "dns-host");
@@ -217,10 +219,10 @@ class DoctorTest {
         Files.writeString(paths().natForwardingMarker(), "");
         RecordingCommandRunner noForwarding = natHost("0");
 
-        CheckResult notYet = find(new Doctor(FakeHost.complete(), fresh, paths()).run(), "nat");
-        CheckResult ok = find(new Doctor(FakeHost.complete(), inPlace, paths()).run(), "nat");
+        CheckResult notYet = find(doctor(FakeHost.complete(), fresh).run(), "nat");
+        CheckResult ok = find(doctor(FakeHost.complete(), inPlace).run(), "nat");
         Files.delete(paths().natForwardingMarker());
-        CheckResult off = find(new Doctor(FakeHost.complete(), noForwarding, paths()).run(), "nat");
+        CheckResult off = find(doctor(FakeHost.complete(), noForwarding).run(), "nat");
 
         assertThat(notYet.status()).isEqualTo(Status.PASS);
         assertThat(notYet.detail()).contains("not set up yet").contains("turns on net.ipv4.ip_forward (now 0)");
@@ -248,6 +250,64 @@ class DoctorTest {
     }
 
     @Test
+    void bangerInit_aStaticExecutablePasses_anythingElseFailsWithTheFix() {
+        FakeHost missing = FakeHost.complete();
+        missing.heads.remove(FakeHost.INIT);
+        FakeHost dynamic = FakeHost.complete();
+        dynamic.heads.put(FakeHost.INIT, elf(62, 6, 3, 1));
+        FakeHost arm = FakeHost.complete();
+        arm.heads.put(FakeHost.INIT, elf(183, 1));
+        FakeHost text = FakeHost.complete();
+        text.heads.put(FakeHost.INIT, "#!/bin/sh\necho hello\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        FakeHost noExec = FakeHost.complete();
+        noExec.notExecutable.add(FakeHost.INIT);
+
+        CheckResult ok = find(doctor(FakeHost.complete()).run(), "banger-init");
+        List<CheckResult> absent = doctor(missing).run();
+
+        assertThat(ok.status()).isEqualTo(Status.PASS);
+        assertThat(ok.detail()).isEqualTo(FakeHost.INIT + " (static x86-64 executable)");
+        assertThat(find(absent, "banger-init").status()).isEqualTo(Status.FAIL);
+        assertThat(find(absent, "banger-init").detail()).isEqualTo(FakeHost.INIT + " does not exist: VMs cannot boot");
+        assertThat(find(absent, "banger-init").fix()).startsWith("build it: mvn -q package -DskipTests");
+        assertThat(Doctor.healthy(absent)).isFalse();
+        assertThat(find(doctor(dynamic).run(), "banger-init").detail()).contains("dynamically linked");
+        assertThat(find(doctor(arm).run(), "banger-init").detail()).contains("not built for x86-64");
+        assertThat(find(doctor(text).run(), "banger-init").detail()).contains("is not an ELF executable");
+        assertThat(find(doctor(noExec).run(), "banger-init").detail()).endsWith("is not executable: VMs cannot "
+                + "boot with it");
+        CheckResult packaged = find(new Doctor(missing, natHost("1"), paths(), FakeHost.INIT, true).run(),
+                "banger-init");
+        assertThat(packaged.fix()).isEqualTo("reinstall the package: apt-get install --reinstall banger");
+    }
+
+    @Test
+    void bangerInit_onRealFiles_theBuildsIsStatic_andJavaIsNot() throws Exception {
+        Path built = dev.banger.config.BangerInstall.initBinary();
+        Doctor.HostProbe real = Doctor.HostProbe.real();
+
+        assertThat(new GuestInitCheck(real, built, false).run().status()).as(built.toString())
+                .isEqualTo(Status.PASS);
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        assertThat(GuestInitCheck.staticExecutableProblem(real.readHead(java, GuestInitCheck.HEAD_BYTES)
+                .orElseThrow())).as(java.toString()).hasValue("dynamically linked (it names a program "
+                        + "interpreter), not static");
+    }
+
+    /** The start of a 64-bit little-endian ELF executable for {@code machine} with program headers of these types. */
+    static byte[] elf(int machine, int... programHeaderTypes) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(64 + 56 * programHeaderTypes.length)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1});
+        b.putShort(16, (short) 2).putShort(18, (short) machine).putLong(32, 64).putShort(54, (short) 56)
+                .putShort(56, (short) programHeaderTypes.length);
+        for (int i = 0; i < programHeaderTypes.length; i++) {
+            b.putInt(64 + 56 * i, programHeaderTypes[i]);
+        }
+        return b.array();
+    }
+
+    @Test
     void install_saysBuildTreeOutsideThePackage() {
         CheckResult install = find(doctor(FakeHost.complete()).run(), "install");
 
@@ -272,8 +332,8 @@ class DoctorTest {
 
         CheckResult none = find(doctor(noUnit).run(), "service");
         CheckResult chroot = find(doctor(unitNoSystemd).run(), "service");
-        CheckResult active = find(new Doctor(unitAndSystemd, listening, paths()).run(), "service");
-        CheckResult off = find(new Doctor(unitAndSystemd, stopped, paths()).run(), "service");
+        CheckResult active = find(doctor(unitAndSystemd, listening).run(), "service");
+        CheckResult off = find(doctor(unitAndSystemd, stopped).run(), "service");
 
         assertThat(none.status()).isEqualTo(Status.PASS);
         assertThat(none.detail()).isEqualTo("no bangerd.socket installed: the CLI starts bangerd on first use");
@@ -302,7 +362,11 @@ class DoctorTest {
     }
 
     private Doctor doctor(FakeHost host) {
-        return new Doctor(host, natHost("1"), paths());
+        return doctor(host, natHost("1"));
+    }
+
+    private Doctor doctor(FakeHost host, RecordingCommandRunner runner) {
+        return new Doctor(host, runner, paths(), FakeHost.INIT, false);
     }
 
     private BangerPaths paths() {
@@ -315,7 +379,13 @@ class DoctorTest {
 
     /** A host whose files and programs the test decides; their commands are answered by a recording runner. */
     static final class FakeHost implements Doctor.HostProbe {
+        /** Where this host's banger-init is. */
+        static final Path INIT = Path.of("/opt/banger/guest/banger-init");
+
         final Set<Path> paths = new java.util.HashSet<>();
+        /** The first bytes of files. */
+        final Map<Path, byte[]> heads = new HashMap<>();
+        final Set<Path> notExecutable = new java.util.HashSet<>();
         /** Paths that exist but this user cannot open read-write. */
         final Set<Path> unopenable = new java.util.HashSet<>();
         final Map<Path, String> files = new HashMap<>();
@@ -328,6 +398,7 @@ class DoctorTest {
             host.paths.addAll(List.of(Path.of("/dev/kvm"), Path.of("/dev/net/tun"), Path.of("/dev/loop-control"),
                     Path.of("/dev/mapper/control"), Path.of("/")));
             host.files.put(Path.of("/proc/misc"), "236 device-mapper\n");
+            host.heads.put(INIT, elf(62, 6, 1, 1));
             for (String p : List.of("qemu-system-x86_64", "firecracker", "qemu-img", "ip", "mkfs.ext4", "resize2fs",
                     "debugfs", "e2fsck", "iptables", "sysctl")) {
                 host.programs.put(p, Path.of("/usr/bin/true"));
@@ -337,7 +408,8 @@ class DoctorTest {
 
         @Override
         public boolean exists(Path path) {
-            return paths.contains(path) || files.containsKey(path) || path.toString().startsWith("/tmp");
+            return paths.contains(path) || files.containsKey(path) || heads.containsKey(path)
+                    || path.toString().startsWith("/tmp");
         }
 
         @Override
@@ -353,6 +425,16 @@ class DoctorTest {
         @Override
         public Optional<Path> findProgram(String name) {
             return Optional.ofNullable(programs.get(name));
+        }
+
+        @Override
+        public Optional<byte[]> readHead(Path path, int bytes) {
+            return Optional.ofNullable(heads.get(path)).map(h -> java.util.Arrays.copyOf(h, Math.min(bytes, h.length)));
+        }
+
+        @Override
+        public boolean isExecutable(Path path) {
+            return heads.containsKey(path) && !notExecutable.contains(path);
         }
 
         @Override
