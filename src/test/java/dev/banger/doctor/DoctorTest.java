@@ -225,12 +225,38 @@ class DoctorTest {
         CheckResult off = find(doctor(FakeHost.complete(), noForwarding).run(), "nat");
 
         assertThat(notYet.status()).isEqualTo(Status.PASS);
-        assertThat(notYet.detail()).contains("not set up yet").contains("turns on net.ipv4.ip_forward (now 0)");
+        assertThat(notYet.detail()).isEqualTo("iptables v1.8.9 (nft backend); not set up yet: bangerd adds "
+                + "BANGER-POSTROUTING (nat) and BANGER-FORWARD (filter) for 172.30.77.0/24 and turns on "
+                + "net.ipv4.ip_forward (now 0) when the first VM starts");
         assertThat(ok.status()).isEqualTo(Status.PASS);
-        assertThat(ok.detail()).contains("BANGER-POSTROUTING (nat) and BANGER-FORWARD (filter)")
-                .contains("net.ipv4.ip_forward=1 (turned on by bangerd; 'banger daemon cleanup-network'");
+        assertThat(ok.detail()).isEqualTo("iptables v1.8.9 (nft backend); BANGER-POSTROUTING (nat) and "
+                + "BANGER-FORWARD (filter) for 172.30.77.0/24 in place; net.ipv4.ip_forward=1 (turned on by bangerd; "
+                + "'banger daemon cleanup-network' turns it off)");
         assertThat(off.status()).isEqualTo(Status.WARN);
+        assertThat(off.detail()).endsWith("in place but net.ipv4.ip_forward=0: guests cannot reach beyond the host");
         assertThat(off.fix()).contains("sysctl -w net.ipv4.ip_forward=1");
+        assertThat(doctor(FakeHost.complete(), fresh).run()).as("one nat line, no separate prerequisites line")
+                .filteredOn(r -> r.check().contains("nat") || r.check().contains("iptables")).hasSize(1);
+    }
+
+    @Test
+    void nat_withoutRootSaysSo_andStillReportsIptablesAndForwarding() throws Exception {
+        RecordingCommandRunner user = new RecordingCommandRunner();
+        user.when("sysctl", "-n", "net.ipv4.ip_forward").thenReturn("1\n");
+        user.when("iptables", "--version").thenReturn("iptables v1.8.7 (legacy)\n");
+        user.when("iptables").thenFail(4, "iptables v1.8.7 (legacy): can't initialize iptables table `nat': "
+                + "Permission denied (you must be root)\n");
+        Files.createDirectories(paths().natForwardingMarker().getParent());
+        Files.writeString(paths().natForwardingMarker(), "");
+
+        CheckResult nat = find(doctor(FakeHost.complete(), user).run(), "nat");
+
+        assertThat(nat.status()).isEqualTo(Status.WARN);
+        assertThat(nat.detail()).isEqualTo("iptables v1.8.7 (legacy backend); net.ipv4.ip_forward=1 (turned on by "
+                + "bangerd; 'banger daemon cleanup-network' turns it off); BANGER-POSTROUTING (nat) and "
+                + "BANGER-FORWARD (filter) for 172.30.77.0/24 not checked: cannot read the rules (iptables v1.8.7 "
+                + "(legacy): can't initialize iptables table `nat': Permission denied (you must be root))");
+        assertThat(nat.fix()).isEqualTo("run banger doctor as root to see the chains");
     }
 
     @Test
@@ -244,9 +270,11 @@ class DoctorTest {
         CheckResult off = find(doctor(FakeHost.complete()).run(), "nat");
 
         assertThat(missing.status()).isEqualTo(Status.WARN);
+        assertThat(missing.detail()).isEqualTo("iptables not found: guests cannot reach beyond the host");
         assertThat(missing.fix()).contains("apt-get install iptables");
         assertThat(off.status()).isEqualTo(Status.PASS);
-        assertThat(off.detail()).startsWith("off (\"nat\": false");
+        assertThat(off.detail()).isEqualTo("off by config (\"nat\": false in " + paths().configFile()
+                + "): guests reach only the host and each other");
     }
 
     @Test
@@ -354,10 +382,15 @@ class DoctorTest {
                 new byte[0]);
     }
 
-    /** A host whose sysctl says {@code forwarding} and whose iptables has every rule (unless told otherwise). */
+    /**
+     * A host whose sysctl says {@code forwarding} and whose iptables (nft backend) lets root read the rules and has
+     * every one of banger's (unless told otherwise).
+     */
     private static RecordingCommandRunner natHost(String forwarding) {
         RecordingCommandRunner runner = new RecordingCommandRunner();
         runner.when("sysctl", "-n", "net.ipv4.ip_forward").thenReturn(forwarding + "\n");
+        runner.when("iptables", "--version").thenReturn("iptables v1.8.9 (nf_tables)\n");
+        runner.when("iptables", "-w", "-t", "nat", "-S", "POSTROUTING").thenReturn("-P POSTROUTING ACCEPT\n");
         return runner;
     }
 
