@@ -336,6 +336,17 @@ class DoctorTest {
     }
 
     @Test
+    void theReadmeListsEveryCheckByItsStableName() throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        int start = readme.indexOf("### `banger doctor`");
+        assertThat(start).as("README.md has a banger doctor section").isNotNegative();
+        String section = readme.substring(start, readme.indexOf("\n## ", start));
+
+        assertThat(doctor(FakeHost.complete()).run()).extracting(CheckResult::check)
+                .allSatisfy(name -> assertThat(section).as(name).contains("`" + name + "`"));
+    }
+
+    @Test
     void install_saysBuildTreeOutsideThePackage() {
         CheckResult install = find(doctor(FakeHost.complete()).run(), "install");
 
