@@ -133,6 +133,17 @@ public final class Doctor {
                     + " to auto, qemu or firecracker", true);
         }
         VmmChooser.Choice choice = chooser.choose(null, configured, this::defaultKernelFormat);
+        VmmChooser.HostProfile here = chooser.host();
+        if (choice.kind() == VmmKind.FIRECRACKER && !here.kvm().runsOrdinaryGuests()) {
+            return CheckResult.warn("vmm", "new VMs: " + choice.reason() + ", but " + here.kvm().fact()
+                    + " and Firecracker needs KVM: they will not start", "set \"defaultVmm\" in "
+                    + paths.configFile() + " to auto or qemu, or use --vmm qemu");
+        }
+        if (choice.kind() == VmmKind.FIRECRACKER && here.firecracker().isEmpty()) {
+            return CheckResult.warn("vmm", "new VMs: " + choice.reason() + ", but firecracker is not installed: "
+                    + "they will not start", "install it (docs/firecracker.md), or set \"defaultVmm\" in "
+                    + paths.configFile() + " to auto or qemu");
+        }
         return CheckResult.pass("vmm", "new VMs: " + choice.reason());
     }
 

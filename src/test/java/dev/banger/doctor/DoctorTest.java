@@ -136,6 +136,28 @@ class DoctorTest {
     }
 
     @Test
+    void vmm_firecrackerByConfig_whereItCannotRun_warns() throws Exception {
+        Files.createDirectories(paths().configFile().getParent());
+        Files.writeString(paths().configFile(), "{\"defaultVmm\": \"firecracker\"}");
+        FakeHost pvm = FakeHost.complete();
+        pvm.paths.add(Path.of("/sys/module/kvm_pvm"));
+        FakeHost noFirecracker = FakeHost.complete();
+        noFirecracker.programs.remove("firecracker");
+
+        CheckResult onPvm = find(doctor(pvm).run(), "vmm");
+        CheckResult uninstalled = find(doctor(noFirecracker).run(), "vmm");
+
+        assertThat(onPvm.status()).isEqualTo(Status.WARN);
+        assertThat(onPvm.detail()).isEqualTo("new VMs: defaultVmm is \"firecracker\" in the daemon's config.json: "
+                + "Firecracker, but KVM here is kvm_pvm, which boots only PVM guest kernels and Firecracker needs "
+                + "KVM: they will not start");
+        assertThat(onPvm.fix()).contains("to auto or qemu");
+        assertThat(uninstalled.status()).isEqualTo(Status.WARN);
+        assertThat(uninstalled.detail()).endsWith("but firecracker is not installed: they will not start");
+        assertThat(find(doctor(FakeHost.complete()).run(), "vmm").status()).isEqualTo(Status.PASS);
+    }
+
+    @Test
     void vmm_withoutFirecrackerOrKvm_isQemu() {
         FakeHost noFirecracker = FakeHost.complete();
         noFirecracker.programs.remove("firecracker");
