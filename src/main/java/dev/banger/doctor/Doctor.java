@@ -5,6 +5,7 @@ import dev.banger.api.BangerException;
 import dev.banger.api.DaemonStatus;
 import dev.banger.api.Empty;
 import dev.banger.api.KernelView;
+import dev.banger.config.BangerInstall;
 import dev.banger.config.BangerPaths;
 import dev.banger.config.DaemonConfig;
 import dev.banger.model.KernelFormat;
@@ -16,6 +17,7 @@ import dev.banger.host.CommandRunner;
 import dev.banger.host.Executables;
 import dev.banger.rpc.RpcClient;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,11 +39,23 @@ public final class Doctor {
     private final HostProbe host;
     private final CommandRunner runner;
     private final BangerPaths paths;
+    private final Path initBinary;
+    private final boolean packaged;
 
     public Doctor(HostProbe host, CommandRunner runner, BangerPaths paths) {
+        this(host, runner, paths, BangerInstall.initBinary(), BangerInstall.isPackage());
+    }
+
+    /**
+     * @param initBinary where the daemon takes banger-init from ({@link BangerInstall#initBinary} but in tests)
+     * @param packaged whether this is the Debian package
+     */
+    Doctor(HostProbe host, CommandRunner runner, BangerPaths paths, Path initBinary, boolean packaged) {
         this.host = host;
         this.runner = runner;
         this.paths = paths;
+        this.initBinary = initBinary;
+        this.packaged = packaged;
     }
 
     public List<CheckResult> run() {
@@ -49,16 +63,19 @@ public final class Doctor {
         InstallChecks install = new InstallChecks(host, runner);
         results.add(install.install());
         results.add(install.service());
-        results.add(kvm());
-        results.add(kvmPvm());
+        results.add(new GuestInitCheck(host, initBinary, packaged).run());
         Optional<Path> qemu = host.findProgram("qemu-system-x86_64");
         Optional<Path> firecracker = host.findProgram("firecracker");
+        VmmChooser chooser = new VmmChooser(new VmmChooser.HostProfile(VmmChooser.Kvm.of(
+                host.exists(VmmChooser.Kvm.PVM_MODULE), host.exists(VmmChooser.Kvm.DEVICE),
+                host.canOpenReadWrite(VmmChooser.Kvm.DEVICE)), firecracker));
+        results.add(kvm(chooser));
         results.add(vmm("qemu", qemu, "--version", firecracker.isEmpty(),
                 "install QEMU: apt-get install qemu-system-x86 qemu-utils"));
         results.add(vmm("firecracker", firecracker, "--version", false,
                 "only needed for Firecracker VMs on a KVM host: install the release binary from "
                         + "https://github.com/firecracker-microvm/firecracker/releases into PATH"));
-        results.add(newVmVmm(firecracker));
+        results.add(newVmVmm(chooser));
         results.add(program("qemu-img", "qemu-img", true, "apt-get install qemu-utils"));
         results.add(program("ip", "ip", true, "apt-get install iproute2"));
         results.add(deviceNode("tun", Path.of("/dev/net/tun"), true, "load the tun module: modprobe tun"));
@@ -77,25 +94,25 @@ public final class Doctor {
         return results.stream().noneMatch(r -> r.status() == CheckResult.Status.FAIL && r.required());
     }
 
-    private CheckResult kvm() {
-        Path dev = Path.of("/dev/kvm");
-        if (!host.exists(dev)) {
-            return CheckResult.warn("kvm", "/dev/kvm is absent",
-                    "enable virtualisation (kvm_intel/kvm_amd); until then banger uses QEMU TCG (slow)");
-        }
-        if (!host.canOpenReadWrite(dev)) {
-            return CheckResult.warn("kvm", "/dev/kvm exists but cannot be opened read-write",
-                    "run bangerd as root or add its user to the kvm group; until then banger uses QEMU TCG");
-        }
-        return CheckResult.pass("kvm", "/dev/kvm is usable");
-    }
-
-    private CheckResult kvmPvm() {
-        if (host.exists(Path.of("/sys/module/kvm_pvm"))) {
-            return CheckResult.warn("kvm-pvm", "KVM here is kvm_pvm: only PVM guest kernels run under KVM here; "
-                    + "banger will use QEMU TCG", "nothing to do; for full speed use a host with kvm_intel/kvm_amd");
-        }
-        return CheckResult.pass("kvm-pvm", "not a PVM host: ordinary guest kernels run under KVM");
+    /**
+     * The one KVM line: what KVM is here and what guests run under because of it, in the words of the VMM choice
+     * ({@link VmmChooser#kvmUse}), so it agrees with what {@code vm create} picks.
+     */
+    private CheckResult kvm(VmmChooser chooser) {
+        VmmChooser.Kvm kvm = chooser.host().kvm();
+        String detail = chooser.kvmUse();
+        return switch (kvm) {
+            case USABLE -> CheckResult.pass("kvm", detail);
+            case ABSENT -> CheckResult.warn("kvm", detail, "for KVM speed: turn on virtualisation in the firmware "
+                    + "and load kvm_intel or kvm_amd (in a VM: turn on nested virtualisation); nothing to do to "
+                    + "keep using TCG");
+            case NO_ACCESS -> CheckResult.warn("kvm", detail, "let the user bangerd runs as open "
+                    + VmmChooser.Kvm.DEVICE + ": usermod -aG kvm " + System.getProperty("user.name")
+                    + " (then log in again), or run bangerd as root; ls -l " + VmmChooser.Kvm.DEVICE
+                    + " shows its group");
+            case PVM_ONLY -> CheckResult.warn("kvm", detail, "nothing to do; for KVM speed use a host whose KVM "
+                    + "is kvm_intel or kvm_amd");
+        };
     }
 
     private CheckResult vmm(String name, Optional<Path> program, String versionFlag, boolean required, String fix) {
@@ -107,7 +124,7 @@ public final class Doctor {
     }
 
     /** Which VMM a VM created without {@code --vmm} gets here, and why (the daemon decides the same way). */
-    private CheckResult newVmVmm(Optional<Path> firecracker) {
+    private CheckResult newVmVmm(VmmChooser chooser) {
         Optional<VmmKind> configured;
         try {
             configured = DaemonConfig.load(paths.configFile()).vmmOverride();
@@ -115,11 +132,18 @@ public final class Doctor {
             return CheckResult.fail("vmm", e.getMessage(), "set \"defaultVmm\" in " + paths.configFile()
                     + " to auto, qemu or firecracker", true);
         }
-        Path devKvm = Path.of("/dev/kvm");
-        VmmChooser.Kvm kvm = VmmChooser.Kvm.of(host.exists(Path.of("/sys/module/kvm_pvm")), host.exists(devKvm),
-                host.canOpenReadWrite(devKvm));
-        VmmChooser.Choice choice = new VmmChooser(new VmmChooser.HostProfile(kvm, firecracker))
-                .choose(null, configured, this::defaultKernelFormat);
+        VmmChooser.Choice choice = chooser.choose(null, configured, this::defaultKernelFormat);
+        VmmChooser.HostProfile here = chooser.host();
+        if (choice.kind() == VmmKind.FIRECRACKER && !here.kvm().runsOrdinaryGuests()) {
+            return CheckResult.warn("vmm", "new VMs: " + choice.reason() + ", but " + here.kvm().fact()
+                    + " and Firecracker needs KVM: they will not start", "set \"defaultVmm\" in "
+                    + paths.configFile() + " to auto or qemu, or use --vmm qemu");
+        }
+        if (choice.kind() == VmmKind.FIRECRACKER && here.firecracker().isEmpty()) {
+            return CheckResult.warn("vmm", "new VMs: " + choice.reason() + ", but firecracker is not installed: "
+                    + "they will not start", "install it (docs/firecracker.md), or set \"defaultVmm\" in "
+                    + paths.configFile() + " to auto or qemu");
+        }
         return CheckResult.pass("vmm", "new VMs: " + choice.reason());
     }
 
@@ -250,6 +274,12 @@ public final class Doctor {
 
         Optional<Path> findProgram(String name);
 
+        /** Up to {@code bytes} bytes from the start of a file, or empty when it cannot be read. */
+        Optional<byte[]> readHead(Path path, int bytes);
+
+        /** Whether this user may execute the file. */
+        boolean isExecutable(Path path);
+
         long usableSpace(Path dir);
 
         /** The IPv4 addresses the host's resolver (getaddrinfo: /etc/hosts, systemd-resolved, DNS) gives a name. */
@@ -292,6 +322,20 @@ public final class Doctor {
                 @Override
                 public Optional<Path> findProgram(String name) {
                     return Executables.fromEnvironment().find(name);
+                }
+
+                @Override
+                public Optional<byte[]> readHead(Path path, int bytes) {
+                    try (InputStream in = Files.newInputStream(path)) {
+                        return Optional.of(in.readNBytes(bytes));
+                    } catch (IOException e) {
+                        return Optional.empty();
+                    }
+                }
+
+                @Override
+                public boolean isExecutable(Path path) {
+                    return Files.isRegularFile(path) && Files.isExecutable(path);
                 }
 
                 @Override

@@ -3,8 +3,11 @@ package dev.banger.vmm;
 import dev.banger.host.Executables;
 import dev.banger.model.KernelFormat;
 import dev.banger.model.VmmKind;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -25,10 +28,14 @@ public final class VmmChooser {
         this.host = host;
     }
 
+    /** The host this chooser decides for. */
+    public HostProfile host() {
+        return host;
+    }
+
     /** A chooser for this host as it is now (KVM device, kvm_pvm, {@code firecracker} in PATH). */
     public static VmmChooser forHost() {
-        return new VmmChooser(HostProfile.probe(Path.of("/dev/kvm"), Path.of("/sys/module/kvm_pvm"),
-                Executables.fromEnvironment()));
+        return new VmmChooser(HostProfile.probe(Kvm.DEVICE, Kvm.PVM_MODULE, Executables.fromEnvironment()));
     }
 
     /**
@@ -39,21 +46,58 @@ public final class VmmChooser {
      */
     public record HostProfile(Kvm kvm, Optional<Path> firecracker) {
 
-        /** Reads {@code devKvm}, {@code pvmModule} and the search path, as the QEMU accelerator choice does. */
+        /** Reads {@code devKvm}, {@code pvmModule} ({@link Kvm#probe}) and the search path. */
         public static HostProfile probe(Path devKvm, Path pvmModule, Executables executables) {
-            boolean exists = Files.exists(devKvm);
-            return new HostProfile(Kvm.of(Files.exists(pvmModule), exists,
-                    exists && Files.isReadable(devKvm) && Files.isWritable(devKvm)),
-                    executables.find(FIRECRACKER));
+            return new HostProfile(Kvm.probe(devKvm, pvmModule), executables.find(FIRECRACKER));
         }
     }
 
-    /** KVM on this host, as far as guests are concerned. */
+    /**
+     * KVM on this host, as far as guests are concerned; the one place that says what each state means (the VMM
+     * choice, QEMU's accelerator choice and {@code doctor}'s kvm line all use it).
+     */
     public enum Kvm {
         USABLE, NO_ACCESS, ABSENT, PVM_ONLY;
 
+        /** The KVM device. */
+        public static final Path DEVICE = Path.of("/dev/kvm");
+        /** Present when the host's KVM is kvm_pvm, which boots only PVM-built guest kernels. */
+        public static final Path PVM_MODULE = Path.of("/sys/module/kvm_pvm");
+
         public static Kvm of(boolean pvmModule, boolean devKvmExists, boolean devKvmUsable) {
             return pvmModule ? PVM_ONLY : !devKvmExists ? ABSENT : devKvmUsable ? USABLE : NO_ACCESS;
+        }
+
+        /**
+         * This host's KVM as this process sees it: usable means {@code devKvm} opens for reading and writing, as
+         * QEMU and Firecracker open it (permissions, and a container's device rules, decide).
+         */
+        public static Kvm probe(Path devKvm, Path pvmModule) {
+            boolean exists = Files.exists(devKvm);
+            return of(Files.exists(pvmModule), exists, exists && opensReadWrite(devKvm));
+        }
+
+        private static boolean opensReadWrite(Path device) {
+            try (FileChannel ignored = FileChannel.open(device, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                return true;
+            } catch (IOException | SecurityException | UnsupportedOperationException e) {
+                return false;
+            }
+        }
+
+        /** Whether ordinary guest kernels run under KVM here. */
+        public boolean runsOrdinaryGuests() {
+            return this == USABLE;
+        }
+
+        /** What KVM is here, for people: "KVM here is kvm_pvm, which boots only PVM guest kernels". */
+        public String fact() {
+            return switch (this) {
+                case USABLE -> "KVM is usable";
+                case NO_ACCESS -> DEVICE + " is not readable and writable by this user";
+                case ABSENT -> "no " + DEVICE;
+                case PVM_ONLY -> "KVM here is kvm_pvm, which boots only PVM guest kernels";
+            };
         }
     }
 
@@ -67,6 +111,7 @@ public final class VmmChooser {
     }
 
     static final String FIRECRACKER = "firecracker";
+    private static final String QEMU_TCG = "QEMU with TCG emulation";
 
     /**
      * @param requested the VMM the create names ({@code "qemu"}, {@code "firecracker"}), or null
@@ -86,19 +131,17 @@ public final class VmmChooser {
         }
         switch (host.kvm()) {
             case PVM_ONLY:
-                return qemu("KVM here is kvm_pvm, which boots only PVM guest kernels: QEMU with TCG emulation");
+                return qemu(host.kvm().fact() + ": " + QEMU_TCG);
             case ABSENT:
-                return qemu("no /dev/kvm, and Firecracker needs KVM: QEMU with TCG emulation");
             case NO_ACCESS:
-                return qemu("/dev/kvm is not readable and writable by this user, and Firecracker needs KVM: QEMU "
-                        + "with TCG emulation");
+                return qemu(host.kvm().fact() + ", and Firecracker needs KVM: " + QEMU_TCG);
             default:
                 break;
         }
         if (host.firecracker().isEmpty()) {
-            return qemu("KVM is usable but firecracker is not installed (docs/firecracker.md): QEMU with KVM");
+            return qemu(host.kvm().fact() + " but firecracker is not installed (docs/firecracker.md): QEMU with KVM");
         }
-        String installed = "KVM is usable, firecracker is " + host.firecracker().get();
+        String installed = host.kvm().fact() + ", firecracker is " + host.firecracker().get();
         KernelFormat format = kernelFormat.get();
         if (format == null) {
             return new Choice(VmmKind.FIRECRACKER, installed + ": Firecracker for a kernel that is an ELF vmlinux, "
@@ -108,6 +151,22 @@ public final class VmmChooser {
             return qemu(installed + ", but the kernel is a bzImage, which Firecracker cannot boot: QEMU with KVM");
         }
         return new Choice(VmmKind.FIRECRACKER, installed + " and the kernel is an ELF vmlinux: Firecracker");
+    }
+
+    /**
+     * What KVM on this host is usable for, whatever the config and the kernel: one line for {@code doctor}'s kvm
+     * check, saying which VMM guests get where the host decides ({@code defaultVmm} auto, no {@code --vmm}).
+     */
+    public String kvmUse() {
+        Kvm kvm = host.kvm();
+        return switch (kvm) {
+            case USABLE -> kvm.fact() + ": guests run under QEMU with KVM" + host.firecracker()
+                    .map(f -> ", or Firecracker (" + f + ") when their kernel is an ELF vmlinux")
+                    .orElse("; Firecracker could run them too, but it is not installed (docs/firecracker.md)");
+            case PVM_ONLY -> kvm.fact() + ": ordinary guest kernels do not run under it, so guests run under "
+                    + QEMU_TCG + " (slow, but it works)";
+            case ABSENT, NO_ACCESS -> kvm.fact() + ": guests run under " + QEMU_TCG + " (slow, but it works)";
+        };
     }
 
     private static String name(VmmKind kind) {

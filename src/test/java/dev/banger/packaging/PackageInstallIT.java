@@ -23,7 +23,8 @@ import org.opentest4j.TestAbortedException;
  * tree (cached as a tarball, {@link TestAssets#debianMinbaseLayer}) unpacked into a chroot, its Depends fetched
  * from the host's Debian mirror (the downloaded .debs and apt's lists are kept in the test cache between runs).
  * There banger must run without a JDK on the host: {@code banger --help}, {@code banger doctor --json} saying
- * it is the package, {@code man -w banger}; the postinst made the CLI's class-data archive.
+ * it is the package and finding its banger-init, {@code man -w banger}; the postinst made the CLI's class-data
+ * archive.
  */
 class PackageInstallIT {
 
@@ -67,6 +68,9 @@ class PackageInstallIT {
         Report doctor = Json.read(doctorJson(apt), Report.class);
         assertThat(check(doctor, "install").detail()).startsWith("Debian package, /usr/lib/banger (banger ");
         assertThat(check(doctor, "service").detail()).contains("bangerd.socket");
+        assertThat(check(doctor, "banger-init").status()).as("the guest agent where the daemon looks for it")
+                .isEqualTo("PASS");
+        assertThat(check(doctor, "banger-init").detail()).startsWith("/usr/lib/banger/lib/app/guest/banger-init ");
 
         assertThat(inChroot(apt, 60, "man", "-w", "banger")).isEqualTo("/usr/share/man/man1/banger.1.gz");
         assertThat(inChroot(apt, 60, "man", "-w", "banger-vm-run")).isEqualTo("/usr/share/man/man1/banger-vm-run.1.gz");

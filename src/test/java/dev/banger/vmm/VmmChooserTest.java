@@ -106,6 +106,18 @@ class VmmChooserTest {
     }
 
     @Test
+    void kvmUse_andTheChoice_sayTheSameAboutKvm() {
+        for (Kvm kvm : Kvm.values()) {
+            VmmChooser chooser = new VmmChooser(new HostProfile(kvm, INSTALLED));
+            assertThat(chooser.kvmUse()).as(kvm.name()).startsWith(kvm.fact() + ":");
+            assertThat(chooser.choose(null, Optional.empty(), () -> KernelFormat.ELF).reason()).as(kvm.name())
+                    .startsWith(kvm.fact());
+            assertThat(chooser.kvmUse()).as(kvm.name()).contains(kvm.runsOrdinaryGuests() ? "QEMU with KVM"
+                    : "QEMU with TCG emulation");
+        }
+    }
+
+    @Test
     void kvmStates_fromTheHostsFiles() {
         assertThat(Kvm.of(true, true, true)).as("kvm_pvm wins over a usable /dev/kvm").isEqualTo(Kvm.PVM_ONLY);
         assertThat(Kvm.of(false, false, false)).isEqualTo(Kvm.ABSENT);

@@ -2,6 +2,7 @@ package dev.banger.host.network;
 
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
+import dev.banger.host.CommandResult;
 import dev.banger.host.CommandRunner;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Egress for guests: NAT in banger's own iptables chains, so banger never edits a rule it did not make and removes
@@ -162,10 +164,31 @@ public final class GuestNat {
                 missing.add("the jump to " + chain.name() + " from " + chain.builtin());
             }
         }
-        return new Status(missing.isEmpty(), missing, forwarding(), Files.exists(forwardingMarker));
+        return new Status(missing.isEmpty(), missing, forwarding(), forwardingEnabledByBanger());
     }
 
-    private boolean forwarding() {
+    /**
+     * Why this process cannot read the iptables rules (iptables' own message, "... Permission denied (you must be
+     * root)"), or empty when it can: lists the built-in POSTROUTING chain of the nat table, which always exists.
+     */
+    public Optional<String> rulesUnreadable() {
+        CommandResult result = runner.run(Command.of(argv("nat", List.of("-S", "POSTROUTING")))
+                .withTimeout(TIMEOUT).allowingFailure());
+        if (result.succeeded()) {
+            return Optional.empty();
+        }
+        String message = result.stderrText().strip();
+        return Optional.of(message.isEmpty() ? "iptables exit code " + result.exitCode()
+                : message.lines().findFirst().orElseThrow());
+    }
+
+    /** Whether banger turned {@code net.ipv4.ip_forward} on (its marker file exists). */
+    public boolean forwardingEnabledByBanger() {
+        return Files.exists(forwardingMarker);
+    }
+
+    /** Whether {@code net.ipv4.ip_forward} is 1. @throws CommandFailedException when sysctl cannot run */
+    public boolean forwarding() {
         String value = runner.run(Command.of("sysctl", "-n", FORWARDING_KEY).withTimeout(TIMEOUT)).stdoutText()
                 .strip();
         return value.equals("1");

@@ -1,13 +1,14 @@
 package dev.banger.vmm.qemu;
 
-import java.nio.file.Files;
+import dev.banger.vmm.VmmChooser.Kvm;
 import java.nio.file.Path;
 import java.util.Optional;
 
 /**
  * Decides between KVM and TCG, first match wins: an explicit override; TCG on a PVM host (KVM there is
  * {@code kvm_pvm}, which runs only PVM-built guest kernels, so ordinary kernels hang or fail under it); KVM when
- * {@code /dev/kvm} is usable; otherwise TCG.
+ * {@code /dev/kvm} is usable; otherwise TCG. The host's KVM is read by {@link Kvm#probe}, as the VMM choice and
+ * {@code doctor} read it.
  */
 public final class AcceleratorChooser {
 
@@ -23,22 +24,17 @@ public final class AcceleratorChooser {
 
     /** Looks at this host's {@code /dev/kvm} and {@code /sys/module/kvm_pvm}; {@code override} wins when set. */
     public static AcceleratorChooser forHost(Optional<Accelerator> override) {
-        return new AcceleratorChooser(Path.of("/dev/kvm"), Path.of("/sys/module/kvm_pvm"), override);
+        return new AcceleratorChooser(Kvm.DEVICE, Kvm.PVM_MODULE, override);
     }
 
     public AcceleratorChoice choose() {
         if (override.isPresent()) {
             return new AcceleratorChoice(override.get(), "configured");
         }
-        if (Files.exists(pvmModule)) {
-            return new AcceleratorChoice(Accelerator.TCG, "host KVM is kvm_pvm (" + pvmModule
-                    + "), which boots only PVM guest kernels; using TCG emulation");
+        Kvm kvm = Kvm.probe(devKvm, pvmModule);
+        if (kvm.runsOrdinaryGuests()) {
+            return new AcceleratorChoice(Accelerator.KVM, kvm.fact());
         }
-        if (Files.exists(devKvm) && Files.isReadable(devKvm) && Files.isWritable(devKvm)) {
-            return new AcceleratorChoice(Accelerator.KVM, devKvm + " is usable");
-        }
-        return new AcceleratorChoice(Accelerator.TCG, Files.exists(devKvm)
-                ? devKvm + " is not readable and writable by this user; using TCG emulation"
-                : "no " + devKvm + "; using TCG emulation");
+        return new AcceleratorChoice(Accelerator.TCG, kvm.fact() + "; using TCG emulation");
     }
 }
