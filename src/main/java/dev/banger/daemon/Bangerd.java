@@ -10,6 +10,7 @@ import dev.banger.dns.HostResolverHook;
 import dev.banger.dns.VmDns;
 import dev.banger.image.ImageService;
 import dev.banger.image.bundle.ImageBundles;
+import dev.banger.host.ClientFiles;
 import dev.banger.host.CommandRunner;
 import dev.banger.host.ProcessCommandRunner;
 import dev.banger.host.Executables;
@@ -123,6 +124,10 @@ public final class Bangerd implements AutoCloseable {
             CommandRunner runner = new ProcessCommandRunner();
             ImagePuller puller = imagePuller(paths, config, runner);
             puller.removeLeftovers(); // Of a daemon killed mid-pull: no pull runs before the server starts.
+            int copies = new ClientFiles(paths.clientInputsDir()).removeLeftovers(); // Likewise, mid-call.
+            if (copies > 0) {
+                log.info("removed {} copies of client inputs left by an earlier daemon", copies);
+            }
             ImageService images = new ImageService(paths, imageStore, vmStore, runner, clock, puller);
             KernelService kernels = new KernelService(paths, kernelStore, vmStore, new KernelImporter(runner), clock);
             HostNetwork network = new HostNetwork(runner, config.networkConfig(), paths.natForwardingMarker());

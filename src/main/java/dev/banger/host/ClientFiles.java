@@ -73,6 +73,7 @@ public final class ClientFiles {
     /** What a path is, as the peer sees it (after symlinks). */
     public enum Kind { REGULAR_FILE, DIRECTORY, OTHER, MISSING }
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ClientFiles.class);
     static final long HELPER_TIMEOUT_MINUTES = 30;
     private static final int BLOCK = 64 * 1024;
     private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -245,6 +246,29 @@ public final class ClientFiles {
             }
             // Symlinks, hard links, devices, fifos: left out.
         }
+    }
+
+    /**
+     * Removes the private copies a daemon that died mid-call left in the staging dir. Run at start-up, before the
+     * server takes calls: no copy is in use then.
+     *
+     * @return how many leftovers were removed
+     */
+    public int removeLeftovers() {
+        if (!Files.isDirectory(stagingRoot, LinkOption.NOFOLLOW_LINKS)) {
+            return 0;
+        }
+        int removed = 0;
+        try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(stagingRoot)) {
+            for (Path entry : entries) {
+                Files2.deleteRecursively(entry);
+                removed++;
+            }
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warn("cannot remove the copies of client inputs an earlier daemon left in {}: {}", stagingRoot,
+                    e.toString());
+        }
+        return removed;
     }
 
     private Path newStagingDir() {
