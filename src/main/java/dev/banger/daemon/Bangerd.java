@@ -57,6 +57,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -307,21 +308,40 @@ public final class Bangerd implements AutoCloseable {
         }
         DaemonLogging.toFile(paths.daemonLog());
         DaemonLogging.captureConsole(paths.daemonLog());
-        Bangerd daemon;
+        // The hook goes in before start-up binds the socket: a SIGTERM that comes as soon as the socket exists
+        // (a supervisor, a test) must still close the daemon, which removes the socket and releases the lock.
+        // It waits for start-up to end (a signal during start-up would otherwise stop the JVM half way, the
+        // socket bound) and closes whatever started.
+        AtomicReference<Bangerd> started = new AtomicReference<>();
+        CountDownLatch startUpEnded = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                startUpEnded.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Bangerd running = started.get();
+            if (running != null) {
+                running.close();
+            }
+        }, "sigterm"));
+        Bangerd daemon = null;
         try {
             daemon = start(paths, inheritedListener(paths));
         } catch (IllegalStateException | IllegalArgumentException e) {
             System.err.println("bangerd: " + e.getMessage());
             log.error("start-up refused: {}", e.getMessage());
-            System.exit(1);
-            return;
         } catch (Exception e) {
             System.err.println("bangerd: start-up failed: " + e + " (see " + paths.daemonLog() + ")");
             log.error("start-up failed", e);
+        } finally {
+            started.set(daemon);
+            startUpEnded.countDown(); // Before any System.exit: exit runs the hook, which waits for this.
+        }
+        if (daemon == null) {
             System.exit(1);
             return;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "sigterm"));
         try {
             daemon.awaitShutdown();
         } catch (InterruptedException e) {
