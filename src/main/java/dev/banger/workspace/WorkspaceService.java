@@ -33,6 +33,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>git runs with {@code safe.directory=*}, because the daemon (root) reads repositories its users own, and with
  * the repository's command-running settings ({@code core.fsmonitor}, hooks) switched off, for the same reason.
+ * That direct path is for root and the daemon's own user only: for any other client the repository is read as
+ * that client into a private copy, and the seed is made from the copy ({@link PeerWorkspace}).
  */
 public final class WorkspaceService {
 
