@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.banger.testkit.BangerHome;
 import dev.banger.testkit.BangerHome.Result;
 import dev.banger.testkit.FakeKernel;
+import dev.banger.testkit.TestAssets;
 import dev.banger.testkit.TestUser;
 import dev.banger.util.Files2;
 import java.nio.file.Files;
@@ -15,6 +16,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -148,6 +150,31 @@ class SocketGroupIT {
         assertDenied(rootOnlyFile);
         assertThat(rootOnlyFile.stderr()).contains("root-only.txt");
         assertThat(banger.banger("vm", "list").stdout()).doesNotContain("stolen");
+        assertThat(banger.stateDir().resolve("tmp/client-inputs")).as("no copy left behind")
+                .satisfies(dir -> assertThat(Files.list(dir).count()).isZero());
+    }
+
+    @Test
+    @Tag("vm")
+    void aMembersVmRunGetsWhatTheMemberCanReadAndASymlinkOnlyAsALink() throws Exception {
+        assertThat(banger.banger("kernel", "import", "cloud", "--deb", TestAssets.debianCloudKernelDeb().toString())
+                .exitCode()).isZero();
+        assertThat(banger.banger("image", "register", "busybox", "--rootfs", TestAssets.busyboxRootfs().toString())
+                .exitCode()).isZero();
+        Path secrets = Files.createDirectories(banger.home().resolve("secrets"));
+        Files.setPosixFilePermissions(secrets, PosixFilePermissions.fromString("rwx------"));
+        Path secret = Files.writeString(secrets.resolve("secret.txt"), "root-only\n");
+        Path repo = Files.createDirectories(memberDir.resolve("repo"));
+        git(repo, "init", "-q");
+        Files.writeString(repo.resolve("mine.txt"), "mine\n");
+        Files.createSymbolicLink(repo.resolve("link"), secret);
+        new ProcessBuilder("chown", "-R", "-h", member.name(), repo.toString()).start().waitFor();
+
+        Result run = banger.bangerAsIn(java.time.Duration.ofMinutes(4), member, repo, "vm", "run", "--rm",
+                "--memory", "256M", "--", "sh", "-c", "cat mine.txt; readlink link; cat link || echo no-secret");
+
+        assertThat(run.exitCode()).as(run.output()).isZero();
+        assertThat(run.stdout()).isEqualTo("mine\n" + secret + "\nno-secret\n");
         assertThat(banger.stateDir().resolve("tmp/client-inputs")).as("no copy left behind")
                 .satisfies(dir -> assertThat(Files.list(dir).count()).isZero());
     }

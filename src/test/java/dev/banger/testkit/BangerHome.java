@@ -179,7 +179,12 @@ public final class BangerHome implements AutoCloseable {
      * enter (the directory is changed to before the user's privileges are taken).
      */
     public Result bangerAsIn(TestUser user, Path dir, String... args) {
-        return run(java.time.Duration.ofSeconds(60), user, dir, "banger", args);
+        return bangerAsIn(java.time.Duration.ofSeconds(60), user, dir, args);
+    }
+
+    /** As {@link #bangerAsIn(TestUser, Path, String...)}, within {@code limit}. */
+    public Result bangerAsIn(java.time.Duration limit, TestUser user, Path dir, String... args) {
+        return run(limit, user, dir, "banger", args);
     }
 
     /** Starts {@code bin/bangerd} in the foreground as a child process. */
