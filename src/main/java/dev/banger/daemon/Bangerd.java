@@ -147,7 +147,8 @@ public final class Bangerd implements AutoCloseable {
             VmLifecycle vms = new VmLifecycle(paths, config, vmStore, images, kernels, running,
                     network, runner, BangerInstall.initBinary(), clock, guestSsh, vmDns);
             VmExec exec = new VmExec(running);
-            VmRun run = new VmRun(vms, running, exec, new WorkspaceService(runner, new ClientFiles(paths.clientInputsDir())));
+            VmRun run = new VmRun(vms, running, exec,
+                    new WorkspaceService(runner, new ClientFiles(paths.clientInputsDir())));
             VmConnect connect = new VmConnect(running);
             SessionService sessions = new SessionService(running);
             vms.reconcile(); // Also fills the DNS records with the VMs it finds running.
