@@ -10,6 +10,7 @@ import dev.banger.dns.HostResolverHook;
 import dev.banger.dns.VmDns;
 import dev.banger.image.ImageService;
 import dev.banger.image.bundle.ImageBundles;
+import dev.banger.host.ClientFiles;
 import dev.banger.host.CommandRunner;
 import dev.banger.host.ProcessCommandRunner;
 import dev.banger.host.Executables;
@@ -56,6 +57,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -123,6 +125,10 @@ public final class Bangerd implements AutoCloseable {
             CommandRunner runner = new ProcessCommandRunner();
             ImagePuller puller = imagePuller(paths, config, runner);
             puller.removeLeftovers(); // Of a daemon killed mid-pull: no pull runs before the server starts.
+            int copies = new ClientFiles(paths.clientInputsDir()).removeLeftovers(); // Likewise, mid-call.
+            if (copies > 0) {
+                log.info("removed {} copies of client inputs left by an earlier daemon", copies);
+            }
             ImageService images = new ImageService(paths, imageStore, vmStore, runner, clock, puller);
             KernelService kernels = new KernelService(paths, kernelStore, vmStore, new KernelImporter(runner), clock);
             HostNetwork network = new HostNetwork(runner, config.networkConfig(), paths.natForwardingMarker());
@@ -141,7 +147,8 @@ public final class Bangerd implements AutoCloseable {
             VmLifecycle vms = new VmLifecycle(paths, config, vmStore, images, kernels, running,
                     network, runner, BangerInstall.initBinary(), clock, guestSsh, vmDns);
             VmExec exec = new VmExec(running);
-            VmRun run = new VmRun(vms, running, exec, new WorkspaceService(runner));
+            VmRun run = new VmRun(vms, running, exec,
+                    new WorkspaceService(runner, new ClientFiles(paths.clientInputsDir())));
             VmConnect connect = new VmConnect(running);
             SessionService sessions = new SessionService(running);
             vms.reconcile(); // Also fills the DNS records with the VMs it finds running.
@@ -302,21 +309,40 @@ public final class Bangerd implements AutoCloseable {
         }
         DaemonLogging.toFile(paths.daemonLog());
         DaemonLogging.captureConsole(paths.daemonLog());
-        Bangerd daemon;
+        // The hook goes in before start-up binds the socket: a SIGTERM that comes as soon as the socket exists
+        // (a supervisor, a test) must still close the daemon, which removes the socket and releases the lock.
+        // It waits for start-up to end (a signal during start-up would otherwise stop the JVM half way, the
+        // socket bound) and closes whatever started.
+        AtomicReference<Bangerd> started = new AtomicReference<>();
+        CountDownLatch startUpEnded = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                startUpEnded.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Bangerd running = started.get();
+            if (running != null) {
+                running.close();
+            }
+        }, "sigterm"));
+        Bangerd daemon = null;
         try {
             daemon = start(paths, inheritedListener(paths));
         } catch (IllegalStateException | IllegalArgumentException e) {
             System.err.println("bangerd: " + e.getMessage());
             log.error("start-up refused: {}", e.getMessage());
-            System.exit(1);
-            return;
         } catch (Exception e) {
             System.err.println("bangerd: start-up failed: " + e + " (see " + paths.daemonLog() + ")");
             log.error("start-up failed", e);
+        } finally {
+            started.set(daemon);
+            startUpEnded.countDown(); // Before any System.exit: exit runs the hook, which waits for this.
+        }
+        if (daemon == null) {
             System.exit(1);
             return;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "sigterm"));
         try {
             daemon.awaitShutdown();
         } catch (InterruptedException e) {

@@ -73,6 +73,7 @@ public final class ClientFiles {
     /** What a path is, as the peer sees it (after symlinks). */
     public enum Kind { REGULAR_FILE, DIRECTORY, OTHER, MISSING }
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ClientFiles.class);
     static final long HELPER_TIMEOUT_MINUTES = 30;
     private static final int BLOCK = 64 * 1024;
     private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -247,6 +248,85 @@ public final class ClientFiles {
         }
     }
 
+    /** Reads a program's standard output. */
+    @FunctionalInterface
+    public interface Output {
+        void read(InputStream stdout) throws IOException;
+    }
+
+    /**
+     * How a program run as the peer ended.
+     *
+     * @param status its exit status
+     * @param errors its whole error output
+     * @param firstError the first line of it, without the program's name: for messages
+     */
+    public record Ran(int status, String errors, String firstError) {
+        public boolean succeeded() {
+            return status == 0;
+        }
+    }
+
+    /**
+     * Runs {@code command} as the peer, the way the readers of {@link #file} and {@link #tree} run (whatever the
+     * peer's privileges: a caller uses this for peers that are not privileged), with {@code stdin} as its input
+     * (none when null) and its output given to {@code output} as it comes. The program runs in {@code /}.
+     *
+     * @param env variables to set for it (a null value removes one)
+     * @throws BangerException {@code failed_precondition} when {@code output} fails (the program is killed)
+     */
+    public Ran runAs(Peer peer, List<String> command, java.util.Map<String, String> env, byte[] stdin,
+                     Output output) {
+        Path dir = newStagingDir(); // For its error output.
+        try {
+            Helper helper = Helper.start(peer, command, dir, env, stdin);
+            try (InputStream in = helper.process.getInputStream()) {
+                output.read(in);
+                in.transferTo(java.io.OutputStream.nullOutputStream());
+            } catch (IOException | RuntimeException e) {
+                helper.kill();
+                throw e instanceof BangerException be ? be : BangerException.failedPrecondition("cannot read what "
+                        + command.get(0) + " sent as user " + peer.user() + ": " + (e instanceof IOException io
+                        ? Files2.describe(io) : e.toString()));
+            }
+            int status = helper.await();
+            return new Ran(status, helper.allErrors(), helper.errors());
+        } finally {
+            deleteQuietly(dir);
+        }
+    }
+
+    /**
+     * A place for a private copy the caller makes: {@code name} in a new directory only the daemon can enter
+     * (not created), deleted with that directory when closed.
+     */
+    public Local newCopy(String name) {
+        return new Local(newStagingDir().resolve(name), true);
+    }
+
+    /**
+     * Removes the private copies a daemon that died mid-call left in the staging dir. Run at start-up, before the
+     * server takes calls: no copy is in use then.
+     *
+     * @return how many leftovers were removed
+     */
+    public int removeLeftovers() {
+        if (!Files.isDirectory(stagingRoot, LinkOption.NOFOLLOW_LINKS)) {
+            return 0;
+        }
+        int removed = 0;
+        try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(stagingRoot)) {
+            for (Path entry : entries) {
+                Files2.deleteRecursively(entry);
+                removed++;
+            }
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warn("cannot remove the copies of client inputs an earlier daemon left in {}: {}", stagingRoot,
+                    e.toString());
+        }
+        return removed;
+    }
+
     private Path newStagingDir() {
         try {
             Files.createDirectories(stagingRoot);
@@ -308,13 +388,26 @@ public final class ClientFiles {
         }
 
         static Helper start(Peer peer, List<String> command, Path stagingDir) {
+            return start(peer, command, stagingDir, java.util.Map.of(), null);
+        }
+
+        /** @param env variables to set (a null value removes one) @param stdin what the program reads, or null */
+        static Helper start(Peer peer, List<String> command, Path stagingDir, java.util.Map<String, String> env,
+                            byte[] stdin) {
             List<String> argv = new ArrayList<>(List.of("setpriv", "--reuid=" + peer.user(),
                     "--regid=" + peer.group(), "--init-groups", "--no-new-privs", "--"));
             argv.addAll(command);
-            ProcessBuilder pb = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(
-                    new java.io.File("/dev/null")));
+            ProcessBuilder pb = new ProcessBuilder(argv).redirectInput(stdin == null ? ProcessBuilder.Redirect.from(
+                    new java.io.File("/dev/null")) : ProcessBuilder.Redirect.PIPE);
             pb.directory(new java.io.File("/"));
             pb.environment().put("LC_ALL", "C");
+            env.forEach((name, value) -> {
+                if (value == null) {
+                    pb.environment().remove(name);
+                } else {
+                    pb.environment().put(name, value);
+                }
+            });
             Path stderr = null;
             try {
                 if (stagingDir != null) {
@@ -323,7 +416,19 @@ public final class ClientFiles {
                 } else {
                     pb.redirectError(ProcessBuilder.Redirect.DISCARD);
                 }
-                return new Helper(pb.start(), stderr);
+                Helper helper = new Helper(pb.start(), stderr);
+                if (stdin != null) {
+                    Thread feeder = new Thread(() -> {
+                        try (java.io.OutputStream in = helper.process.getOutputStream()) {
+                            in.write(stdin);
+                        } catch (IOException ignored) {
+                            // The program stopped reading: its exit status tells why.
+                        }
+                    }, "client-files-stdin");
+                    feeder.setDaemon(true);
+                    feeder.start();
+                }
+                return helper;
             } catch (IOException e) {
                 throw BangerException.failedPrecondition("cannot run " + command.get(0) + " as user " + peer.user()
                         + " (setpriv, from util-linux): " + e.getMessage());
@@ -350,7 +455,16 @@ public final class ClientFiles {
             watchdog.cancel(false);
         }
 
-        /** The helper's error output: its last line, without the program's name prefix. */
+        /** The helper's whole error output. */
+        String allErrors() {
+            try {
+                return stderr == null ? "" : Files.readString(stderr, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                return "";
+            }
+        }
+
+        /** The helper's error output: its first line, without the program's name prefix. */
         String errors() {
             if (stderr == null) {
                 return "";
@@ -362,7 +476,7 @@ public final class ClientFiles {
                     return "";
                 }
                 String first = lines.get(0).strip();
-                return first.replaceFirst("^(cat|tar|setpriv|stat): ", "");
+                return first.replaceFirst("^(cat|tar|setpriv|stat|git|fatal): ", "");
             } catch (IOException e) {
                 return "";
             }

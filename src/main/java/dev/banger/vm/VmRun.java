@@ -53,7 +53,16 @@ public final class VmRun {
             throw BangerException.invalidArgument("name a command to run after --");
         }
         Optional<Workspace> workspace = request.workspace() == null ? Optional.empty()
-                : workspaces.find(Path.of(request.workspace()));
+                : workspaces.find(call.peer(), Path.of(request.workspace()));
+        try {
+            return run(request, workspace, call);
+        } finally {
+            workspace.ifPresent(Workspace::close); // Also when the run failed before the VM was created.
+        }
+    }
+
+    private VmRunResult run(VmRunRequest request, Optional<Workspace> workspace, Call call)
+            throws InterruptedException {
         if (request.workspace() != null && workspace.isEmpty()) {
             call.emit(new Event.Output("stderr", ("banger: " + request.workspace() + " is not in a git checkout, so "
                     + "the VM gets no workspace (--no-workspace says that is what you meant)\n")
@@ -71,6 +80,8 @@ public final class VmRun {
                 remove(name); // A failed boot leaves the VM in state error; --rm means it goes anyway.
             }
             throw e;
+        } finally {
+            workspace.ifPresent(Workspace::close); // Seeded by now: a copy made as the client is not needed.
         }
         try {
             if (call.cancelled()) {

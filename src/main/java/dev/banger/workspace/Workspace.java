@@ -1,5 +1,6 @@
 package dev.banger.workspace;
 
+import dev.banger.host.ClientFiles;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -15,12 +16,23 @@ import java.util.List;
  * @param subdirectory where in the repository the user asked from, relative to {@code root} ("" at the top):
  *     the command runs in the same place in the guest
  * @param seedBytes what the workspace takes on a disk: its files rounded up to 4 KiB blocks, plus the git objects
+ * @param copy for a client that is not privileged, the private copy of the workspace read as that client (the
+ *     files are then under it, not under {@code root}; see {@code PeerWorkspace}); null when the daemon reads
+ *     {@code root} itself
  */
 public record Workspace(Path root, String name, String head, String branch, List<String> files, String subdirectory,
-                        long seedBytes) {
+                        long seedBytes, ClientFiles.Local copy) implements AutoCloseable {
 
     public Workspace {
         files = List.copyOf(files);
+    }
+
+    /** Deletes the private copy, if there is one. */
+    @Override
+    public void close() {
+        if (copy != null) {
+            copy.close();
+        }
     }
 
     /** Where the command runs in the guest: the repository under /root, at the subdirectory the user was in. */

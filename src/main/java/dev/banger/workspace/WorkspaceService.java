@@ -4,6 +4,8 @@ import dev.banger.api.BangerException;
 import dev.banger.api.WorkspaceExportResult;
 import dev.banger.guest.AgentClient;
 import dev.banger.rpc.Call;
+import dev.banger.rpc.Peer;
+import dev.banger.host.ClientFiles;
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandResult;
@@ -31,6 +33,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>git runs with {@code safe.directory=*}, because the daemon (root) reads repositories its users own, and with
  * the repository's command-running settings ({@code core.fsmonitor}, hooks) switched off, for the same reason.
+ * That direct path is for root and the daemon's own user only: for any other client the repository is read as
+ * that client into a private copy, and the seed is made from the copy ({@link PeerWorkspace}).
  */
 public final class WorkspaceService {
 
@@ -38,13 +42,23 @@ public final class WorkspaceService {
     private static final Duration GIT_TIMEOUT = Duration.ofMinutes(10);
 
     private final CommandRunner runner;
+    private final PeerWorkspace asPeer;
 
-    public WorkspaceService(CommandRunner runner) {
+    /** @param clientFiles how the workspace of a client that is not privileged is read as that client */
+    public WorkspaceService(CommandRunner runner, ClientFiles clientFiles) {
         this.runner = runner;
+        this.asPeer = new PeerWorkspace(clientFiles);
     }
 
-    /** The repository containing {@code dir}, or empty when {@code dir} is not inside one. */
-    public Optional<Workspace> find(Path dir) {
+    /**
+     * The repository containing {@code dir}, or empty when {@code dir} is not inside one. For a peer that is not
+     * {@link Peer#privileged() privileged}, everything is read as that peer into a private copy
+     * ({@link PeerWorkspace}); the caller closes the workspace when it is seeded.
+     */
+    public Optional<Workspace> find(Peer peer, Path dir) {
+        if (!peer.privileged()) {
+            return asPeer.find(peer, dir);
+        }
         if (!Files.isDirectory(dir)) {
             throw BangerException.invalidArgument("workspace " + dir + " is not a directory");
         }
@@ -74,7 +88,8 @@ public final class WorkspaceService {
         bytes += gitObjectBytes(root);
         String name = root.getFileName() == null ? "workspace" : root.getFileName().toString();
         return Optional.of(new Workspace(root, name, head.succeeded() ? head.stdoutText().strip() : null,
-                head.succeeded() && branch.succeeded() ? branch.stdoutText().strip() : null, files, prefix, bytes));
+                head.succeeded() && branch.succeeded() ? branch.stdoutText().strip() : null, files, prefix, bytes,
+                null));
     }
 
     /**
@@ -83,9 +98,18 @@ public final class WorkspaceService {
      */
     public void seed(Workspace workspace, Path seedRoot) {
         Path target = seedRoot.resolve(workspace.name());
+        boolean copied = workspace.copy() != null;
+        // A peer's workspace comes from its private copy: the history as a bundle, the files as a tree.
+        Path files = copied ? workspace.copy().path().resolve(PeerWorkspace.TREE) : workspace.root();
         try {
-            if (workspace.head() != null) {
+            if (workspace.head() != null && copied) {
+                gitChecked(seedRoot, "clone", "-q", "--no-checkout",
+                        workspace.copy().path().resolve(PeerWorkspace.BUNDLE).toString(), target.toString());
+                gitChecked(target, "remote", "set-url", "origin", workspace.root().toString());
+            } else if (workspace.head() != null) {
                 gitChecked(seedRoot, "clone", "-q", "--no-checkout", workspace.root().toString(), target.toString());
+            }
+            if (workspace.head() != null) {
                 if (workspace.branch() != null) {
                     gitChecked(target, "update-ref", "refs/heads/" + workspace.branch(), workspace.head());
                     gitChecked(target, "symbolic-ref", "HEAD", "refs/heads/" + workspace.branch());
@@ -98,10 +122,15 @@ public final class WorkspaceService {
             }
             long bytes = 0;
             for (String file : workspace.files()) {
-                bytes += place(workspace.root().resolve(file), target.resolve(file));
+                bytes += place(files.resolve(file), target.resolve(file));
             }
             // The user's directory exists in the guest even when nothing in it is copied (only ignored files).
-            Files.createDirectories(target.resolve(workspace.subdirectory()));
+            Path here = target.resolve(workspace.subdirectory());
+            if (!copied) {
+                Files.createDirectories(here);
+            } else if (!PeerWorkspace.createDirectoriesInside(target, here)) { // Never through a symlink.
+                throw new IOException(workspace.subdirectory() + " is not a directory in the copy");
+            }
             // The guest's root runs git in a tree its user owns (the host user's uid travels with the files).
             Files.writeString(seedRoot.resolve(".gitconfig"), "[safe]\n\tdirectory = *\n", StandardCharsets.UTF_8);
             log.info("workspace {}: {} files, {} bytes seeded", workspace.root(), workspace.files().size(), bytes);
@@ -182,7 +211,7 @@ public final class WorkspaceService {
         }
     }
 
-    private static List<String> gitArgv(Path dir, String... args) {
+    static List<String> gitArgv(Path dir, String... args) {
         // The daemon is root and the repository is its user's: its config must not get to run anything.
         List<String> argv = new ArrayList<>(List.of("git", "-c", "safe.directory=*", "-c", "core.fsmonitor=false",
                 "-c", "core.hooksPath=/dev/null", "-C", dir.toString()));

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.banger.testkit.BangerHome;
 import dev.banger.testkit.BangerHome.Result;
 import dev.banger.testkit.FakeKernel;
+import dev.banger.testkit.TestAssets;
 import dev.banger.testkit.TestUser;
 import dev.banger.util.Files2;
 import java.nio.file.Files;
@@ -15,13 +16,15 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@code socketGroup} with real users (made for the test, removed after): members reach the daemon, others do not
  * (neither through the socket's mode nor, when the socket is opened up, past the peer check), and a member cannot
  * make the root daemon read a file it cannot read itself: not directly, not through a symlink, not as an image,
- * a layout, an archive or a kernel.
+ * a layout, an archive, a kernel or {@code vm run}'s workspace (PeerWorkspaceIT shows what a workspace copied
+ * as a member holds).
  */
 class SocketGroupIT {
 
@@ -128,6 +131,58 @@ class SocketGroupIT {
         // Root, as before, registers what root can read.
         Result rootRegister = banger.banger("image", "register", "roots", "--rootfs", rootfs.toString());
         assertThat(rootRegister.exitCode()).as(rootRegister.output()).isZero();
+    }
+
+    @Test
+    void aMembersVmRunReadsTheWorkspaceAsTheMember() throws Exception {
+        assertThat(banger.banger("image", "list").exitCode()).isZero(); // Starts the daemon.
+        // The member's own repository with a file only root can read. (A repository the member cannot enter is
+        // refused as well, PeerWorkspaceIT; the CLI cannot be run from one: the JVM loses such a working dir.)
+        Path ownRepo = Files.createDirectories(memberDir.resolve("own-repo"));
+        git(ownRepo, "init", "-q");
+        Files.writeString(ownRepo.resolve("mine.txt"), "mine\n");
+        new ProcessBuilder("chown", "-R", member.name(), ownRepo.toString()).start().waitFor();
+        Path rootOnly = Files.writeString(ownRepo.resolve("root-only.txt"), "root-only\n");
+        Files.setPosixFilePermissions(rootOnly, PosixFilePermissions.fromString("rw-------"));
+
+        // Refused before any VM is made: the workspace is read as the member, who cannot read it.
+        Result rootOnlyFile = banger.bangerAsIn(member, ownRepo, "vm", "run", "--name", "stolen", "--", "true");
+        assertDenied(rootOnlyFile);
+        assertThat(rootOnlyFile.stderr()).contains("root-only.txt");
+        assertThat(banger.banger("vm", "list").stdout()).doesNotContain("stolen");
+        assertThat(banger.stateDir().resolve("tmp/client-inputs")).as("no copy left behind")
+                .satisfies(dir -> assertThat(Files.list(dir).count()).isZero());
+    }
+
+    @Test
+    @Tag("vm")
+    void aMembersVmRunGetsWhatTheMemberCanReadAndASymlinkOnlyAsALink() throws Exception {
+        assertThat(banger.banger("kernel", "import", "cloud", "--deb", TestAssets.debianCloudKernelDeb().toString())
+                .exitCode()).isZero();
+        assertThat(banger.banger("image", "register", "busybox", "--rootfs", TestAssets.busyboxRootfs().toString())
+                .exitCode()).isZero();
+        Path secrets = Files.createDirectories(banger.home().resolve("secrets"));
+        Files.setPosixFilePermissions(secrets, PosixFilePermissions.fromString("rwx------"));
+        Path secret = Files.writeString(secrets.resolve("secret.txt"), "root-only\n");
+        Path repo = Files.createDirectories(memberDir.resolve("repo"));
+        git(repo, "init", "-q");
+        Files.writeString(repo.resolve("mine.txt"), "mine\n");
+        Files.createSymbolicLink(repo.resolve("link"), secret);
+        new ProcessBuilder("chown", "-R", "-h", member.name(), repo.toString()).start().waitFor();
+
+        Result run = banger.bangerAsIn(java.time.Duration.ofMinutes(4), member, repo, "vm", "run", "--rm",
+                "--memory", "256M", "--", "sh", "-c", "cat mine.txt; readlink link; cat link || echo no-secret");
+
+        assertThat(run.exitCode()).as(run.output()).isZero();
+        assertThat(run.stdout()).isEqualTo("mine\n" + secret + "\nno-secret\n");
+        assertThat(banger.stateDir().resolve("tmp/client-inputs")).as("no copy left behind")
+                .satisfies(dir -> assertThat(Files.list(dir).count()).isZero());
+    }
+
+    private static void git(Path dir, String... args) throws Exception {
+        java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("git", "-C", dir.toString()));
+        argv.addAll(java.util.List.of(args));
+        assertThat(new ProcessBuilder(argv).inheritIO().start().waitFor()).isZero();
     }
 
     private void assertDenied(Result result) {

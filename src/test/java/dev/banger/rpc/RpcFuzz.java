@@ -33,6 +33,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class RpcFuzz {
 
     static final long ANSWER_TIMEOUT_MS = 10_000;
+    /**
+     * What a run may leave on the heap (after full collections, a warm-up's setup not counted): a few MiB of
+     * noise, under what a leak of 1 KiB per connection (a buffer, a frame, a call kept) piles up in 10^4.
+     */
+    static final long MAX_HEAP_GROWTH = 8L << 20;
 
     /** What a run saw. {@code problems} lists connections whose answer broke the rules (empty when all held). */
     public record Outcome(int connections, int errorFrames, int closedWithoutAnswer, List<String> problems) {
@@ -336,7 +341,8 @@ public final class RpcFuzz {
 
     /**
      * Bench: a server with {@link #handlers()} in this JVM, N fuzzed connections (default 100000), the outcome,
-     * the server's connection threads and the heap before and after. Exits non-zero when any rule broke.
+     * the server's connection threads and the heap before and after. Exits non-zero when any rule broke
+     * (the heap: more than {@link #MAX_HEAP_GROWTH} still held after full collections).
      */
     public static void main(String[] args) throws Exception {
         int total = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
@@ -348,17 +354,23 @@ public final class RpcFuzz {
         server.start();
         try {
             int threadsBefore = RpcFuzzLog.serverThreads();
+            new RpcFuzz(socket, System.nanoTime()).run(1_000, threads); // Warm-up: its setup is the baseline.
+            RpcFuzzLog.awaitServerThreads(threadsBefore, 15_000);
+            long heapBefore = RpcFuzzLog.usedHeapAfterGc();
             long start = System.nanoTime();
             Outcome outcome = new RpcFuzz(socket, System.nanoTime()).run(total, threads);
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             int threadsAfter = RpcFuzzLog.awaitServerThreads(threadsBefore, 15_000);
+            long heapGrowth = RpcFuzzLog.usedHeapAfterGc() - heapBefore;
             System.out.printf("connections=%d error_frames=%d closed=%d problems=%d log_exceptions=%d "
-                            + "ms=%d per_s=%.0f server_threads_before=%d after=%d%n", outcome.connections(),
-                    outcome.errorFrames(), outcome.closedWithoutAnswer(), outcome.problems().size(), logged.size(),
-                    ms, total * 1000.0 / ms, threadsBefore, threadsAfter);
+                            + "ms=%d per_s=%.0f server_threads_before=%d after=%d heap_growth_kib=%d%n",
+                    outcome.connections(), outcome.errorFrames(), outcome.closedWithoutAnswer(),
+                    outcome.problems().size(), logged.size(), ms, total * 1000.0 / ms, threadsBefore, threadsAfter,
+                    heapGrowth / 1024);
             outcome.problems().stream().limit(10).forEach(p -> System.out.println("problem: " + p));
             logged.stream().limit(10).forEach(l -> System.out.println("logged: " + l));
-            boolean ok = outcome.problems().isEmpty() && logged.isEmpty() && threadsAfter <= threadsBefore;
+            boolean ok = outcome.problems().isEmpty() && logged.isEmpty() && threadsAfter <= threadsBefore
+                    && heapGrowth < MAX_HEAP_GROWTH;
             System.exit(ok ? 0 : 1);
         } finally {
             server.close();

@@ -57,4 +57,19 @@ final class RpcFuzzLog {
         }
         return n;
     }
+
+    /**
+     * The heap in use after full collections: the least of a few {@code System.gc()} rounds (one round may leave
+     * garbage a concurrent collector had not reached), so what it measures is what the JVM still holds on to.
+     */
+    static long usedHeapAfterGc() throws InterruptedException {
+        java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+        long least = Long.MAX_VALUE;
+        for (int i = 0; i < 4; i++) {
+            System.gc();
+            Thread.sleep(50);
+            least = Math.min(least, memory.getHeapMemoryUsage().getUsed());
+        }
+        return least;
+    }
 }

@@ -169,9 +169,22 @@ public final class BangerHome implements AutoCloseable {
         return pb.start();
     }
 
-    /** Runs {@code bin/banger ARGS} as {@code user} (60 s limit). */
+    /** Runs {@code bin/banger ARGS} as {@code user} (60 s limit), in {@code /}. */
     public Result bangerAs(TestUser user, String... args) {
-        return run(java.time.Duration.ofSeconds(60), user, "banger", args);
+        return bangerAsIn(user, Path.of("/"), args);
+    }
+
+    /**
+     * Runs {@code bin/banger ARGS} as {@code user} (60 s limit) in {@code dir}, which the user need not be able to
+     * enter (the directory is changed to before the user's privileges are taken).
+     */
+    public Result bangerAsIn(TestUser user, Path dir, String... args) {
+        return bangerAsIn(java.time.Duration.ofSeconds(60), user, dir, args);
+    }
+
+    /** As {@link #bangerAsIn(TestUser, Path, String...)}, within {@code limit}. */
+    public Result bangerAsIn(java.time.Duration limit, TestUser user, Path dir, String... args) {
+        return run(limit, user, dir, "banger", args);
     }
 
     /** Starts {@code bin/bangerd} in the foreground as a child process. */
@@ -189,10 +202,10 @@ public final class BangerHome implements AutoCloseable {
     }
 
     private Result run(java.time.Duration limit, String launcher, String... args) {
-        return run(limit, null, launcher, args);
+        return run(limit, null, null, launcher, args);
     }
 
-    private Result run(java.time.Duration limit, TestUser user, String launcher, String... args) {
+    private Result run(java.time.Duration limit, TestUser user, Path dir, String launcher, String... args) {
         List<String> argv = new ArrayList<>();
         argv.add(root().resolve("bin").resolve(launcher).toString());
         argv.addAll(List.of(args));
@@ -200,7 +213,7 @@ public final class BangerHome implements AutoCloseable {
         environment(pb);
         if (user != null) {
             pb.environment().put("HOME", "/nonexistent");
-            pb.directory(new java.io.File("/"));
+            pb.directory(dir.toFile());
         }
         try {
             Path out = Files.createTempFile(home, "out", ".txt");

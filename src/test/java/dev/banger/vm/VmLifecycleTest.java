@@ -160,7 +160,7 @@ class VmLifecycleTest {
         VmView stopped = service.stop(new VmStopRequest("zeta", false), Call.detached());
 
         assertThat(stopped.state()).isEqualTo("stopped");
-        assertThat(ProcessHandle.of(view.pid()).map(ProcessHandle::isAlive).orElse(false))
+        assertThat(aliveAfterWaitingForItToEnd(view.pid()))
                 .as("the agent's shutdown ended the VMM").isFalse();
         assertThat(paths.vmHandlesFile(vm.id())).doesNotExist();
         assertThat(paths.vmRuntimeDir(vm.id())).doesNotExist();
@@ -191,7 +191,7 @@ class VmLifecycleTest {
         assertThat(vmStore.findByName("theta")).isEmpty();
         assertThat(vm.vmDir()).doesNotExist();
         assertThat(paths.vmRuntimeDir(vm.id())).doesNotExist();
-        assertThat(ProcessHandle.of(view.pid()).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        assertThat(aliveAfterWaitingForItToEnd(view.pid())).isFalse();
     }
 
     @Test
@@ -351,7 +351,7 @@ class VmLifecycleTest {
         Vm after = record("omicron");
         assertThat(after.state()).isEqualTo(VmState.STOPPED);
         assertThat(after.lastError()).contains("the daemon stopped while it was starting");
-        assertThat(ProcessHandle.of(view.pid()).map(ProcessHandle::isAlive).orElse(false))
+        assertThat(aliveAfterWaitingForItToEnd(view.pid()))
                 .as("the VMM found by its control socket is terminated").isFalse();
         assertThat(paths.vmHandlesFile(vm.id())).doesNotExist();
     }
@@ -493,5 +493,21 @@ class VmLifecycleTest {
         }
         assertThat(record(name).state()).as("state of %s", name).isEqualTo(state);
         return record(name);
+    }
+
+    /**
+     * Whether the process is still there after waiting up to 10 s for it to go. The fake VMM is this JVM's child:
+     * once it exits, the daemon sees it as ended (a zombie counts as exited) while ProcessHandle calls it alive
+     * until the JVM's reaper thread has collected it, which under load takes a moment.
+     */
+    private static boolean aliveAfterWaitingForItToEnd(long pid) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            if (System.nanoTime() > deadline) {
+                return true;
+            }
+            Thread.sleep(20);
+        }
+        return false;
     }
 }

@@ -9,8 +9,10 @@ import dev.banger.api.Event;
 import dev.banger.api.VmRunRequest;
 import dev.banger.api.VmRunResult;
 import dev.banger.api.WorkspaceExportRequest;
+import dev.banger.host.ClientFiles;
 import dev.banger.host.ProcessCommandRunner;
 import dev.banger.rpc.Call;
+import dev.banger.rpc.Peer;
 import dev.banger.testkit.RecordingCall;
 import dev.banger.workspace.WorkspaceService;
 import java.nio.file.Files;
@@ -36,7 +38,7 @@ class VmRunTest {
     void setUp() throws Exception {
         host = new FakeHost(tmp);
         run = new VmRun(host.lifecycle, host.running, new VmExec(host.running),
-                new WorkspaceService(new ProcessCommandRunner()));
+                new WorkspaceService(new ProcessCommandRunner(), new ClientFiles(tmp.resolve("client-inputs"))));
     }
 
     @AfterEach
@@ -128,11 +130,12 @@ class VmRunTest {
         Files.writeString(repo.resolve("a/b/f.txt"), "x");
         git(repo, "init", "-q");
 
-        var ws = new WorkspaceService(new ProcessCommandRunner()).find(repo.resolve("a/b")).orElseThrow();
+        WorkspaceService workspaces = new WorkspaceService(new ProcessCommandRunner(), new ClientFiles(tmp));
+        var ws = workspaces.find(Peer.INTERNAL, repo.resolve("a/b")).orElseThrow();
 
         assertThat(ws.subdirectory()).isEqualTo("a/b");
         assertThat(ws.guestDirectory()).isEqualTo("/root/proj/a/b");
-        assertThat(new WorkspaceService(new ProcessCommandRunner()).find(repo).orElseThrow().guestDirectory())
+        assertThat(workspaces.find(Peer.INTERNAL, repo).orElseThrow().guestDirectory())
                 .isEqualTo("/root/proj");
     }
 
