@@ -177,30 +177,33 @@ public final class VmLifecycle {
                     + "unpack into the ELF vmlinux Firecracker boots (see docs/kernels.md); pick another with "
                     + "--kernel, or use --vmm qemu");
         }
+        // A VM that boots now restores from the template of its inputs when there is one (not with --cold), and its
+        // root disk is then of the template's kind, copied from the template's as it boots.
+        Optional<TemplateKey> key = request.noStart() || request.cold() ? Optional.empty()
+                : templates.keyFor(new Templates.Request(running.driver(vmm), image, kernel,
+                        kernel.artifacts().bootImage(vmm).orElseThrow(), cpus, memory, disk));
+        Optional<Template> template = key.flatMap(templates::find);
         try (VmLocks.Guard ignored = locks.lock(name)) {
-            Vm vm = provisioner.record(name, vmm, image, kernel, cpus, memory, disk);
+            Vm vm = provisioner.record(name, vmm, image, kernel, cpus, memory, disk, template);
             call.emit(Event.Progress.started("create", "creating VM " + name + " (" + address(vm) + ")"));
-            provisioner.provision(vm, image, workDiskSeed, call);
+            provisioner.provision(vm, image, template.isEmpty(), workDiskSeed, call);
             log.info("created VM {} ({}) from image {} and kernel {}", name, vm.id(), image.name(), kernel.name());
             if (request.noStart()) {
                 return vm;
             }
-            return bootNew(vm, image, kernel, request.cold(), call);
+            return bootNew(vm, image, kernel, key, template, call);
         }
     }
 
     /**
-     * The first boot of a new VM: restored from the template of its image, kernel and sizes when there is one,
-     * else booted (and that template built in the background, unless {@code cold}). A template that fails to
-     * restore is removed and the VM boots instead: a clone is never handed out half made.
+     * The first boot of a new VM: restored from {@code template} (of its image, kernel and sizes) when there is one,
+     * else booted (and the template of {@code key} built in the background). A template that fails to restore is
+     * removed and the VM boots instead: a clone is never handed out half made.
      */
-    private Vm bootNew(Vm vm, Image image, Kernel kernel, boolean cold, Call call) {
+    private Vm bootNew(Vm vm, Image image, Kernel kernel, Optional<TemplateKey> key, Optional<Template> template,
+                       Call call) {
         VmmDriver driver = running.driver(vm.vmm());
         Optional<Path> kernelFile = kernel.artifacts().bootImage(vm.vmm());
-        Optional<TemplateKey> key = cold || kernelFile.isEmpty() ? Optional.empty()
-                : templates.keyFor(new Templates.Request(driver, image, kernel, kernelFile.get(), vm.cpus(),
-                        vm.memoryMib(), vm.diskMib()));
-        Optional<Template> template = key.flatMap(templates::find);
         if (template.isPresent()) {
             try {
                 return booter.boot(vm, call, templates.restoreFrom(template.get()));
