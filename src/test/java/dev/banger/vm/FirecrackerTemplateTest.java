@@ -11,6 +11,11 @@ import dev.banger.guest.RetryPolicy;
 import dev.banger.json.Json;
 import dev.banger.model.Vm;
 import dev.banger.testkit.RecordingCall;
+import dev.banger.vmm.DiskSpec;
+import dev.banger.vmm.NetworkSpec;
+import dev.banger.vmm.Snapshot;
+import dev.banger.vmm.VmSpec;
+import dev.banger.vmm.VmmHandle;
 import dev.banger.vmm.firecracker.FakeFirecrackerInstall;
 import dev.banger.vmm.firecracker.FirecrackerApiSpec;
 import dev.banger.vmm.firecracker.FirecrackerDriver;
@@ -27,6 +32,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -40,7 +46,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Templates of Firecracker VMs (docs/snapshots.md), end to end through the VM service against the fake Firecracker
  * (a process per VMM, validating every body against Firecracker's API and modelling the guest with a real
  * banger-init): the first VM boots and a template is built after it with a raw root disk; the next VM restores
- * from it with its own copy of that disk; a template whose load fails is discarded and the VM boots instead.
+ * from it with its own copy of that disk; a template whose load fails is discarded and the VM boots instead; what a
+ * daemon killed during a build left is cleared.
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class FirecrackerTemplateTest {
@@ -56,6 +63,7 @@ class FirecrackerTemplateTest {
     Path tmp;
 
     private FakeFirecrackerInstall firecracker;
+    private FirecrackerDriver driver;
     private FakeHost host;
 
     @BeforeAll
@@ -67,8 +75,8 @@ class FirecrackerTemplateTest {
     void setUp() throws IOException {
         firecracker = FakeFirecrackerInstall.create(Files.createDirectories(tmp.resolve("fc")), true,
                 List.of("bt*"));
-        host = FakeHost.withFirecracker(tmp.resolve("host"), new FirecrackerDriver(firecracker.executables(),
-                START_TIMEOUT, FAST), 60);
+        driver = new FirecrackerDriver(firecracker.executables(), START_TIMEOUT, FAST);
+        host = FakeHost.withFirecracker(tmp.resolve("host"), driver, 60);
     }
 
     @AfterEach
@@ -187,6 +195,31 @@ class FirecrackerTemplateTest {
         assertThat(fileNames(host.paths.templatesDir())).as("the bad template went; the boot built it again")
                 .containsExactlyInAnyOrder(template.id(), "digests.json");
         assertThat(Files.readString(state)).as("rebuilt").contains("fake_firecracker_snapshot");
+    }
+
+    @Test
+    void theFirecrackerOfABuildAKilledDaemonLeftIsEndedWithItsRuntimeDirAndPartialTemplate() throws Exception {
+        String id = TemplateBuilder.ID_PREFIX + "0123456789a";
+        Path runtime = Files.createDirectories(host.paths.vmRuntimeDir(id));
+        Path build = Files.createDirectories(host.paths.templatesDir().resolve(".building-0123456789abcdef-12345678"));
+        Path kernel = host.paths.kernelsDir().resolve("k/vmlinux");
+        VmSpec spec = new VmSpec(id, "template-0123456789ab", 1, 128, kernel, Files.write(build.resolve("initrd.img"),
+                new byte[4096]), TemplateBuilder.kernelCommandLine(), List.of(
+                        new DiskSpec(Files.write(build.resolve("root.img"), new byte[4096]), DiskSpec.Format.RAW,
+                                false, DiskSpec.Role.ROOT),
+                        new DiskSpec(Files.write(build.resolve("work.raw"), new byte[4096]), DiskSpec.Format.RAW,
+                                false, DiskSpec.Role.WORK)),
+                runtime.resolve("agent.sock"), runtime.resolve("control.sock"), build.resolve("console.log"), runtime,
+                3, Optional.of(new NetworkSpec(dev.banger.host.network.HostNetwork.tapName(id), "02:ba:00:00:00:01")));
+        VmmHandle orphan = driver.launchForCapture(spec, new Snapshot(build.resolve("memory.ram"),
+                build.resolve("device.state")));
+        assertThat(processesNaming(spec.controlSocket())).containsExactly(orphan.pid());
+
+        host.lifecycle.templates().reconcile();
+
+        assertThat(processesNaming(spec.controlSocket())).as("its command line names only the runtime dir").isEmpty();
+        assertThat(runtime).doesNotExist();
+        assertThat(build).doesNotExist();
     }
 
     // ---- helpers ----
