@@ -15,6 +15,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -32,8 +33,12 @@ public final class TemplateStore {
     static final String BUILDING = ".building-";
     static final String DELETING = ".deleting-";
 
-    /** What {@code template.json} holds. */
-    record Stored(TemplateKey key, String kernelCmdline, String createdAt, long bootMillis, long captureMillis) {
+    /**
+     * What {@code template.json} holds; a record without {@code rootDiskFile} (written before Firecracker templates)
+     * has {@link Template#QCOW2_ROOT_DISK}.
+     */
+    record Stored(TemplateKey key, String rootDiskFile, String kernelCmdline, String createdAt, long bootMillis,
+                  long captureMillis) {
     }
 
     private final Path root;
@@ -87,7 +92,7 @@ public final class TemplateStore {
      * key's id, replacing a template of the same id.
      */
     public Template publish(Path buildDir, Template built) throws IOException {
-        Stored stored = new Stored(built.key(), built.kernelCmdline(), built.createdAt(), built.bootMillis(),
+        Stored stored = new Stored(built.key(), built.rootDiskFile(), built.kernelCmdline(), built.createdAt(), built.bootMillis(),
                 built.captureMillis());
         Files2.writeAtomically(buildDir.resolve(Template.RECORD), Json.writePretty(stored).getBytes(
                 java.nio.charset.StandardCharsets.UTF_8));
@@ -105,8 +110,8 @@ public final class TemplateStore {
         } catch (AtomicMoveNotSupportedException e) {
             throw new IOException("cannot publish template " + buildDir + ": " + e.getMessage(), e);
         }
-        return new Template(built.key(), built.kernelCmdline(), built.createdAt(), built.bootMillis(),
-                built.captureMillis(), target);
+        return new Template(built.key(), built.rootDiskFile(), built.kernelCmdline(), built.createdAt(),
+                built.bootMillis(), built.captureMillis(), target);
     }
 
     /** Removes a build that did not finish. */
@@ -169,8 +174,8 @@ public final class TemplateStore {
                 log.warn("template {} records the key of {}; ignored", dir, s.key().id());
                 return Optional.empty();
             }
-            return Optional.of(new Template(s.key(), s.kernelCmdline(), s.createdAt(), s.bootMillis(),
-                    s.captureMillis(), dir));
+            return Optional.of(new Template(s.key(), Objects.requireNonNullElse(s.rootDiskFile(),
+                    Template.QCOW2_ROOT_DISK), s.kernelCmdline(), s.createdAt(), s.bootMillis(), s.captureMillis(), dir));
         } catch (IOException | RuntimeException e) {
             log.warn("cannot read template record {}: {}", record, e.getMessage());
             return Optional.empty();

@@ -2,6 +2,9 @@ package dev.banger.vm;
 
 import dev.banger.guest.AgentClient;
 import dev.banger.guest.Personalisation;
+import dev.banger.host.CommandRunner;
+import dev.banger.host.disk.DiskFiles;
+import dev.banger.host.disk.RootDiskException;
 import dev.banger.host.network.HostNetwork;
 import dev.banger.host.network.NetworkConfig;
 import dev.banger.model.Vm;
@@ -12,12 +15,10 @@ import dev.banger.vmm.Snapshot;
 import dev.banger.vmm.VmSpec;
 import dev.banger.vmm.VmmHandle;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -33,15 +34,19 @@ final class RestoreFromTemplate implements LaunchStrategy {
 
     /** The work disk's device: the second virtio-blk device, as in a cold boot. */
     static final String WORK_DEVICE = "/dev/vdb";
+    /** A full copy of a large raw disk where the filesystem has no reflinks. */
+    private static final Duration COPY_TIMEOUT = Duration.ofMinutes(30);
 
     private final Template template;
     private final HostNetwork network;
+    private final CommandRunner runner;
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
 
-    RestoreFromTemplate(Template template, HostNetwork network, Clock clock) {
+    RestoreFromTemplate(Template template, HostNetwork network, CommandRunner runner, Clock clock) {
         this.template = template;
         this.network = network;
+        this.runner = runner;
         this.clock = clock;
     }
 
@@ -55,16 +60,23 @@ final class RestoreFromTemplate implements LaunchStrategy {
     }
 
     /**
-     * The template's root disk is an overlay over the same image, holding what the template's boot wrote; the VM
-     * takes a private copy, so the template's file is never written and stays valid for the next clone.
+     * The template's root disk is the disk as the template's boot left it (QEMU: an overlay over the same image;
+     * Firecracker: the whole raw disk); the VM, whose root disk is of the same kind (same file name), takes a
+     * private sparse copy (a reflink where the filesystem has them), so the template's file is never written and
+     * stays valid for the next clone.
      */
     @Override
     public void prepareRootDisk(VmBoot.Boot boot) throws IOException {
         Path target = boot.vm().rootDiskPath();
-        Path tmp = target.resolveSibling(target.getFileName() + ".from-template");
-        Files.copy(template.rootDisk(), tmp, StandardCopyOption.REPLACE_EXISTING);
-        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        if (!target.getFileName().toString().equals(template.rootDiskFile())) {
+            throw new IOException("VM '" + boot.vm().name() + "' has a root disk of another kind (" + target
+                    + ") than template " + template.id().substring(0, 12) + " (" + template.rootDiskFile() + ")");
+        }
+        try {
+            DiskFiles.copy(runner, template.rootDisk(), target, "copy the template's root disk to", COPY_TIMEOUT);
+        } catch (RootDiskException e) {
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
     @Override

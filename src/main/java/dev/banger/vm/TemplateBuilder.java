@@ -3,9 +3,13 @@ package dev.banger.vm;
 import dev.banger.config.BangerPaths;
 import dev.banger.guest.AgentClient;
 import dev.banger.guest.AgentException;
-import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandRunner;
+import dev.banger.host.disk.HostCapabilities;
+import dev.banger.host.disk.RootDisk;
+import dev.banger.host.disk.RootDiskChooser;
+import dev.banger.host.disk.RootDiskException;
+import dev.banger.host.disk.RootDiskRequest;
 import dev.banger.host.network.HostNetwork;
 import dev.banger.model.Image;
 import dev.banger.model.Kernel;
@@ -37,9 +41,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Builds one template (docs/snapshots.md): boots a guest of the key's image, kernel and sizes with
  * {@code banger.template=1} (banger-init stops before anything per-VM: no hostname, address, work disk or sshd),
- * its RAM in a shared file, waits for the agent, captures the device state, and publishes the directory. The
- * guest has a tap of its own while it runs (the device must exist to be captured) and an empty work disk of the
- * key's size (the guest reads disk sizes when it boots); both go away after the capture.
+ * its RAM in a shared file (QEMU; Firecracker writes it at capture), waits for the agent, captures it, and
+ * publishes the directory. Its root disk is made in the template's directory by the root-disk strategy for
+ * templates of its VMM, so the disk as it is at capture is the template's. The guest has a tap of its own while it
+ * runs (the device must exist to be captured) and an empty work disk of the key's size (the guest reads disk sizes
+ * when it boots); both go away after the capture, as does its VMM's own directory (the runtime dir: pid file,
+ * logs, Firecracker's drive links), so the template holds only what a restore reads.
  */
 final class TemplateBuilder {
 
@@ -61,6 +68,7 @@ final class TemplateBuilder {
     private final CommandRunner runner;
     private final Duration bootTimeout;
     private final Clock clock;
+    private final RootDiskChooser rootDisks;
 
     TemplateBuilder(BangerPaths paths, TemplateStore store, HostNetwork network, CommandRunner runner,
                     Duration bootTimeout, Clock clock) {
@@ -70,6 +78,7 @@ final class TemplateBuilder {
         this.runner = runner;
         this.bootTimeout = bootTimeout;
         this.clock = clock;
+        this.rootDisks = RootDiskChooser.standard(runner);
     }
 
     static String kernelCommandLine() {
@@ -94,8 +103,7 @@ final class TemplateBuilder {
             // Copies, not links: the template's files are made read-only, and the kernel's are not the template's.
             Files.copy(kernelFile, dir.resolve(Template.KERNEL));
             Files.copy(initrd, dir.resolve(Template.INITRD));
-            runner.run(Command.of("qemu-img", "create", "-q", "-f", "qcow2", "-b", image.rootfsPath().toString(),
-                    "-F", "raw", dir.resolve(Template.ROOT_DISK).toString()).withTimeout(Duration.ofMinutes(1)));
+            RootDisk root = rootDisk(driver, id, image, dir);
             try (RandomAccessFile work = new RandomAccessFile(dir.resolve(WORK_DISK).toFile(), "rw")) {
                 work.setLength(key.workDiskMib() << 20);
             }
@@ -106,11 +114,10 @@ final class TemplateBuilder {
             String cmdline = kernelCommandLine();
             VmSpec spec = new VmSpec(id, "template-" + key.id().substring(0, 12), key.cpus(), key.memoryMib(),
                     dir.resolve(Template.KERNEL), dir.resolve(Template.INITRD), cmdline,
-                    List.of(new DiskSpec(dir.resolve(Template.ROOT_DISK), DiskSpec.Format.QCOW2, false,
-                                    DiskSpec.Role.ROOT),
+                    List.of(root.toDiskSpec(),
                             new DiskSpec(dir.resolve(WORK_DISK), DiskSpec.Format.RAW, false, DiskSpec.Role.WORK)),
-                    runtime.resolve("agent.sock"), runtime.resolve("control.sock"), dir.resolve("console.log"), dir,
-                    3, Optional.of(new NetworkSpec(tap, TEMPLATE_MAC)));
+                    runtime.resolve("agent.sock"), runtime.resolve("control.sock"), dir.resolve("console.log"),
+                    runtime, 3, Optional.of(new NetworkSpec(tap, TEMPLATE_MAC)));
             Snapshot snapshot = new Snapshot(dir.resolve(Template.MEMORY), dir.resolve(Template.DEVICE_STATE));
             vmm = driver.launchForCapture(spec, snapshot);
             try (AgentClient agent = AgentClient.awaitReady(driver.agentTransport(vmm), bootTimeout,
@@ -127,8 +134,8 @@ final class TemplateBuilder {
             driver.terminate(vmm, Duration.ofSeconds(2));
             vmm = null;
             Files.deleteIfExists(dir.resolve(WORK_DISK));
-            Template built = store.publish(dir, new Template(key, cmdline, clock.instant().toString(), bootMillis,
-                    captureMillis, dir));
+            Template built = store.publish(dir, new Template(key, root.attachPath().getFileName().toString(), cmdline,
+                    clock.instant().toString(), bootMillis, captureMillis, dir));
             published = true;
             log.info("template {} for {} built in {} ms (boot {} ms, capture {} ms)", key.id().substring(0, 12),
                     key.slot(), VmBoot.millisSince(t0), bootMillis, captureMillis);
@@ -154,6 +161,21 @@ final class TemplateBuilder {
             if (!published) {
                 store.discard(dir);
             }
+        }
+    }
+
+    /**
+     * The template guest's root disk, in the template's directory: a file its VMM opens itself
+     * ({@link RootDiskChooser#forTemplate}), so that file as it is at capture is the template's disk state. QEMU: a
+     * qcow2 overlay over the image; Firecracker: a raw copy of the image (instant where the filesystem has
+     * reflinks).
+     */
+    private RootDisk rootDisk(VmmDriver driver, String id, Image image, Path dir) throws IOException {
+        try {
+            return rootDisks.forTemplate(HostCapabilities.probe(runner), driver.kind())
+                    .provision(new RootDiskRequest(id, image.rootfsPath(), dir));
+        } catch (RootDiskException e) {
+            throw new IOException("no root disk for the template guest: " + e.getMessage(), e);
         }
     }
 

@@ -51,6 +51,7 @@ public final class Templates implements AutoCloseable {
     private final InitrdAssembler initrds;
     private final Path initBinary;
     private final HostNetwork network;
+    private final CommandRunner runner;
     private final Clock clock;
     private final Set<String> building = ConcurrentHashMap.newKeySet();
     private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
@@ -68,6 +69,7 @@ public final class Templates implements AutoCloseable {
         this.initrds = new InitrdAssembler();
         this.initBinary = initBinary;
         this.network = network;
+        this.runner = runner;
         this.clock = clock;
     }
 
@@ -77,7 +79,7 @@ public final class Templates implements AutoCloseable {
     }
 
     /**
-     * The key for {@code request}, or empty when its VMM cannot capture guests (Firecracker, for now) or an input
+     * The key for {@code request}, or empty when its VMM cannot capture guests (its program is missing) or an input
      * file cannot be read (the VM then simply boots).
      */
     Optional<TemplateKey> keyFor(Request request) {
@@ -107,7 +109,7 @@ public final class Templates implements AutoCloseable {
 
     /** How a VM restores from {@code template}. */
     RestoreFromTemplate restoreFrom(Template template) {
-        return new RestoreFromTemplate(template, network, clock);
+        return new RestoreFromTemplate(template, network, runner, clock);
     }
 
     /** A template that failed a restore is not trusted again: it is removed, and the next cold boot rebuilds it. */
@@ -187,10 +189,11 @@ public final class Templates implements AutoCloseable {
 
     /**
      * Start-up: what a daemon killed during a build left (a template guest's VMM, its tap, the partial directory)
-     * goes. Builds run in {@code .building-*} directories whose path is on the VMM's command line.
+     * goes. A template guest's VMM names its control socket, in the build's runtime dir, on its command line (and
+     * QEMU its files in the {@code .building-*} directory too).
      */
     public void reconcile() {
-        String marker = store.root().resolve(".building-").toString();
+        String marker = paths.vmRuntimeDir(TemplateBuilder.ID_PREFIX).toString();
         for (int i = 0; i < 16; i++) {
             Optional<Long> pid = VmmProcess.findByArgument(marker);
             if (pid.isEmpty()) {

@@ -3,7 +3,9 @@ package dev.banger.vm;
 import dev.banger.host.disk.HostCapabilities;
 import dev.banger.host.disk.RootDiskHandles;
 import dev.banger.model.VmmKind;
+import java.util.Optional;
 import java.util.function.Consumer;
+import dev.banger.template.Template;
 import dev.banger.api.BangerException;
 import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
@@ -43,10 +45,16 @@ final class VmDisks {
 
     /**
      * The root disk file a new VM gets: named by the copy-on-write strategy this host supports for {@code vmm}
-     * (qcow2 overlay, device-mapper snapshot, or a copy), so the file alone tells later which strategy owns it.
+     * (qcow2 overlay, device-mapper snapshot, or a copy), so the file alone tells later which strategy owns it. A
+     * VM restored from a template takes a copy of the template's disk, so its file is of the template's kind
+     * (the template's file name: a Firecracker clone has {@code root.img}, a raw copy, even where device-mapper
+     * would give a booted VM {@code root.cow}).
      */
-    Path rootDiskFile(VmmKind vmm, Path vmDir) {
+    Path rootDiskFile(VmmKind vmm, Path vmDir, Optional<Template> restoreFrom) {
         try {
+            if (restoreFrom.isPresent()) {
+                return rootDisks.forDiskFile(restoreFrom.get().rootDisk()).diskFile(vmDir);
+            }
             return rootDisks.choose(HostCapabilities.probe(runner), vmm).diskFile(vmDir);
         } catch (RootDiskException e) {
             throw BangerException.failedPrecondition(e.getMessage());

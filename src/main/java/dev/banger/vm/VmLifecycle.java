@@ -177,31 +177,32 @@ public final class VmLifecycle {
                     + "unpack into the ELF vmlinux Firecracker boots (see docs/kernels.md); pick another with "
                     + "--kernel, or use --vmm qemu");
         }
+        // A VM that boots now restores from the template of its inputs when there is one (not with --cold), and its
+        // root disk is then of the template's kind, copied from the template's as it boots.
+        Optional<Templates.Request> wanted = request.noStart() || request.cold() ? Optional.empty()
+                : Optional.of(new Templates.Request(running.driver(vmm), image, kernel,
+                        kernel.artifacts().bootImage(vmm).orElseThrow(), cpus, memory, disk));
+        Optional<TemplateKey> key = wanted.flatMap(templates::keyFor);
+        Optional<Template> template = key.flatMap(templates::find);
         try (VmLocks.Guard ignored = locks.lock(name)) {
-            Vm vm = provisioner.record(name, vmm, image, kernel, cpus, memory, disk);
+            Vm vm = provisioner.record(name, vmm, image, kernel, cpus, memory, disk, template);
             call.emit(Event.Progress.started("create", "creating VM " + name + " (" + address(vm) + ")"));
-            provisioner.provision(vm, image, workDiskSeed, call);
+            provisioner.provision(vm, image, template.isEmpty(), workDiskSeed, call);
             log.info("created VM {} ({}) from image {} and kernel {}", name, vm.id(), image.name(), kernel.name());
             if (request.noStart()) {
                 return vm;
             }
-            return bootNew(vm, image, kernel, request.cold(), call);
+            return bootNew(vm, image, wanted, key, template, call);
         }
     }
 
     /**
-     * The first boot of a new VM: restored from the template of its image, kernel and sizes when there is one,
-     * else booted (and that template built in the background, unless {@code cold}). A template that fails to
-     * restore is removed and the VM boots instead: a clone is never handed out half made.
+     * The first boot of a new VM: restored from {@code template} (of its image, kernel and sizes) when there is one,
+     * else booted (and the template of {@code key}, made from {@code wanted}, built in the background). A template that fails to restore is
+     * removed and the VM boots instead: a clone is never handed out half made.
      */
-    private Vm bootNew(Vm vm, Image image, Kernel kernel, boolean cold, Call call) {
-        VmmDriver driver = running.driver(vm.vmm());
-        Optional<Path> kernelFile = kernel.artifacts().bootImage(vm.vmm());
-        Optional<Templates.Request> wanted = cold || kernelFile.isEmpty() ? Optional.empty()
-                : Optional.of(new Templates.Request(driver, image, kernel, kernelFile.get(), vm.cpus(),
-                        vm.memoryMib(), vm.diskMib()));
-        Optional<TemplateKey> key = wanted.flatMap(templates::keyFor);
-        Optional<Template> template = key.flatMap(templates::find);
+    private Vm bootNew(Vm vm, Image image, Optional<Templates.Request> wanted, Optional<TemplateKey> key,
+                       Optional<Template> template, Call call) {
         if (template.isPresent()) {
             try {
                 return booter.boot(vm, call, templates.restoreFrom(template.get()));
@@ -216,7 +217,7 @@ public final class VmLifecycle {
             call.emit(Event.Progress.started("boot", "booting (no template yet; building one after this boot)"));
         }
         Vm booted = booter.boot(vm, call);
-        key.ifPresent(k -> templates.buildLater(k, wanted.get()));
+        key.ifPresent(k -> templates.buildLater(k, wanted.orElseThrow()));
         return booted;
     }
 

@@ -15,6 +15,7 @@ import dev.banger.ssh.GuestSsh;
 import dev.banger.ssh.WorkDiskSeed;
 import dev.banger.store.ConstraintViolation;
 import dev.banger.store.VmStore;
+import dev.banger.template.Template;
 import dev.banger.util.Files2;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -24,6 +25,7 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.HexFormat;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,14 +59,17 @@ final class VmProvisioner {
     }
 
     /**
-     * Records a new VM in state {@code created} with the lowest free IP, MAC and vsock CID.
+     * Records a new VM in state {@code created} with the lowest free IP, MAC and vsock CID, and its root disk file:
+     * of the kind this host gives {@code vmm}, or of {@code restoreFrom}'s kind when its first boot restores from
+     * that template.
      *
      * @throws BangerException already exists when the name is taken; failed precondition when the subnet is full
      */
-    Vm record(String name, VmmKind vmm, Image image, Kernel kernel, int cpus, int memoryMib, long diskMib) {
+    Vm record(String name, VmmKind vmm, Image image, Kernel kernel, int cpus, int memoryMib, long diskMib,
+              Optional<Template> restoreFrom) {
         String id = newId();
         Instant now = clock.instant();
-        Path rootDisk = disks.rootDiskFile(vmm, paths.vmDir(id));
+        Path rootDisk = disks.rootDiskFile(vmm, paths.vmDir(id), restoreFrom);
         synchronized (allocationLock) {
             GuestAddress address;
             try {
@@ -94,15 +99,19 @@ final class VmProvisioner {
      * the VM's host key, whatever {@code workDiskSeed} lays in, and the request that the first boot copy in the
      * image's own /root. On failure the VM's record and files go again.
      *
+     * @param rootDisk whether to make the root disk now; false for a VM whose first boot restores from a template
+     *     and copies the template's (a copy of the image made now would be thrown away)
      * @param workDiskSeed lays files into the work disk's root (the guest's /root), or null
      */
-    void provision(Vm vm, Image image, Consumer<Path> workDiskSeed, Call call) {
+    void provision(Vm vm, Image image, boolean rootDisk, Consumer<Path> workDiskSeed, Call call) {
         long t0 = System.nanoTime();
         call.emit(Event.Progress.started("provision-disks", "provisioning disks"));
         Path seedDir = paths.vmWorkSeedDir(vm.id());
         try {
             Files.createDirectories(vm.vmDir());
-            disks.createRootDisk(vm, image.rootfsPath());
+            if (rootDisk) {
+                disks.createRootDisk(vm, image.rootfsPath());
+            }
             WorkDiskSeed seed = WorkDiskSeed.create(seedDir);
             ssh.provision(vm, seed);
             seed.seedImageHome();

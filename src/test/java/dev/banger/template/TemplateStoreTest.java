@@ -35,14 +35,14 @@ class TemplateStoreTest {
         TemplateStore store = new TemplateStore(dir.resolve("templates"), new ProcessCommandRunner());
         TemplateKey key = key("sha256:a", 256);
         Path build = store.beginBuild(key);
-        for (String f : List.of(Template.MEMORY, Template.DEVICE_STATE, Template.ROOT_DISK, Template.KERNEL,
+        for (String f : List.of(Template.MEMORY, Template.DEVICE_STATE, Template.QCOW2_ROOT_DISK, Template.KERNEL,
                 Template.INITRD)) {
             Files.writeString(build.resolve(f), f);
         }
         assertThat(store.list()).isEmpty();
         assertThat(store.find(key.id())).isEmpty();
 
-        Template published = store.publish(build, new Template(key, "console=ttyS0", "2026-12-02T09:00:00Z", 3000,
+        Template published = store.publish(build, new Template(key, Template.QCOW2_ROOT_DISK, "console=ttyS0", "2026-12-02T09:00:00Z", 3000,
                 50, build));
         assertThat(published.dir()).isEqualTo(dir.resolve("templates").resolve(key.id()));
         assertThat(store.find(key.id())).get().extracting(Template::kernelCmdline).isEqualTo("console=ttyS0");
@@ -53,6 +53,34 @@ class TemplateStoreTest {
 
         Files.delete(published.deviceState());
         assertThat(store.find(key.id())).as("a template missing a file is not offered").isEmpty();
+    }
+
+    @Test
+    void theRootDiskFileIsRecordedAndARecordWithoutOneMeansTheQcow2Overlay() throws Exception {
+        TemplateStore store = new TemplateStore(dir.resolve("templates"), new ProcessCommandRunner());
+        TemplateKey firecracker = new TemplateKey("firecracker", "sha256:f ", "busybox", "sha256:a", "fc",
+                "sha256:k", "sha256:i", 1, 256, 64);
+        Path build = store.beginBuild(firecracker);
+        for (String f : List.of(Template.MEMORY, Template.DEVICE_STATE, "root.img", Template.KERNEL,
+                Template.INITRD)) {
+            Files.writeString(build.resolve(f), f);
+        }
+        Template raw = store.publish(build, new Template(firecracker, "root.img", "console=ttyS0",
+                "2026-12-02T09:00:00Z", 3000, 50, build));
+        assertThat(store.find(firecracker.id())).get().extracting(Template::rootDisk)
+                .isEqualTo(raw.dir().resolve("root.img"));
+        assertThat(Files.readString(raw.dir().resolve(Template.RECORD))).contains("\"rootDiskFile\": \"root.img\"");
+
+        TemplateKey qemu = key("sha256:a", 256);
+        Path old = Files.createDirectories(dir.resolve("templates").resolve(qemu.id()));
+        for (String f : List.of(Template.MEMORY, Template.DEVICE_STATE, "root.qcow2", Template.KERNEL,
+                Template.INITRD)) {
+            Files.writeString(old.resolve(f), f);
+        }
+        Files.writeString(old.resolve(Template.RECORD), dev.banger.json.Json.writePretty(new TemplateStore.Stored(
+                qemu, null, "console=ttyS0", "2026-12-01T09:00:00Z", 3000, 50)));
+        assertThat(Files.readString(old.resolve(Template.RECORD))).doesNotContain("rootDiskFile");
+        assertThat(store.find(qemu.id())).get().extracting(Template::rootDisk).isEqualTo(old.resolve("root.qcow2"));
     }
 
     @Test

@@ -28,6 +28,7 @@ import dev.banger.store.VmStore;
 import dev.banger.testkit.AgentProcess;
 import dev.banger.testkit.FakeKernel;
 import dev.banger.testkit.RecordingCommandRunner;
+import dev.banger.vmm.VmmDriver;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,8 +58,22 @@ public final class FakeHost implements AutoCloseable {
     private final ImageService images;
     private final KernelService kernels;
     private final VmDns dns;
+    private final Map<VmmKind, VmmDriver> drivers;
 
     public FakeHost(Path dir) throws IOException {
+        this(dir, null, 5);
+    }
+
+    /**
+     * As {@link #FakeHost(Path)}, with {@code firecracker} as the Firecracker driver (kernel "k" then also has an
+     * ELF vmlinux for it) and guests given {@code bootTimeoutSeconds} to answer.
+     */
+    public static FakeHost withFirecracker(Path dir, VmmDriver firecracker, int bootTimeoutSeconds)
+            throws IOException {
+        return new FakeHost(dir, firecracker, bootTimeoutSeconds);
+    }
+
+    private FakeHost(Path dir, VmmDriver firecracker, int bootTimeoutSeconds) throws IOException {
         paths = new BangerPaths(dir.resolve("state"), dir.resolve("config"), dir.resolve("run"));
         Files.createDirectories(paths.stateDir());
         Files.createDirectories(paths.runtimeDir());
@@ -71,7 +86,8 @@ public final class FakeHost implements AutoCloseable {
         Path kernelDir = Files.createDirectories(paths.kernelsDir().resolve("k"));
         Path modules = Files.write(kernelDir.resolve("modules.cpio.gz"), new byte[0]);
         kernelStore.insert(new Kernel("k", new KernelArtifacts(FakeKernel.VERSION, KernelFormat.BZIMAGE,
-                FakeKernel.write(kernelDir.resolve("vmlinuz")), null, modules, List.of(),
+                FakeKernel.write(kernelDir.resolve("vmlinuz")),
+                firecracker == null ? null : elfKernel(kernelDir.resolve("vmlinux")), modules, List.of(),
                 new KernelSource(KernelSource.Kind.FILE, "test")), true, clock.instant()));
         Path imageDir = Files.createDirectories(paths.imagesDir().resolve("img"));
         Path rootfs = FakeKernel.writeRootfs(imageDir.resolve("rootfs.ext4"));
@@ -81,14 +97,16 @@ public final class FakeHost implements AutoCloseable {
         ip.when("ip", "-j", "link", "show").thenReturn("[{\"ifname\":\"present\"}]");
         ip.when("ip", "-j", "-4", "addr", "show").thenReturn("[]");
         vmm = new FakeVmm(Files.createDirectories(dir.resolve("vmm")));
-        config = new DaemonConfig(null, 1, 256, 64L, 5, null, "off", null, null, null);
+        config = new DaemonConfig(null, 1, 256, 64L, bootTimeoutSeconds, null, "off", null, null, null);
         network = new HostNetwork(ip, config.networkConfig(), paths.natForwardingMarker());
         images = new ImageService(paths, imageStore, vmStore, new ProcessCommandRunner(), clock, null);
         kernels = new KernelService(paths, kernelStore, vmStore,
                 new KernelImporter(new ProcessCommandRunner()), clock);
         dns = new VmDns(DnsRecords.inMemory(), HostResolverHook.forHost(new RecordingCommandRunner()),
                 network.config().bridge(), Optional.empty());
-        running = new RunningVms(paths, vmStore, images, Map.of(VmmKind.QEMU, vmm));
+        drivers = firecracker == null ? Map.of(VmmKind.QEMU, vmm)
+                : Map.of(VmmKind.QEMU, vmm, VmmKind.FIRECRACKER, firecracker);
+        running = new RunningVms(paths, vmStore, images, drivers);
         lifecycle = new VmLifecycle(paths, config, vmStore, images, kernels, running, network, programs,
                 AgentProcess.binary(), clock, new GuestSsh(paths), dns);
     }
@@ -99,7 +117,7 @@ public final class FakeHost implements AutoCloseable {
      */
     public VmLifecycle nextDaemon(RecordingCommandRunner runner) {
         return new VmLifecycle(paths, config, vmStore, images, kernels,
-                new RunningVms(paths, vmStore, images, Map.of(VmmKind.QEMU, vmm)), network, runner,
+                new RunningVms(paths, vmStore, images, drivers), network, runner,
                 AgentProcess.binary(), Clock.systemUTC(), new GuestSsh(paths), dns);
     }
 
@@ -115,6 +133,19 @@ public final class FakeHost implements AutoCloseable {
 
     public String tap(String name) {
         return HostNetwork.tapName(record(name).id());
+    }
+
+    /** An x86-64 ELF header followed by zeros: all a Firecracker driver reads of a vmlinux. */
+    private static Path elfKernel(Path file) throws IOException {
+        byte[] b = new byte[4096];
+        b[0] = 0x7f;
+        b[1] = 'E';
+        b[2] = 'L';
+        b[3] = 'F';
+        b[4] = 2;
+        b[5] = 1;
+        b[18] = 62;
+        return Files.write(file, b);
     }
 
     @Override

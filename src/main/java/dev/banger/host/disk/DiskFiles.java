@@ -7,10 +7,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.function.Function;
 
-/** A strategy's durable disk file, made atomically: a program writes a temporary file, which is then renamed. */
-final class DiskFiles {
+/** Disk files made atomically: a program writes a temporary file, which is then renamed. */
+public final class DiskFiles {
 
     private DiskFiles() {
     }
@@ -27,6 +29,34 @@ final class DiskFiles {
             Files.deleteIfExists(tmp);
             runner.run(commandFor.apply(tmp));
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (CommandFailedException | IOException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw new RootDiskException("cannot " + what + " " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Makes {@code target} (replacing it) a private copy of the disk file {@code source}, which is only read:
+     * {@code cp --reflink=auto --sparse=always}, which shares the extents (FICLONE) where the filesystem can
+     * (btrfs, XFS: instant, no space used until either side writes) and elsewhere copies the allocated blocks,
+     * leaving runs of zeros as holes. Atomic as {@link #createAtomically}; the copy is 0600 whatever the source's
+     * mode (a template's files are read-only).
+     *
+     * @param what what is being copied, for the error message ("copy the template's root disk to")
+     * @throws RootDiskException naming both files and cp's error
+     */
+    public static void copy(CommandRunner runner, Path source, Path target, String what, Duration timeout) {
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
+        try {
+            Files.deleteIfExists(tmp);
+            runner.run(Command.of("cp", "--reflink=auto", "--sparse=always", source.toString(), tmp.toString())
+                    .withTimeout(timeout));
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (CommandFailedException | IOException e) {
             try {
                 Files.deleteIfExists(tmp);

@@ -54,6 +54,11 @@ final class Qcow2OverlayStrategy implements RootDiskStrategy {
     }
 
     @Override
+    public boolean opensDiskFile() {
+        return true;
+    }
+
+    @Override
     public RootDisk provision(RootDiskRequest request, Consumer<RootDiskHandles> acquired) {
         Path overlay = diskFile(request.vmDir());
         if (!Files.isRegularFile(overlay)) {

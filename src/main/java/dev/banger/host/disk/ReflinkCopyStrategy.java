@@ -53,6 +53,11 @@ final class ReflinkCopyStrategy implements RootDiskStrategy {
     }
 
     @Override
+    public boolean opensDiskFile() {
+        return true;
+    }
+
+    @Override
     public RootDisk provision(RootDiskRequest request, Consumer<RootDiskHandles> acquired) {
         Path copy = diskFile(request.vmDir());
         if (!Files.isRegularFile(copy)) {

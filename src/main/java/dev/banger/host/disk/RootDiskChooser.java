@@ -55,6 +55,28 @@ public final class RootDiskChooser {
         throw new NoRootDiskStrategyException(vmm, tried);
     }
 
+    /**
+     * The root disk of a template guest and of the VMs restored from it (docs/snapshots.md): the first applicable
+     * strategy by priority whose VMM {@linkplain RootDiskStrategy#opensDiskFile opens its disk file itself}, so
+     * the file as it was at capture is the template's disk state and each clone takes a copy of it. QEMU gets the
+     * qcow2 overlay, Firecracker (raw disks only) the copy, whatever device-mapper offers.
+     *
+     * @throws NoRootDiskStrategyException listing every strategy and why it did not apply
+     */
+    public RootDiskStrategy forTemplate(HostCapabilities host, VmmKind vmm) {
+        Map<String, Applicability> tried = new LinkedHashMap<>();
+        for (RootDiskStrategy strategy : strategies) {
+            Applicability applicability = strategy.opensDiskFile() ? strategy.isApplicable(host, vmm)
+                    : Applicability.no("a template's disk must be a file the VMM opens itself, and "
+                            + strategy.name() + " attaches a device built over its file", null);
+            if (applicability.applicable()) {
+                return strategy;
+            }
+            tried.put(strategy.name(), applicability);
+        }
+        throw new NoRootDiskStrategyException(vmm, tried);
+    }
+
     /** The strategy that made {@code diskFile} (a VM's recorded root disk), by its file name. */
     public RootDiskStrategy forDiskFile(Path diskFile) {
         for (RootDiskStrategy strategy : strategies) {

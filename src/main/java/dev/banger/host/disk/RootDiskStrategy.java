@@ -31,6 +31,16 @@ public interface RootDiskStrategy {
     Path diskFile(Path vmDir);
 
     /**
+     * Whether the VMM opens {@link #diskFile} itself, so that a copy of the file, made while no VMM has it open, is
+     * a whole disk with nothing to build on the host: what a template's root disk must be (docs/snapshots.md).
+     * True for the qcow2 overlay and the copy; false for device-mapper, whose VMM opens a device built over its
+     * COW file.
+     */
+    default boolean opensDiskFile() {
+        return false;
+    }
+
+    /**
      * Makes the root disk ready to attach. Creates {@link #diskFile} when it is absent (atomically: it appears
      * complete or not at all) and reuses it when present; then acquires any transient resources.
      *

@@ -49,8 +49,8 @@ import org.slf4j.LoggerFactory;
  * hybrid vsock socket (the spec's agent socket) with {@code CONNECT 1024}.
  *
  * <p>Snapshots ({@link #capture}, {@link #restore}; docs/firecracker.md): a full snapshot of a paused guest, loaded
- * by a fresh process with the memory file mapped privately. {@link #canCapture()} is still false: a template's
- * root disk is a qcow2 overlay, which Firecracker cannot attach.
+ * by a fresh process with the memory file mapped privately. Templates (docs/snapshots.md) keep a Firecracker
+ * guest's root disk as a raw file, which each clone copies and attaches as its own.
  */
 public final class FirecrackerDriver implements VmmDriver {
 
@@ -114,6 +114,15 @@ public final class FirecrackerDriver implements VmmDriver {
     @Override
     public Optional<Path> program() {
         return executables.find(BINARY);
+    }
+
+    /**
+     * True where {@code firecracker} is installed: its snapshots are all a template needs from it (the template's
+     * root disk is a raw file, docs/snapshots.md).
+     */
+    @Override
+    public boolean canCapture() {
+        return program().isPresent();
     }
 
     @Override

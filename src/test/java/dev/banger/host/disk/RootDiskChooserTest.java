@@ -66,6 +66,27 @@ class RootDiskChooserTest {
     }
 
     @Test
+    void aTemplatesDiskIsAFileTheVmmOpensItselfEvenWhereDeviceMapperExists() {
+        HostCapabilities everything = host(true, true, ALL_PROGRAMS);
+
+        assertThat(chooser.forTemplate(everything, VmmKind.QEMU).name()).isEqualTo("qcow2-overlay");
+        assertThat(chooser.forTemplate(everything, VmmKind.FIRECRACKER).name()).as("raw, never a dm COW file")
+                .isEqualTo("reflink-or-copy");
+        assertThat(chooser.forTemplate(host(true, true, Set.of("dmsetup", "losetup", "cp")), VmmKind.QEMU).name())
+                .as("QEMU without qemu-img").isEqualTo("reflink-or-copy");
+    }
+
+    @Test
+    void noTemplateDiskWhereNoFileStrategyAppliesSaysWhyForEach() {
+        assertThatThrownBy(() -> chooser.forTemplate(host(true, true, Set.of("dmsetup", "losetup")),
+                VmmKind.FIRECRACKER))
+                .isInstanceOf(NoRootDiskStrategyException.class)
+                .hasMessageContaining("dm-snapshot: a template's disk must be a file the VMM opens itself, and "
+                        + "dm-snapshot attaches a device built over its file")
+                .hasMessageContaining("reflink-or-copy: cp not found");
+    }
+
+    @Test
     void anExistingDiskFileNamesTheStrategyThatMadeIt() {
         Path vmDir = Path.of("/var/lib/banger/vms/0123456789ab");
 

@@ -100,7 +100,7 @@ final class FakeFirecracker implements AutoCloseable {
      * @param guestBinary banger-init, run as the guest from {@code InstanceStart} on, or null for a guest where
      *     nothing listens or reacts
      * @param guestDir the guest's pretend root and its agent socket (vsock port 1024 leads there)
-     * @param taps the tap devices that "exist" on this pretend host
+     * @param taps the tap devices that "exist" on this pretend host; {@code bt*} stands for every name starting "bt"
      * @param console where the guest console goes (Firecracker's stdout), or null
      * @param onExit run with the exit code when Firecracker would exit: 0 when the guest reboots, 1 after a
      *     snapshot load failed half-way (the process main exits here)
@@ -484,7 +484,7 @@ final class FakeFirecracker implements AutoCloseable {
             return bad(SERDE + "invalid MAC address: " + mac + ".");
         }
         String tap = (String) b.get("host_dev_name");
-        if (!options.taps().contains(tap)) {
+        if (!tapExists(tap)) {
             return bad("Network config error: Could not create the network device: Open tap device failed: "
                     + "Error while creating ifreq structure: Invalid argument (os error 22). Invalid TUN/TAP "
                     + "Backend provided by " + tap + ". Check our documentation on setting up the network devices.");
@@ -721,7 +721,7 @@ final class FakeFirecracker implements AutoCloseable {
         }
         for (Map<String, Object> nic : savedNics.values()) {
             String tap = (String) nic.get("host_dev_name");
-            if (!options.taps().contains(tap)) {
+            if (!tapExists(tap)) {
                 return fatal(DEVICES + "Net: Failed to create a network device: Open tap device failed: Error "
                         + "while creating ifreq structure: Invalid argument (os error 22). Invalid TUN/TAP Backend "
                         + "provided by " + tap + ".");
@@ -754,6 +754,12 @@ final class FakeFirecracker implements AutoCloseable {
             }
         }
         return ok();
+    }
+
+    /** Whether {@code tap} is one the test declared: by name, or by a prefix declared as {@code prefix*}. */
+    private boolean tapExists(String tap) {
+        return tap != null && options.taps().stream().anyMatch(t -> t.endsWith("*")
+                ? tap.startsWith(t.substring(0, t.length() - 1)) : t.equals(tap));
     }
 
     /** A 400 after which the process exits, as Firecracker does when a snapshot load fails half-way. */

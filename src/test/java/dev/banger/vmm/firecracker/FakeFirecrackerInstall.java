@@ -16,7 +16,7 @@ import java.util.Optional;
  * JVM (fixed fake options first, then the driver's arguments, passed through unchanged as "$@"), beside a copy of
  * the host's {@code setsid}. {@link #executables()} searches only this directory, so the driver finds these.
  */
-final class FakeFirecrackerInstall {
+public final class FakeFirecrackerInstall {
 
     private final Path bin;
     private final Path record;
@@ -30,9 +30,9 @@ final class FakeFirecrackerInstall {
      * @param dir a fresh directory for the install and the request record
      * @param guest whether InstanceStart boots a guest (the real banger-init in agent mode, in {@code dir/guest});
      *     without one nothing in the guest listens or reacts
-     * @param taps tap devices the fake pretends exist
+     * @param taps tap devices the fake pretends exist ({@code bt*}: every name starting "bt")
      */
-    static FakeFirecrackerInstall create(Path dir, boolean guest, List<String> taps) throws IOException {
+    public static FakeFirecrackerInstall create(Path dir, boolean guest, List<String> taps) throws IOException {
         Path bin = Files.createDirectories(dir.resolve("bin"));
         Path record = dir.resolve("requests.jsonl");
         List<String> argv = new ArrayList<>(List.of(
@@ -69,12 +69,12 @@ final class FakeFirecrackerInstall {
         return "'" + s.replace("'", "'\\''") + "'";
     }
 
-    Executables executables() {
+    public Executables executables() {
         return new Executables(bin.toString());
     }
 
     /** The requests the fake received, one JSON object per line (method, path, body, status, fault). */
-    Path record() {
+    public Path record() {
         return record;
     }
 }

@@ -42,12 +42,12 @@ import java.util.Set;
  * {@code deny_unknown_fields}), treats {@code null} in an optional field as absent (serde's {@code None}), and
  * words each problem as serde would.
  */
-final class FirecrackerApiSpec {
+public final class FirecrackerApiSpec {
 
     static final String RESOURCE = "/firecracker/api.json";
 
     /** One thing wrong with a body; {@link #serde()} words it as Firecracker's deserializer would. */
-    record Problem(Kind kind, String field, String detail) {
+    public record Problem(Kind kind, String field, String detail) {
         enum Kind { MISSING, UNKNOWN, TYPE, ENUM, RANGE, CHOICE }
 
         String serde() {
@@ -120,7 +120,7 @@ final class FirecrackerApiSpec {
     }
 
     /** The project's description, {@value #RESOURCE} on the class path. */
-    static FirecrackerApiSpec load() {
+    public static FirecrackerApiSpec load() {
         try (InputStream in = FirecrackerApiSpec.class.getResourceAsStream(RESOURCE)) {
             if (in == null) {
                 throw new IllegalStateException(RESOURCE + " is not on the class path (src/test/resources)");
@@ -192,7 +192,7 @@ final class FirecrackerApiSpec {
     }
 
     /** The type of the request body of an endpoint, if it is described and takes one. */
-    Optional<String> bodyType(String method, String path) {
+    public Optional<String> bodyType(String method, String path) {
         return endpoint(method, path).flatMap(Endpoint::body);
     }
 
@@ -213,7 +213,7 @@ final class FirecrackerApiSpec {
     }
 
     /** Every problem of {@code value} against the type named {@code type}. */
-    List<Problem> validate(Object value, String type) {
+    public List<Problem> validate(Object value, String type) {
         List<Problem> problems = new ArrayList<>();
         check(value, new Named(type), "", problems);
         return problems;
