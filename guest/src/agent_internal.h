@@ -128,6 +128,8 @@ void op_clock_set(struct stream *s, uint32_t id, const struct json_doc *doc, con
 void op_ssh_authorize(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
 
 /* ops_personalise.c */
+/* Agent mode's --guest-root: the root filesystem ops judge against where PID 1 would act (tests), or NULL. */
+extern const char *g_guest_root;
 void op_guest_personalise(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
 
 /* ports.c */

@@ -310,8 +310,8 @@ public final class AgentClient implements Closeable {
         return call(new AgentOp.ClockSet(hostTime, tolerance), REQUEST_TIMEOUT);
     }
 
-    /** Gives a guest restored from a template its identity; returns the steps the guest applied, in order. */
-    public List<String> personalise(Personalisation identity) throws IOException {
+    /** Gives a guest restored from a template its identity; returns the steps it applied and those it skipped. */
+    public Personalised personalise(Personalisation identity) throws IOException {
         return call(new AgentOp.Personalise(identity), PERSONALISE_TIMEOUT);
     }
 

@@ -404,7 +404,7 @@ public sealed interface AgentOp<R> {
      * the RESULT lists the steps applied, in order ("entropy", "clock", "hostname", "machine-id", "network",
      * "work-disk", "sshd"). An agent that is not PID 1 (tests on the host) checks the request and applies nothing.
      */
-    record Personalise(Personalisation identity) implements Call<List<String>> {
+    record Personalise(Personalisation identity) implements Call<Personalised> {
         public Personalise {
             Objects.requireNonNull(identity, "identity");
         }
@@ -435,8 +435,10 @@ public sealed interface AgentOp<R> {
         }
 
         @Override
-        public List<String> read(AgentCodec.Fields in) throws AgentException {
-            return in.texts("applied");
+        public Personalised read(AgentCodec.Fields in) throws AgentException {
+            return new Personalised(in.texts("applied"), in.has("skipped")
+                    ? in.objects("skipped", f -> new Personalised.Skipped(f.text("step"), f.text("why")))
+                    : List.of());
         }
     }
 

@@ -111,6 +111,19 @@ class AgentCodecTest {
     }
 
     @Test
+    void result_personaliseReadsTheSkippedStepsAndAcceptsAnAgentThatReportsNone() throws Exception {
+        AgentOp.Personalise op = (AgentOp.Personalise) golden().keySet().stream()
+                .filter(AgentOp.Personalise.class::isInstance).findFirst().orElseThrow();
+
+        assertThat(read(op, "{\"applied\":[\"entropy\",\"clock\"],\"skipped\":[{\"step\":\"sshd\","
+                + "\"why\":\"/usr/sbin/sshd is not in this image\"}]}")).isEqualTo(new Personalised(
+                        List.of("entropy", "clock"), List.of(new Personalised.Skipped("sshd",
+                                "/usr/sbin/sshd is not in this image"))));
+        assertThat(read(op, "{\"applied\":[\"entropy\",\"sshd\"]}"))
+                .isEqualTo(new Personalised(List.of("entropy", "sshd"), List.of()));
+    }
+
+    @Test
     void result_missingRequiredFieldFailsNamingFieldOpAndAgent() {
         assertThatThrownBy(() -> read(new AgentOp.Ping(), "{\"protocol\":1,\"version\":\"0.1.0\",\"hostname\":\"h\"}"))
                 .isInstanceOfSatisfying(AgentException.class, e -> {
