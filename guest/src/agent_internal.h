@@ -125,6 +125,7 @@ void helper_channel_finish(struct channel *ch);
 /* Root's home for ssh.authorize in agent mode (--home); NULL refuses the op there. PID 1 uses /root. */
 extern const char *g_agent_home;
 void op_clock_set(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
+void op_clock_adjust(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
 void op_ssh_authorize(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
 
 /* ops_personalise.c */

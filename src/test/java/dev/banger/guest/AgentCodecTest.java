@@ -55,6 +55,7 @@ class AgentCodecTest {
                 "{\"op\":\"ssh.authorize\",\"key\":\"ssh-ed25519 AAAAC3Nz\",\"comment\":\"banger\"}");
         byte[] entropy = new byte[32];
         java.util.Arrays.fill(entropy, (byte) 0xab);
+        g.put(new AgentOp.ClockAdjust(Duration.ofMillis(-1234)), "{\"op\":\"clock.adjust\",\"delta_ms\":-1234}");
         g.put(new AgentOp.Personalise(new Personalisation("alpha", java.util.Optional.of(new Personalisation.Network(
                         "02:b4:6e:1e:4d:05", "172.30.77.5/24", "172.30.77.1", "172.30.77.1")),
                         Instant.ofEpochSecond(1700000000, 5), entropy, "0123456789abcdef0123456789abcdef", "/dev/vdb",
