@@ -95,9 +95,11 @@ void op_clock_adjust(struct stream *s, uint32_t id, const struct json_doc *doc, 
             ms += 1000;
             sec -= 1;
         }
-        struct timex tx = { .modes = ADJ_SETOFFSET | ADJ_NANO };
+        /* Microseconds, not ADJ_NANO: that would also switch the kernel's NTP state to nanoseconds for good,
+         * and adjtimex(8) readers (busybox's) would take its time.tv_usec for microseconds. */
+        struct timex tx = { .modes = ADJ_SETOFFSET };
         tx.time.tv_sec = (time_t)sec;
-        tx.time.tv_usec = (long)(ms * 1000000); /* nanoseconds with ADJ_NANO */
+        tx.time.tv_usec = (long)(ms * 1000);
         if (clock_adjtime(CLOCK_REALTIME, &tx) < 0) {
             queue_error(s, id, ERR_INTERNAL, "clock_adjtime: %s", strerror(errno));
             return;

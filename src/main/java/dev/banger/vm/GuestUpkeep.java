@@ -80,14 +80,13 @@ final class GuestUpkeep implements AutoCloseable {
         try {
             GuestClockSync.Outcome sync = GuestClockSync.run(
                     delta -> client.call(new AgentOp.ClockAdjust(delta), CALL_TIMEOUT), clock, CLOCK_TOLERANCE);
-            if (sync.stepped().abs().toMillis() >= 1000) {
-                log.info("VM {}: guest clock was {} ms off the host's; set (now {} ms, +/- {} ms, {} round trips)",
-                        vm.name(), -sync.stepped().toMillis(), sync.offset().toMillis(),
+            if (!sync.stepped().isZero()) {
+                log.info("VM {}: guest clock stepped by {} ms to the host's; now {} ms off, +/- {} ms ({} round "
+                        + "trips)", vm.name(), sync.stepped().toMillis(), sync.offset().toMillis(),
                         sync.uncertainty().toMillis(), sync.rounds());
             } else {
-                log.debug("VM {}: guest clock stepped {} ms; now {} ms +/- {} ms off the host's ({} round trips)",
-                        vm.name(), sync.stepped().toMillis(), sync.offset().toMillis(),
-                        sync.uncertainty().toMillis(), sync.rounds());
+                log.debug("VM {}: guest clock {} ms off the host's, +/- {} ms ({} round trips)", vm.name(),
+                        sync.offset().toMillis(), sync.uncertainty().toMillis(), sync.rounds());
             }
         } catch (AgentException e) {
             if (e.code() == AgentError.BAD_REQUEST) {
