@@ -2,6 +2,7 @@ package dev.banger.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.banger.host.network.HostNetwork;
 import dev.banger.json.Json;
 import dev.banger.testkit.BangerHome;
 import dev.banger.testkit.BangerHome.Result;
@@ -24,7 +25,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Instant VMs (docs/snapshots.md) with real QEMU guests: the first VM boots and a template is built after it; the
  * next ones restore from it and take their own identity (their clock within 2 s of the host's); the template's
- * files are never written by a clone; a daemon killed during a build leaves nothing the next one does not clean.
+ * files are never written by a clone; a daemon killed during a build or a restore leaves nothing the next one does
+ * not clean.
  */
 @Tag("vm")
 class TemplateIT {
@@ -109,6 +111,10 @@ class TemplateIT {
                 .isEqualTo(memoryBefore);
         assertThat(sha256(templateDir.resolve("device.state"))).isEqualTo(stateBefore);
 
+        aDaemonKilledDuringARestoreLeavesNothingTheNextOneDoesNotClean(template);
+        assertThat(sha256(templateDir.resolve("memory.ram"))).as("the interrupted restore wrote nothing")
+                .isEqualTo(memoryBefore);
+
         ok(banger.banger("vm", "create", "--cold", "--memory", "256M", "--disk", "64M", "charlie"));
         assertThat(started("charlie")).startsWith("booting");
 
@@ -117,6 +123,55 @@ class TemplateIT {
 
         assertThat(ok(banger.banger("template", "prune", "--all")).stdout()).contains("removed 1 template");
         assertThat(templates()).isEmpty();
+    }
+
+    /**
+     * kill -9 of the daemon while a VM restores from a template (its QEMU is up, waiting for or loading the
+     * template's state, or the guest is being personalised): the next daemon tears the half-made clone down (QEMU,
+     * tap, runtime dir), demotes it to stopped with the reason, adopts the VMs that were running and keeps the
+     * template.
+     */
+    private void aDaemonKilledDuringARestoreLeavesNothingTheNextOneDoesNotClean(Map<?, ?> template)
+            throws Exception {
+        // The kill lands as soon as the create reports the clone's QEMU started (with -incoming, before the
+        // template's state is loaded, the agent answers, personalise and the clock sync): at least a second of work
+        // is left before the VM would be published.
+        Path out = banger.home().resolve("foxtrot-create.out");
+        Process create = banger.start(out, "vm", "create", "--memory", "256M", "--disk", "64M", "foxtrot");
+        Matcher launched = Pattern.compile("running \\(pid (\\d+), restoring from template").matcher("");
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!launched.reset(Files.readString(out)).find()) {
+            assertThat(create.isAlive()).as("the create runs until its QEMU starts: " + Files.readString(out))
+                    .isTrue();
+            assertThat(System.nanoTime()).as("foxtrot's QEMU starts restoring").isLessThan(end);
+            Thread.sleep(5);
+        }
+        long daemon = banger.daemonPid().orElseThrow();
+        ProcessHandle.of(daemon).ifPresent(ProcessHandle::destroyForcibly);
+        ProcessHandle.of(daemon).ifPresent(p -> p.onExit().orTimeout(20, TimeUnit.SECONDS).join());
+        ProcessHandle clone = ProcessHandle.of(Long.parseLong(launched.group(1))).orElse(null);
+        assertThat(create.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(create.exitValue()).as("the create dies with its daemon: " + Files.readString(out)).isNotZero();
+
+        Map<?, ?> foxtrot = json(ok(banger.banger("vm", "show", "foxtrot", "--json")));
+        assertThat(foxtrot.get("state")).as("killed before it was published: never adopted").isEqualTo("stopped");
+        assertThat((String) foxtrot.get("lastError")).contains("stopped by reconcile")
+                .contains("while it was starting");
+        if (clone != null) {
+            clone.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> clone).join();
+            assertThat(clone.isAlive()).as("reconcile killed the clone's QEMU").isFalse();
+        }
+        String id = (String) foxtrot.get("id");
+        assertThat(banger.links()).as("the clone's tap is gone").doesNotContain(HostNetwork.tapName(id));
+        assertThat(banger.home().resolve("run/vms").resolve(id)).as("its runtime dir").doesNotExist();
+        assertThat(banger.processesNow().stream().filter(p -> p.info().command().orElse("").contains("qemu-system")))
+                .as("the QEMUs of first, alpha and bravo only").hasSize(3);
+        assertThat(fields(templates(), "id")).containsExactly(template.get("id"));
+        for (String vm : List.of("first", "alpha", "bravo")) {
+            assertThat(exec(vm, "hostname")).as("the VMs that were running are adopted").isEqualTo(vm);
+        }
+        ok(banger.banger("vm", "delete", "foxtrot"));
+        assertThat(Path.of((String) foxtrot.get("vmDir"))).doesNotExist();
     }
 
     private List<ProcessHandle> templateBuilders() {
