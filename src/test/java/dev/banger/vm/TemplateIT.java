@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * Instant VMs (docs/snapshots.md) with real QEMU guests: the first VM boots and a template is built after it; the
  * next ones restore from it and take their own identity (their clock within 2 s of the host's); the template's
  * files are never written by a clone; a daemon killed during a build or a restore leaves nothing the next one does
- * not clean.
+ * not clean; a new image digest replaces a slot's template, another memory size gets its own.
  */
 @Tag("vm")
 class TemplateIT {
@@ -121,7 +121,8 @@ class TemplateIT {
         ok(banger.banger("vm", "delete", "--force", "first", "alpha", "bravo", "charlie"));
         assertThat(ok(banger.banger("template", "prune")).stdout()).contains("removed 0 templates");
 
-        assertThat(ok(banger.banger("template", "prune", "--all")).stdout()).contains("removed 1 template");
+        aNewImageDigestReplacesTheTemplateOfItsSlotAndAnotherMemorySizeGetsItsOwn(template);
+        assertThat(ok(banger.banger("template", "prune", "--all")).stdout()).contains("removed 2 templates");
         assertThat(templates()).isEmpty();
     }
 
@@ -172,6 +173,59 @@ class TemplateIT {
         }
         ok(banger.banger("vm", "delete", "foxtrot"));
         assertThat(Path.of((String) foxtrot.get("vmDir"))).doesNotExist();
+    }
+
+    /**
+     * The slot (TemplateKey.slot(): VMM, image name, kernel, sizes) keeps one template: the image registered again
+     * with other contents (a new digest) makes a new template that replaces the old one; another memory size is
+     * another slot, so its template is kept beside it.
+     */
+    private void aNewImageDigestReplacesTheTemplateOfItsSlotAndAnotherMemorySizeGetsItsOwn(Map<?, ?> old)
+            throws Exception {
+        Path rootfs = banger.home().resolve("busybox-v2.ext4");
+        Files.copy(TestAssets.busyboxRootfs(), rootfs);
+        Files.write(rootfs, new byte[1 << 20], java.nio.file.StandardOpenOption.APPEND);
+        ok(banger.banger("image", "delete", "busybox"));
+        ok(banger.banger("image", "register", "busybox", "--rootfs", rootfs.toString()));
+        assertThat(templates()).singleElement().satisfies(t -> assertThat(((Map<?, ?>) t).get("current"))
+                .as("the image's digest changed").isEqualTo(false));
+
+        CompletableFuture<Result> delta = CompletableFuture.supplyAsync(() ->
+                banger.banger("vm", "create", "--memory", "256M", "--disk", "64M", "delta"));
+        CompletableFuture<Result> echo = CompletableFuture.supplyAsync(() ->
+                banger.banger("vm", "create", "--memory", "192M", "--disk", "64M", "echo"));
+        for (Result created : List.of(delta.get(180, TimeUnit.SECONDS), echo.get(180, TimeUnit.SECONDS))) {
+            assertThat(ok(created).stderr()).contains("no template yet; building one after this boot");
+        }
+        List<?> after = awaitTemplates(list -> list.size() == 2
+                && list.stream().noneMatch(t -> ((Map<?, ?>) t).get("id").equals(old.get("id"))), "the old "
+                + "template replaced by the new image's, and the 192M one beside it");
+        assertThat(fields(after, "memoryMib")).containsExactlyInAnyOrder(256L, 192L);
+        assertThat(fields(after, "current")).containsOnly(true);
+        assertThat(banger.stateDir().resolve("templates").resolve((String) old.get("id"))).doesNotExist();
+        ok(banger.banger("vm", "delete", "--force", "delta", "echo"));
+    }
+
+    @Test
+    void aDaemonKilledWhileItBuildsATemplateLeavesNothingTheNextOneDoesNotClean() throws Exception {
+        ok(banger.banger("vm", "create", "--memory", "256M", "--disk", "64M", "first"));
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (templateBuilders().isEmpty()) {
+            assertThat(System.nanoTime()).as("a template build starts after the first boot").isLessThan(end);
+            Thread.sleep(50);
+        }
+        long daemon = banger.daemonPid().orElseThrow();
+        ProcessHandle.of(daemon).ifPresent(ProcessHandle::destroyForcibly);
+        ProcessHandle.of(daemon).ifPresent(p -> p.onExit().orTimeout(20, TimeUnit.SECONDS).join());
+        assertThat(templateBuilders()).as("the template guest outlives the daemon (-daemonize)").isNotEmpty();
+
+        assertThat(json(ok(banger.banger("vm", "show", "first", "--json"))).get("state")).isEqualTo("running");
+        assertThat(templateBuilders()).as("reconcile killed the template guest").isEmpty();
+        try (var left = Files.list(banger.stateDir().resolve("templates"))) {
+            assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".building-"));
+        }
+        assertThat(banger.links()).as("the template guest's tap is gone").noneMatch(l -> l.startsWith("btt"));
+        assertThat(exec("first", "hostname")).as("the VM that was running is adopted").isEqualTo("first");
     }
 
     private List<ProcessHandle> templateBuilders() {
