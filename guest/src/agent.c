@@ -644,6 +644,8 @@ static void handle_open(struct stream *s, const struct frame *f)
         op_ports(s, f->channel);
     else if (strcmp(op->str, "clock.set") == 0)
         op_clock_set(s, f->channel, &doc, req);
+    else if (strcmp(op->str, "clock.adjust") == 0)
+        op_clock_adjust(s, f->channel, &doc, req);
     else if (strcmp(op->str, "ssh.authorize") == 0)
         op_ssh_authorize(s, f->channel, &doc, req);
     else if (strcmp(op->str, "guest.personalise") == 0)

@@ -125,9 +125,12 @@ void helper_channel_finish(struct channel *ch);
 /* Root's home for ssh.authorize in agent mode (--home); NULL refuses the op there. PID 1 uses /root. */
 extern const char *g_agent_home;
 void op_clock_set(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
+void op_clock_adjust(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
 void op_ssh_authorize(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
 
 /* ops_personalise.c */
+/* Agent mode's --guest-root: the root filesystem ops judge against where PID 1 would act (tests), or NULL. */
+extern const char *g_guest_root;
 void op_guest_personalise(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req);
 
 /* ports.c */

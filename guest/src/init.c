@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -387,9 +388,11 @@ int init_mount_work_disk(const char *dev, char *err, size_t err_len)
     return 0;
 }
 
-static int has_host_keys(void)
+static int has_host_keys(const char *root)
 {
-    DIR *d = opendir("/etc/ssh");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/etc/ssh", root);
+    DIR *d = opendir(path);
     if (!d)
         return 0;
     int found = 0;
@@ -406,26 +409,43 @@ static int has_host_keys(void)
  */
 #define BANGER_HOST_KEY "/root/.banger/ssh/ssh_host_ed25519_key"
 
-void init_start_sshd(void)
+static int accessible_under(const char *root, const char *path, int mode)
 {
-    if (access("/usr/sbin/sshd", X_OK) < 0) {
-        log_msg("sshd not started: /usr/sbin/sshd is not in this image");
-        return;
+    char full[PATH_MAX];
+    snprintf(full, sizeof full, "%s%s", root, path);
+    return access(full, mode) == 0;
+}
+
+const char *init_sshd_unavailable(const char *root)
+{
+    if (!accessible_under(root, "/usr/sbin/sshd", X_OK))
+        return "/usr/sbin/sshd is not in this image";
+    if (!accessible_under(root, BANGER_HOST_KEY, R_OK) && !has_host_keys(root))
+        return "no host keys (" BANGER_HOST_KEY " or /etc/ssh/ssh_host_*_key)";
+    return NULL;
+}
+
+int init_start_sshd(char *why, size_t why_len)
+{
+    const char *unavailable = init_sshd_unavailable("");
+    if (unavailable) {
+        snprintf(why, why_len, "%s", unavailable);
+        log_msg("sshd not started: %s", unavailable);
+        return 0;
     }
     int banger_key = access(BANGER_HOST_KEY, R_OK) == 0;
-    if (!banger_key && !has_host_keys()) {
-        log_msg("sshd not started: no host keys (" BANGER_HOST_KEY " or /etc/ssh/ssh_host_*_key)");
-        return;
-    }
     mkdir("/run/sshd", 0755); /* its privilege-separation directory */
     posture_write_sshd_dropin();
     char *argv[POSTURE_SSHD_ARGV];
     posture_sshd_argv(banger_key ? BANGER_HOST_KEY : NULL, argv);
     pid_t pid = spawn_daemon(argv);
-    if (pid < 0)
-        log_msg("sshd not started: fork: %s", strerror(errno));
-    else
-        log_msg("sshd started");
+    if (pid < 0) {
+        snprintf(why, why_len, "fork: %s", strerror(errno));
+        log_msg("sshd not started: %s", why);
+        return 0;
+    }
+    log_msg("sshd started");
+    return 1;
 }
 
 static void setup_network(void)
@@ -571,7 +591,7 @@ void init_stage2(void)
         char err[256];
         if (work && *work && init_mount_work_disk(work, err, sizeof err) < 0)
             fatal("%s", err);
-        init_start_sshd();
+        init_start_sshd(err, sizeof err);
     }
     if (reboot(RB_DISABLE_CAD) < 0)
         log_msg("reboot(RB_DISABLE_CAD): %s", strerror(errno));

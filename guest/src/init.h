@@ -30,7 +30,15 @@ int init_open_transport(const char *spec, int *is_serial);
  * enforced). Returns 0, or -1 with err saying why. Used at boot and by guest.personalise.
  */
 int init_mount_work_disk(const char *dev, char *err, size_t err_len);
-/* Starts the image's sshd with banger's host key and drop-in when the image has one; a console line otherwise. */
-void init_start_sshd(void);
+/*
+ * Why sshd cannot start in the root filesystem at root ("" for the guest's own /): "/usr/sbin/sshd is not in this
+ * image" or no host keys; NULL when it can.
+ */
+const char *init_sshd_unavailable(const char *root);
+/*
+ * Starts the image's sshd with banger's host key and drop-in. Returns 1 when it started, 0 (with why, and a console
+ * line) when the image has no sshd or no host key, or the fork failed.
+ */
+int init_start_sshd(char *why, size_t why_len);
 
 #endif

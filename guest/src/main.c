@@ -30,7 +30,8 @@ static void usage(void)
           "As PID 1 it boots the guest (stage 1 on banger's initramfs, stage 2 in the real root).\n"
           "--guest-root DIR: when the agent ends, print on stdout how PID 1 would end the machine\n"
           "(\"machine: reboot\" or \"machine: power-off\"), reading the kernel command line from\n"
-          "DIR/proc/cmdline and ACPI's presence from DIR/sys/firmware/acpi; for host tests that model a guest.\n",
+          "DIR/proc/cmdline and ACPI's presence from DIR/sys/firmware/acpi; and judge guest.personalise's\n"
+          "sshd step against DIR's sshd and host keys; for host tests that model a guest.\n",
           stderr);
 }
 
@@ -84,6 +85,7 @@ static int agent_main(int argc, char **argv)
             specs[n_specs++] = argv[++i];
         } else if (strcmp(argv[i], "--guest-root") == 0 && i + 1 < argc) {
             guest_root = argv[++i];
+            g_guest_root = guest_root;
         } else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
             g_agent_home = argv[++i];
         } else if (strcmp(argv[i], "--debug") == 0) {

@@ -1,7 +1,7 @@
 /*
- * Operations that keep a running guest in step with its host: clock.set (the host's wall clock) and ssh.authorize
- * (banger's current public key in root's authorized_keys). Both are small and quick, so they run on the agent's
- * loop.
+ * Operations that keep a running guest in step with its host: clock.set (the host's wall clock), clock.adjust (a
+ * step by a host-measured offset, and the guest's clock after it) and ssh.authorize (banger's current public key in
+ * root's authorized_keys). All are small and quick, so they run on the agent's loop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timex.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +64,59 @@ void op_clock_set(struct stream *s, uint32_t id, const struct json_doc *doc, con
     jw_object_begin(&w);
     jw_key(&w, "offset_ms");
     jw_int(&w, offset_ns / 1000000);
+    jw_key(&w, "stepped");
+    jw_bool(&w, step);
+    jw_object_end(&w);
+    queue_json(s, FRAME_RESULT, id, &b);
+}
+
+/* Largest clock.adjust step: a year, in ms. */
+#define CLOCK_ADJUST_MAX_MS 31536000000.0
+
+/*
+ * clock.adjust: steps the clock by delta_ms (relative, with ADJ_SETOFFSET, so the request's transit does not count),
+ * then answers the clock's reading. The host times the exchange and so knows the guest's offset to within half the
+ * round trip (docs/agent-protocol.md); delta_ms 0 only reads.
+ */
+void op_clock_adjust(struct stream *s, uint32_t id, const struct json_doc *doc, const struct json_node *req)
+{
+    const struct json_node *delta = json_get(doc, req, "delta_ms");
+    if (!delta || !json_is_int(delta, -CLOCK_ADJUST_MAX_MS, CLOCK_ADJUST_MAX_MS)) {
+        queue_error(s, id, ERR_BAD_REQUEST, "field delta_ms must be an integer from -%.0f to %.0f",
+                    CLOCK_ADJUST_MAX_MS, CLOCK_ADJUST_MAX_MS);
+        return;
+    }
+    long long delta_ms = (long long)delta->number;
+    /* Only PID 1 owns the clock: an agent run on a host for tests must never step the host's clock. */
+    int step = getpid() == 1 && delta_ms != 0;
+    if (step) {
+        long long sec = delta_ms / 1000, ms = delta_ms % 1000;
+        if (ms < 0) {
+            ms += 1000;
+            sec -= 1;
+        }
+        /* Microseconds, not ADJ_NANO: that would also switch the kernel's NTP state to nanoseconds for good,
+         * and adjtimex(8) readers (busybox's) would take its time.tv_usec for microseconds. */
+        struct timex tx = { .modes = ADJ_SETOFFSET };
+        tx.time.tv_sec = (time_t)sec;
+        tx.time.tv_usec = (long)(ms * 1000);
+        if (clock_adjtime(CLOCK_REALTIME, &tx) < 0) {
+            queue_error(s, id, ERR_INTERNAL, "clock_adjtime: %s", strerror(errno));
+            return;
+        }
+        if (llabs(delta_ms) >= 1000)
+            log_msg("clock stepped by %+lld ms to the host's", delta_ms);
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now); /* last: the host brackets this reading with its own clock */
+    struct buf b = { 0 };
+    struct json_writer w;
+    jw_init(&w, &b);
+    jw_object_begin(&w);
+    jw_key(&w, "sec");
+    jw_int(&w, now.tv_sec);
+    jw_key(&w, "nsec");
+    jw_int(&w, now.tv_nsec);
     jw_key(&w, "stepped");
     jw_bool(&w, step);
     jw_object_end(&w);

@@ -10,8 +10,10 @@
  *   machine-id  /etc/machine-id rewritten when the image has a non-empty one (clones must not share it);
  *   network     eth0 gets the clone's MAC (the restored device carries the template's), address, route, DNS;
  *   work-disk   the clone's work disk mounted on /root (workspace, keys), home modes enforced;
- *   sshd        started with the host key on the work disk.
- * Only PID 1 applies them: the agent run on a host for tests validates the request and changes nothing.
+ *   sshd        started with the host key on the work disk; when the image has no sshd (or no host key) the
+ *               reply lists it under "skipped" with the reason instead of under "applied".
+ * Only PID 1 applies them: the agent run on a host for tests validates the request and changes nothing; given
+ * --guest-root DIR it judges the sshd step against DIR, so tests see what PID 1 would report.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,8 @@
 #define ENTROPY_MIN 32
 #define ENTROPY_MAX 512
 #define NET_WAIT_MS 2000
+
+const char *g_guest_root;
 
 static const char *text(const struct json_doc *doc, const struct json_node *req, const char *key)
 {
@@ -198,6 +202,7 @@ valid:;
     const char *step = NULL;
     char timings[160] = "";
     uint64_t t = now_ms();
+    char sshd_skipped[160] = ""; /* why sshd did not start, when it was asked for and did not */
     if (getpid() == 1) {
         step = "entropy";
         if (reseed_rng(entropy, entropy_len, err, sizeof err) < 0)
@@ -254,14 +259,29 @@ valid:;
         }
         if (sshd && sshd->boolean) {
             step = "sshd";
-            init_start_sshd();
-            jw_string(&w, step);
+            if (init_start_sshd(sshd_skipped, sizeof sshd_skipped))
+                jw_string(&w, step);
             lap(timings, sizeof timings, step, &t);
         }
         log_msg("personalised as %s (ms per step:%s)", hostname, timings);
+    } else if (sshd && sshd->boolean && g_guest_root) {
+        const char *why = init_sshd_unavailable(g_guest_root);
+        if (why)
+            snprintf(sshd_skipped, sizeof sshd_skipped, "%s", why);
     }
     explicit_bzero(entropy, sizeof entropy);
     jw_array_end(&w);
+    if (sshd_skipped[0]) {
+        jw_key(&w, "skipped");
+        jw_array_begin(&w);
+        jw_object_begin(&w);
+        jw_key(&w, "step");
+        jw_string(&w, "sshd");
+        jw_key(&w, "why");
+        jw_string(&w, sshd_skipped);
+        jw_object_end(&w);
+        jw_array_end(&w);
+    }
     jw_object_end(&w);
     queue_json(s, FRAME_RESULT, id, &b);
     return;

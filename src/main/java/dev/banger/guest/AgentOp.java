@@ -346,6 +346,31 @@ public sealed interface AgentOp<R> {
      * Sets the guest's wall clock to {@code hostTime} when it is off by more than {@code tolerance}; reports the
      * offset either way. The host's time is as of sending, so the guest ends up behind by the request's transit.
      */
+    /**
+     * Steps the guest's clock by {@code delta} (relative, so the request's transit does not count; zero only reads)
+     * and answers its clock after the step.
+     */
+    record ClockAdjust(Duration delta) implements Call<ClockReading> {
+        public ClockAdjust {
+            Objects.requireNonNull(delta, "delta");
+        }
+
+        @Override
+        public String wireName() {
+            return "clock.adjust";
+        }
+
+        @Override
+        public void write(AgentCodec.Request out) {
+            out.put("delta_ms", delta.toMillis());
+        }
+
+        @Override
+        public ClockReading read(AgentCodec.Fields in) throws AgentException {
+            return new ClockReading(Instant.ofEpochSecond(in.number("sec"), in.number("nsec")), in.flag("stepped"));
+        }
+    }
+
     record ClockSet(Instant hostTime, Duration tolerance) implements Call<ClockStep> {
         public ClockSet {
             Objects.requireNonNull(hostTime, "hostTime");
@@ -404,7 +429,7 @@ public sealed interface AgentOp<R> {
      * the RESULT lists the steps applied, in order ("entropy", "clock", "hostname", "machine-id", "network",
      * "work-disk", "sshd"). An agent that is not PID 1 (tests on the host) checks the request and applies nothing.
      */
-    record Personalise(Personalisation identity) implements Call<List<String>> {
+    record Personalise(Personalisation identity) implements Call<Personalised> {
         public Personalise {
             Objects.requireNonNull(identity, "identity");
         }
@@ -435,8 +460,10 @@ public sealed interface AgentOp<R> {
         }
 
         @Override
-        public List<String> read(AgentCodec.Fields in) throws AgentException {
-            return in.texts("applied");
+        public Personalised read(AgentCodec.Fields in) throws AgentException {
+            return new Personalised(in.texts("applied"), in.has("skipped")
+                    ? in.objects("skipped", f -> new Personalised.Skipped(f.text("step"), f.text("why")))
+                    : List.of());
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.banger.vm;
 
 import dev.banger.guest.AgentClient;
+import dev.banger.guest.AgentError;
 import dev.banger.guest.AgentException;
 import dev.banger.guest.AgentOp;
 import dev.banger.guest.ClockStep;
@@ -19,8 +20,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps running guests in step with the host: the guest's wall clock follows the host's ({@code clock.set} on
- * every new agent connection, so right after a boot's first answer, and every period), and root's
+ * Keeps running guests in step with the host: the guest's wall clock follows the host's (timed {@code clock.adjust}
+ * round trips, {@link GuestClockSync}, on every new agent connection, so right after a boot's first answer or a
+ * restored guest's personalisation, and every period), and root's
  * authorized_keys holds banger's current user key ({@code ssh.authorize} on every new connection and whenever the
  * key's {@code .pub} has changed since). One scheduler thread serves every VM. Never throws: a guest that cannot
  * be kept in step is logged, not failed (an older agent answers {@code bad_request} to ops it lacks).
@@ -29,7 +31,7 @@ final class GuestUpkeep implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(GuestUpkeep.class);
 
-    /** Offsets below this are the request's own transit, not worth a clock step. */
+    /** Offsets below this are not worth a clock step. */
     static final Duration CLOCK_TOLERANCE = Duration.ofMillis(50);
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);
 
@@ -70,19 +72,42 @@ final class GuestUpkeep implements AutoCloseable {
         authorizeKey(vm, client);
     }
 
-    /** Steps the guest's clock to the host's when it is off by more than {@link #CLOCK_TOLERANCE}. */
+    /**
+     * Brings the guest's clock to within {@link #CLOCK_TOLERANCE} of the host's, measured by timed round trips
+     * ({@link GuestClockSync}); an agent without {@code clock.adjust} gets the one-way {@code clock.set}.
+     */
     void syncClock(Vm vm, AgentClient client) {
+        try {
+            GuestClockSync.Outcome sync = GuestClockSync.run(
+                    delta -> client.call(new AgentOp.ClockAdjust(delta), CALL_TIMEOUT), clock, CLOCK_TOLERANCE);
+            if (!sync.stepped().isZero()) {
+                log.info("VM {}: guest clock stepped by {} ms to the host's; now {} ms off, +/- {} ms ({} round "
+                        + "trips)", vm.name(), sync.stepped().toMillis(), sync.offset().toMillis(),
+                        sync.uncertainty().toMillis(), sync.rounds());
+            } else {
+                log.debug("VM {}: guest clock {} ms off the host's, +/- {} ms ({} round trips)", vm.name(),
+                        sync.offset().toMillis(), sync.uncertainty().toMillis(), sync.rounds());
+            }
+        } catch (AgentException e) {
+            if (e.code() == AgentError.BAD_REQUEST) {
+                setClockOneWay(vm, client); // an agent from before clock.adjust
+            } else {
+                log.debug("VM {}: cannot set the guest clock: {}", vm.name(), e.getMessage());
+            }
+        } catch (IOException e) {
+            log.debug("VM {}: cannot reach the agent to set the guest clock: {}", vm.name(), e.getMessage());
+        }
+    }
+
+    /** clock.set: the host's time as of sending, so the guest ends behind by the request's transit. */
+    private void setClockOneWay(Vm vm, AgentClient client) {
         try {
             ClockStep step = client.call(new AgentOp.ClockSet(clock.instant(), CLOCK_TOLERANCE), CALL_TIMEOUT);
             if (step.stepped() && Math.abs(step.offsetMs()) >= 1000) {
                 log.info("VM {}: guest clock was {} ms off the host's; set", vm.name(), step.offsetMs());
-            } else if (step.stepped()) {
-                log.debug("VM {}: guest clock was {} ms off the host's; set", vm.name(), step.offsetMs());
             }
-        } catch (AgentException e) {
-            log.debug("VM {}: cannot set the guest clock: {}", vm.name(), e.getMessage());
         } catch (IOException e) {
-            log.debug("VM {}: cannot reach the agent to set the guest clock: {}", vm.name(), e.getMessage());
+            log.debug("VM {}: cannot set the guest clock: {}", vm.name(), e.getMessage());
         }
     }
 

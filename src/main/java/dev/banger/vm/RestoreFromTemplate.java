@@ -101,6 +101,6 @@ final class RestoreFromTemplate implements LaunchStrategy {
         Personalisation identity = new Personalisation(vm.name(), Optional.of(new Personalisation.Network(vm.mac(),
                 vm.guestIp() + "/" + net.subnet().prefix(), net.hostAddress(), String.join(",", net.dns()))),
                 clock.instant(), entropy, HexFormat.of().formatHex(machineId), WORK_DEVICE, true);
-        return String.join(", ", agent.personalise(identity));
+        return agent.personalise(identity).describe();
     }
 }

@@ -55,6 +55,7 @@ class AgentCodecTest {
                 "{\"op\":\"ssh.authorize\",\"key\":\"ssh-ed25519 AAAAC3Nz\",\"comment\":\"banger\"}");
         byte[] entropy = new byte[32];
         java.util.Arrays.fill(entropy, (byte) 0xab);
+        g.put(new AgentOp.ClockAdjust(Duration.ofMillis(-1234)), "{\"op\":\"clock.adjust\",\"delta_ms\":-1234}");
         g.put(new AgentOp.Personalise(new Personalisation("alpha", java.util.Optional.of(new Personalisation.Network(
                         "02:b4:6e:1e:4d:05", "172.30.77.5/24", "172.30.77.1", "172.30.77.1")),
                         Instant.ofEpochSecond(1700000000, 5), entropy, "0123456789abcdef0123456789abcdef", "/dev/vdb",
@@ -108,6 +109,19 @@ class AgentCodecTest {
                 + "\"hostname\":\"demo\",\"kernel\":\"6.1\",\"load\":[0.5,0.1]}");
 
         assertThat(info).isEqualTo(new AgentInfo(1, "0.2.0", 1234, "demo"));
+    }
+
+    @Test
+    void result_personaliseReadsTheSkippedStepsAndAcceptsAnAgentThatReportsNone() throws Exception {
+        AgentOp.Personalise op = (AgentOp.Personalise) golden().keySet().stream()
+                .filter(AgentOp.Personalise.class::isInstance).findFirst().orElseThrow();
+
+        assertThat(read(op, "{\"applied\":[\"entropy\",\"clock\"],\"skipped\":[{\"step\":\"sshd\","
+                + "\"why\":\"/usr/sbin/sshd is not in this image\"}]}")).isEqualTo(new Personalised(
+                        List.of("entropy", "clock"), List.of(new Personalised.Skipped("sshd",
+                                "/usr/sbin/sshd is not in this image"))));
+        assertThat(read(op, "{\"applied\":[\"entropy\",\"sshd\"]}"))
+                .isEqualTo(new Personalised(List.of("entropy", "sshd"), List.of()));
     }
 
     @Test

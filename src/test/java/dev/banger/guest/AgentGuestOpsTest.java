@@ -35,6 +35,26 @@ class AgentGuestOpsTest extends AgentTestBase {
     }
 
     @Test
+    void clockAdjust_answersTheGuestsClockAndNeverStepsOutsidePid1() throws Exception {
+        Instant before = Instant.now();
+        ClockReading reading = client.adjustClock(Duration.ofHours(1));
+        Instant after = Instant.now();
+
+        assertThat(reading.stepped()).as("agent mode must not touch the clock").isFalse();
+        assertThat(reading.guestTime()).isBetween(before, after);
+        assertThat(Instant.now()).isBefore(before.plus(Duration.ofMinutes(30)));
+    }
+
+    @Test
+    void clockAdjust_aStepOfMoreThanAYearIsRefused() {
+        assertThatThrownBy(() -> client.adjustClock(Duration.ofDays(400)))
+                .isInstanceOfSatisfying(AgentException.class, e -> {
+                    assertThat(e.code()).isEqualTo(AgentError.BAD_REQUEST);
+                    assertThat(e.getMessage()).contains("field delta_ms");
+                });
+    }
+
+    @Test
     void clockSet_badFieldsAreRefusedByName() {
         assertThatThrownBy(() -> client.call(new AgentOp.ClockSet(Instant.ofEpochSecond(-5), Duration.ZERO),
                 Duration.ofSeconds(5)))

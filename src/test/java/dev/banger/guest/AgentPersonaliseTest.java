@@ -3,14 +3,20 @@ package dev.banger.guest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.banger.testkit.AgentProcess;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
  * guest.personalise against a real banger-init in agent mode: the request is checked field by field, and nothing
- * is applied outside PID 1 (this is the host: its hostname, clock and network must not change).
+ * is applied outside PID 1 (this is the host: its hostname, clock and network must not change). With
+ * {@code --guest-root} the agent judges the sshd step against a model guest, as PID 1 would.
  */
 class AgentPersonaliseTest extends AgentTestBase {
 
@@ -22,7 +28,58 @@ class AgentPersonaliseTest extends AgentTestBase {
 
     @Test
     void aValidRequestIsAcceptedAndNothingIsAppliedOutsidePid1() throws Exception {
-        assertThat(client.personalise(identity("alpha"))).as("agent mode applies no step").isEmpty();
+        Personalised done = client.personalise(identity("alpha"));
+
+        assertThat(done.applied()).as("agent mode applies no step").isEmpty();
+        assertThat(done.skipped()).isEmpty();
+    }
+
+    @Test
+    void sshdInAnImageWithoutOneIsReportedSkippedWithTheReason() throws Exception {
+        Personalised done = personaliseAgainst(Files.createDirectories(dir.resolve("bare")));
+
+        assertThat(done.skipped()).containsExactly(new Personalised.Skipped("sshd",
+                "/usr/sbin/sshd is not in this image"));
+        assertThat(done.describe()).isEqualTo("sshd not started: /usr/sbin/sshd is not in this image");
+    }
+
+    @Test
+    void sshdWithoutHostKeysIsReportedSkipped() throws Exception {
+        Path root = dir.resolve("nokeys");
+        executable(root.resolve("usr/sbin/sshd"));
+
+        assertThat(personaliseAgainst(root).skipped()).extracting(Personalised.Skipped::why)
+                .containsExactly("no host keys (/root/.banger/ssh/ssh_host_ed25519_key or /etc/ssh/ssh_host_*_key)");
+    }
+
+    @Test
+    void sshdWithTheImagesOwnOrBangersHostKeyIsNotSkipped() throws Exception {
+        Path imageKeys = dir.resolve("imagekeys");
+        executable(imageKeys.resolve("usr/sbin/sshd"));
+        Files.createDirectories(imageKeys.resolve("etc/ssh"));
+        Files.writeString(imageKeys.resolve("etc/ssh/ssh_host_rsa_key"), "key");
+        Path bangerKey = dir.resolve("bangerkey");
+        executable(bangerKey.resolve("usr/sbin/sshd"));
+        Files.createDirectories(bangerKey.resolve("root/.banger/ssh"));
+        Files.writeString(bangerKey.resolve("root/.banger/ssh/ssh_host_ed25519_key"), "key");
+
+        assertThat(personaliseAgainst(imageKeys).skipped()).isEmpty();
+        assertThat(personaliseAgainst(bangerKey).skipped()).isEmpty();
+    }
+
+    /** guest.personalise sent to an agent that judges the sshd step against {@code guestRoot}. */
+    private Personalised personaliseAgainst(Path guestRoot) throws Exception {
+        Path agentDir = Files.createTempDirectory(dir, "agent");
+        try (AgentProcess rooted = AgentProcess.start(agentDir, List.of("--guest-root", guestRoot.toString()));
+             AgentClient rootedClient = rooted.connect()) {
+            return rootedClient.personalise(identity("alpha"));
+        }
+    }
+
+    private static void executable(Path file) throws Exception {
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, "#!/bin/sh\n");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
     @Test
