@@ -305,18 +305,21 @@ static void channel_write_stdin(struct channel *ch)
         buf_free(&ch->inq);
     }
     /* Credit goes back in batches (a quarter of the window, or all once nothing waits): a process that reads its
-     * stdin a page at a time would otherwise cost a WINDOW frame, and a trip through the transport, per page. */
-    if (ch->ack >= ch->stdin_window / 4 || buf_avail(&ch->inq) == 0)
+     * stdin a page at a time would otherwise cost a WINDOW frame, and a trip through the transport, per page.
+     * A window raised above the initial one (a file copy) goes back in quarters only: with the queue drained after
+     * every frame, that would be a WINDOW frame per 64 KiB, each a wake-up of the host's reader. */
+    int bulk = ch->stdin_window > INITIAL_WINDOW;
+    if (ch->ack >= ch->stdin_window / 4 || (buf_avail(&ch->inq) == 0 && !bulk))
         send_window(ch);
 }
 
-/* Reads one chunk of a process's output; at EOF sends EOF for that stream. */
-static void channel_read_output(struct channel *ch, int err_stream)
+/* Reads one chunk of a process's output; at EOF sends EOF for that stream. Returns 1 when it got data. */
+static int channel_read_output(struct channel *ch, int err_stream)
 {
     int *fd = err_stream ? &ch->err_fd : &ch->out_fd;
     size_t max = ch->cancelled ? sizeof io_buf : (size_t)(ch->credit < sizeof io_buf ? ch->credit : sizeof io_buf);
     if (*fd < 0 || max == 0)
-        return;
+        return 0;
     /* Read straight into the stream's output queue, behind room for the frame header (saves a copy). */
     struct buf *out = &ch->st->out;
     uint8_t *frame = ch->cancelled || ch->st->dead ? NULL : buf_reserve(out, FRAME_HEADER_LEN + max);
