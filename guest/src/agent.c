@@ -332,13 +332,13 @@ static int channel_read_output(struct channel *ch, int err_stream)
         } else if (!ch->cancelled && !ch->st->dead) {
             log_msg("out of memory queueing output for the host; %zd bytes dropped", r);
         }
-        return;
+        return 1;
     }
     if (r < 0 && errno == EINTR)
-        return;
+        return 0;
     if (r < 0 && errno == EAGAIN) {
         if (!ch->pty_drain)
-            return;
+            return 0;
         /* The process is gone and the PTY has nothing left (other holders of the slave do not keep us). */
     }
     /* EOF, or EIO on a PTY master once every slave fd is closed. */
@@ -353,6 +353,18 @@ static int channel_read_output(struct channel *ch, int err_stream)
             queue_frame(ch->st, FRAME_EOF, ch->id, &which, 1);
         }
     }
+    return 0;
+}
+
+/*
+ * Reads what a process has ready, several chunks per wake-up while credit and the stream's queue allow: a file
+ * copy's helper keeps a 1 MiB pipe full, and each trip round the poll loop costs about as much as a chunk.
+ */
+static void channel_read_ready(struct channel *ch, int err_stream)
+{
+    for (int i = 0; i < 8 && !ch->dead && buf_avail(&ch->st->out) < OUT_HIGH_WATER; i++)
+        if (!channel_read_output(ch, err_stream))
+            return;
 }
 
 void jw_exit_status(struct json_writer *w, int wstatus)
@@ -1128,11 +1140,11 @@ enum agent_exit agent_run(const struct agent_options *opt)
                 break;
             case PK_CH_OUT:
                 if (!ch->dead && ch->out_fd == pfds[i].fd)
-                    channel_read_output(ch, 0);
+                    channel_read_ready(ch, 0);
                 break;
             case PK_CH_ERR:
                 if (!ch->dead && ch->err_fd == pfds[i].fd)
-                    channel_read_output(ch, 1);
+                    channel_read_ready(ch, 1);
                 break;
             case PK_SESSION: {
                 struct session *se = owners[i].ptr;
