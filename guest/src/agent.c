@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +29,17 @@
 /* While the host side of a virtio-serial port is away, look again this often (SIGIO usually comes first). */
 #define SERIAL_RECHECK_MS 250
 #define SHUTDOWN_FLUSH_MS 1000
+/*
+ * A virtio-serial port hands over at most one of its 4 KiB buffers per read() and takes at most 32 KiB per
+ * write(). Each syscall (and each trip round the poll loop) costs tens of microseconds under TCG, so the stream is
+ * read with a readv of page-sized slices and written with a writev of 32 KiB slices: the kernel goes slice by slice
+ * and stops at the first short one, so one call moves whatever the port has, and the bytes land contiguously.
+ * Sockets fill or drain the slices in one go.
+ */
+#define READ_SLICE 4096
+#define READ_SLICES 32
+#define WRITE_SLICE (32 * 1024)
+#define WRITE_SLICES 16
 
 static struct stream *streams[MAX_STREAMS];
 static int n_streams;
@@ -108,7 +120,17 @@ static void stream_kill(struct stream *s, const char *why);
 static void stream_flush(struct stream *s)
 {
     while (!s->dead && buf_avail(&s->out) > s->out_written) {
-        ssize_t w = write(s->fd, buf_head(&s->out) + s->out_written, buf_avail(&s->out) - s->out_written);
+        struct iovec iov[WRITE_SLICES];
+        int n_iov = 0;
+        const uint8_t *p = buf_head(&s->out) + s->out_written;
+        size_t left = buf_avail(&s->out) - s->out_written;
+        for (; left > 0 && n_iov < WRITE_SLICES; n_iov++) {
+            size_t k = left < WRITE_SLICE ? left : WRITE_SLICE;
+            iov[n_iov] = (struct iovec){ .iov_base = (void *)p, .iov_len = k };
+            p += k;
+            left -= k;
+        }
+        ssize_t w = writev(s->fd, iov, n_iov);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -239,6 +261,31 @@ static void stdin_close(struct channel *ch)
     ch->stdin_gone = 1;
 }
 
+/*
+ * Writes a STDIN payload straight to the process when nothing is queued before it (saving a copy through the
+ * queue). Returns how many bytes are dealt with: written, or dropped because the process closed its stdin.
+ */
+static size_t stdin_write_direct(struct channel *ch, const uint8_t *p, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(ch->in_fd, p + done, n - done);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN) {
+                stdin_close(ch);
+                ch->ack += (uint32_t)(n - done);
+                return n;
+            }
+            break;
+        }
+        done += (size_t)w;
+        ch->ack += (uint32_t)w;
+    }
+    return done;
+}
+
 static void channel_write_stdin(struct channel *ch)
 {
     while (ch->in_fd >= 0 && buf_avail(&ch->inq) > 0) {
@@ -258,31 +305,40 @@ static void channel_write_stdin(struct channel *ch)
         buf_free(&ch->inq);
     }
     /* Credit goes back in batches (a quarter of the window, or all once nothing waits): a process that reads its
-     * stdin a page at a time would otherwise cost a WINDOW frame, and a trip through the transport, per page. */
-    if (ch->ack >= ch->stdin_window / 4 || buf_avail(&ch->inq) == 0)
+     * stdin a page at a time would otherwise cost a WINDOW frame, and a trip through the transport, per page.
+     * A window raised above the initial one (a file copy) goes back in quarters only: with the queue drained after
+     * every frame, that would be a WINDOW frame per 64 KiB, each a wake-up of the host's reader. */
+    int bulk = ch->stdin_window > INITIAL_WINDOW;
+    if (ch->ack >= ch->stdin_window / 4 || (buf_avail(&ch->inq) == 0 && !bulk))
         send_window(ch);
 }
 
-/* Reads one chunk of a process's output; at EOF sends EOF for that stream. */
-static void channel_read_output(struct channel *ch, int err_stream)
+/* Reads one chunk of a process's output; at EOF sends EOF for that stream. Returns 1 when it got data. */
+static int channel_read_output(struct channel *ch, int err_stream)
 {
     int *fd = err_stream ? &ch->err_fd : &ch->out_fd;
     size_t max = ch->cancelled ? sizeof io_buf : (size_t)(ch->credit < sizeof io_buf ? ch->credit : sizeof io_buf);
     if (*fd < 0 || max == 0)
-        return;
-    ssize_t r = read(*fd, io_buf, max);
+        return 0;
+    /* Read straight into the stream's output queue, behind room for the frame header (saves a copy). */
+    struct buf *out = &ch->st->out;
+    uint8_t *frame = ch->cancelled || ch->st->dead ? NULL : buf_reserve(out, FRAME_HEADER_LEN + max);
+    ssize_t r = read(*fd, frame ? frame + FRAME_HEADER_LEN : io_buf, max);
     if (r > 0) {
-        if (!ch->cancelled) {
-            queue_frame(ch->st, err_stream ? FRAME_STDERR : FRAME_STDOUT, ch->id, io_buf, (uint32_t)r);
+        if (frame) {
+            frame_header_put(frame, err_stream ? FRAME_STDERR : FRAME_STDOUT, ch->id, (uint32_t)r);
+            buf_commit(out, FRAME_HEADER_LEN + (size_t)r);
             ch->credit -= (uint64_t)r;
+        } else if (!ch->cancelled && !ch->st->dead) {
+            log_msg("out of memory queueing output for the host; %zd bytes dropped", r);
         }
-        return;
+        return 1;
     }
     if (r < 0 && errno == EINTR)
-        return;
+        return 0;
     if (r < 0 && errno == EAGAIN) {
         if (!ch->pty_drain)
-            return;
+            return 0;
         /* The process is gone and the PTY has nothing left (other holders of the slave do not keep us). */
     }
     /* EOF, or EIO on a PTY master once every slave fd is closed. */
@@ -297,6 +353,18 @@ static void channel_read_output(struct channel *ch, int err_stream)
             queue_frame(ch->st, FRAME_EOF, ch->id, &which, 1);
         }
     }
+    return 0;
+}
+
+/*
+ * Reads what a process has ready, several chunks per wake-up while credit and the stream's queue allow: a file
+ * copy's helper keeps a 1 MiB pipe full, and each trip round the poll loop costs about as much as a chunk.
+ */
+static void channel_read_ready(struct channel *ch, int err_stream)
+{
+    for (int i = 0; i < 8 && !ch->dead && buf_avail(&ch->st->out) < OUT_HIGH_WATER; i++)
+        if (!channel_read_output(ch, err_stream))
+            return;
 }
 
 void jw_exit_status(struct json_writer *w, int wstatus)
@@ -699,7 +767,8 @@ static void handle_channel_frame(struct stream *s, const struct frame *f)
             send_window(ch);
             return;
         }
-        if (buf_append(&ch->inq, f->payload, f->length) < 0) {
+        size_t done = buf_avail(&ch->inq) == 0 && ch->in_fd >= 0 ? stdin_write_direct(ch, f->payload, f->length) : 0;
+        if (done < f->length && !ch->stdin_gone && buf_append(&ch->inq, f->payload + done, f->length - done) < 0) {
             channel_fail(ch, ERR_INTERNAL, "out of memory buffering stdin");
             return;
         }
@@ -830,12 +899,15 @@ static void stream_kill(struct stream *s, const char *why)
 
 static void stream_read(struct stream *s)
 {
-    uint8_t *dst = buf_reserve(&s->dec.in, DATA_MAX_PAYLOAD);
+    uint8_t *dst = buf_reserve(&s->dec.in, READ_SLICE * READ_SLICES);
     if (!dst) {
         stream_kill(s, "out of memory");
         return;
     }
-    ssize_t r = read(s->fd, dst, DATA_MAX_PAYLOAD);
+    struct iovec iov[READ_SLICES];
+    for (int i = 0; i < READ_SLICES; i++)
+        iov[i] = (struct iovec){ .iov_base = dst + (size_t)i * READ_SLICE, .iov_len = READ_SLICE };
+    ssize_t r = readv(s->fd, iov, READ_SLICES);
     if (r < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (r <= 0) {
@@ -1070,11 +1142,11 @@ enum agent_exit agent_run(const struct agent_options *opt)
                 break;
             case PK_CH_OUT:
                 if (!ch->dead && ch->out_fd == pfds[i].fd)
-                    channel_read_output(ch, 0);
+                    channel_read_ready(ch, 0);
                 break;
             case PK_CH_ERR:
                 if (!ch->dead && ch->err_fd == pfds[i].fd)
-                    channel_read_output(ch, 1);
+                    channel_read_ready(ch, 1);
                 break;
             case PK_SESSION: {
                 struct session *se = owners[i].ptr;

@@ -2,17 +2,22 @@
 
 #include <string.h>
 
-int frame_append(struct buf *out, uint8_t type, uint32_t channel, const void *payload, uint32_t len)
+void frame_header_put(uint8_t *p, uint8_t type, uint32_t channel, uint32_t len)
 {
-    uint8_t *p = buf_reserve(out, FRAME_HEADER_LEN + (size_t)len);
-    if (!p)
-        return -1;
     p[0] = FRAME_MAGIC0;
     p[1] = FRAME_MAGIC1;
     p[2] = type;
     p[3] = 0;
     put_u32(p + 4, channel);
     put_u32(p + 8, len);
+}
+
+int frame_append(struct buf *out, uint8_t type, uint32_t channel, const void *payload, uint32_t len)
+{
+    uint8_t *p = buf_reserve(out, FRAME_HEADER_LEN + (size_t)len);
+    if (!p)
+        return -1;
+    frame_header_put(p, type, channel, len);
     if (len)
         memcpy(p + FRAME_HEADER_LEN, payload, len);
     buf_commit(out, FRAME_HEADER_LEN + (size_t)len);

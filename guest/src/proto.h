@@ -74,6 +74,9 @@ static inline void put_u32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
+/* Writes a frame header at p (FRAME_HEADER_LEN bytes). */
+void frame_header_put(uint8_t *p, uint8_t type, uint32_t channel, uint32_t len);
+
 /* Appends one frame to out. Returns 0 or -1 (no memory). */
 int frame_append(struct buf *out, uint8_t type, uint32_t channel, const void *payload, uint32_t len);
 

@@ -25,12 +25,19 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class AgentChannel<R> {
 
+    /** Credit goes back once this much is consumed, or as soon as the reader has taken everything. */
     private static final int CREDIT_BATCH = 32 * 1024;
 
     private final AgentClient client;
     private final int channel;
     private final AgentOp<R> op;
     private final String description;
+    /**
+     * A channel with a window above the initial one (a file copy) returns credit in quarters of it and only then:
+     * each WINDOW frame wakes the agent, which under TCG costs about as much as the 64 KiB it lets through.
+     */
+    private final boolean bulk;
+    private final int creditBatch;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final OutputQueue stdoutQueue = new OutputQueue("stdout");
@@ -55,6 +62,8 @@ final class AgentChannel<R> {
         this.channel = channel;
         this.op = op;
         this.description = op.describe();
+        this.bulk = op.outputWindow() > FrameType.INITIAL_WINDOW;
+        this.creditBatch = bulk ? op.outputWindow() / 4 : CREDIT_BATCH;
         this.stdin = op.stdin() ? new ChannelOutputStream() : new DisconnectedStdin();
     }
 
@@ -290,7 +299,8 @@ final class AgentChannel<R> {
         int amount;
         lock.lock();
         try {
-            if (creditToReturn == 0 || finished || (!force && creditToReturn < CREDIT_BATCH && buffered > 0)) {
+            boolean due = creditToReturn >= creditBatch || (buffered == 0 && !bulk);
+            if (creditToReturn == 0 || finished || (!force && !due)) {
                 return;
             }
             amount = creditToReturn;
