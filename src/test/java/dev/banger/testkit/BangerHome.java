@@ -88,8 +88,8 @@ public final class BangerHome implements AutoCloseable {
         }
         String netns = "bgt-" + home.getFileName().toString().replaceAll("[^0-9]", "");
         netns = netns.substring(0, Math.min(netns.length(), 15));
-        runChecked(List.of("ip", "netns", "add", netns));
-        runChecked(List.of("ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"));
+        HostCommands.run(List.of("ip", "netns", "add", netns));
+        HostCommands.run(List.of("ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"));
         return new BangerHome(home, netns);
     }
 
@@ -113,19 +113,6 @@ public final class BangerHome implements AutoCloseable {
         String build = System.getProperty("banger.build.dir");
         if (build != null) {
             pb.environment().put("BANGER_BUILD_DIR", build);
-        }
-    }
-
-    private static void runChecked(List<String> argv) throws IOException {
-        try {
-            Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (p.waitFor() != 0) {
-                throw new IOException(String.join(" ", argv) + " failed: " + out.strip());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
         }
     }
 
@@ -319,7 +306,7 @@ public final class BangerHome implements AutoCloseable {
                 p.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> p).join();
             }
             if (netns != null) {
-                runChecked(List.of("ip", "netns", "del", netns));
+                HostCommands.run(List.of("ip", "netns", "del", netns));
             }
             Files2.deleteRecursively(home);
         }

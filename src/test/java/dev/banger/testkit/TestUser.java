@@ -1,7 +1,6 @@
 package dev.banger.testkit;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -21,7 +20,7 @@ public final class TestUser implements AutoCloseable {
     /** A new user with a group of its own name, and membership of {@code extraGroup} when not null. */
     public static TestUser create(String extraGroup) throws IOException {
         String name = uniqueName();
-        run(List.of("groupadd", "--system", name));
+        HostCommands.run(List.of("groupadd", "--system", name));
         List<String> useradd = new ArrayList<>(List.of("useradd", "--system", "--no-create-home", "--home-dir",
                 "/nonexistent", "--shell", "/usr/sbin/nologin", "--gid", name));
         if (extraGroup != null) {
@@ -29,9 +28,9 @@ public final class TestUser implements AutoCloseable {
         }
         useradd.add(name);
         try {
-            run(useradd);
+            HostCommands.run(useradd);
         } catch (IOException e) {
-            runQuietly(List.of("groupdel", name));
+            HostCommands.runQuietly(List.of("groupdel", name));
             throw e;
         }
         return new TestUser(name);
@@ -40,12 +39,12 @@ public final class TestUser implements AutoCloseable {
     /** A new group (removed by {@link #deleteGroup}). */
     public static String createGroup() throws IOException {
         String name = uniqueName();
-        run(List.of("groupadd", "--system", name));
+        HostCommands.run(List.of("groupadd", "--system", name));
         return name;
     }
 
     public static void deleteGroup(String group) {
-        runQuietly(List.of("groupdel", group));
+        HostCommands.runQuietly(List.of("groupdel", group));
     }
 
     private static String uniqueName() {
@@ -66,28 +65,8 @@ public final class TestUser implements AutoCloseable {
 
     @Override
     public void close() {
-        runQuietly(List.of("userdel", name));
-        runQuietly(List.of("groupdel", name));
+        HostCommands.runQuietly(List.of("userdel", name));
+        HostCommands.runQuietly(List.of("groupdel", name));
     }
 
-    private static void run(List<String> argv) throws IOException {
-        try {
-            Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (p.waitFor() != 0) {
-                throw new IOException(String.join(" ", argv) + " failed: " + out.strip());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        }
-    }
-
-    private static void runQuietly(List<String> argv) {
-        try {
-            run(argv);
-        } catch (IOException e) {
-            // Cleanup: nothing left to do about it.
-        }
-    }
 }

@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.banger.json.Json;
 import dev.banger.testkit.BangerHome;
 import dev.banger.testkit.BangerHome.Result;
+import dev.banger.testkit.HostCommands;
 import dev.banger.testkit.TestAssets;
 import dev.banger.testkit.UpstreamDnsServer;
 import dev.banger.util.Files2;
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -54,14 +54,15 @@ class GuestNetworkIT {
         createdEtcNetns = !Files.exists(netnsEtc.getParent());
         Files.createDirectories(netnsEtc);
         Files.writeString(netnsEtc.resolve("resolv.conf"), "nameserver 127.0.0.53\nnameserver " + OUTSIDE + "\n");
-        run("ip", "netns", "add", outsideNetns);
-        run("ip", "-n", outsideNetns, "link", "set", "lo", "up");
-        run("ip", "-n", netns, "link", "add", "bgv0", "type", "veth", "peer", "name", "bgv1", "netns", outsideNetns);
-        run("ip", "-n", netns, "addr", "add", OUTSIDE_HOST + "/24", "dev", "bgv0");
-        run("ip", "-n", netns, "link", "set", "bgv0", "up");
-        run("ip", "-n", outsideNetns, "addr", "add", OUTSIDE + "/24", "dev", "bgv1");
-        run("ip", "-n", outsideNetns, "link", "set", "bgv1", "up");
-        run("ip", "-n", netns, "route", "add", "default", "via", OUTSIDE);
+        HostCommands.run(List.of("ip", "netns", "add", outsideNetns));
+        HostCommands.run(List.of("ip", "-n", outsideNetns, "link", "set", "lo", "up"));
+        HostCommands.run(List.of("ip", "-n", netns, "link", "add", "bgv0", "type", "veth", "peer", "name", "bgv1",
+                "netns", outsideNetns));
+        HostCommands.run(List.of("ip", "-n", netns, "addr", "add", OUTSIDE_HOST + "/24", "dev", "bgv0"));
+        HostCommands.run(List.of("ip", "-n", netns, "link", "set", "bgv0", "up"));
+        HostCommands.run(List.of("ip", "-n", outsideNetns, "addr", "add", OUTSIDE + "/24", "dev", "bgv1"));
+        HostCommands.run(List.of("ip", "-n", outsideNetns, "link", "set", "bgv1", "up"));
+        HostCommands.run(List.of("ip", "-n", netns, "route", "add", "default", "via", OUTSIDE));
 
         webRoot = Files.createTempDirectory("banger-outside-web-");
         Files.writeString(webRoot.resolve("index.html"), "hello-from-outside\n");
@@ -178,14 +179,6 @@ class GuestNetworkIT {
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(String.join(" ", argv) + ": " + out).isZero();
         return out;
-    }
-
-    private static void run(String... argv) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IOException(String.join(" ", argv) + " failed: " + out.strip());
-        }
     }
 
     private static Result ok(Result result) {
