@@ -2,7 +2,8 @@
 # Fuzz: N fuzzed RPC connections (default 100000) against an RpcServer serving every API method in one JVM
 # (handlers decode the real request types, then fail: nothing acts). Prints the outcome; exits non-zero when a
 # connection got neither an error frame nor a close, anything was logged as an error or with an exception, or the
-# server's threads did not return to their baseline. The unit suite runs 10^4 (RpcFuzzTest).
+# server's threads did not return to their baseline or its heap grew (the resident set is reported beside it). The
+# unit suite runs 10^4 (RpcFuzzTest).
 # Usage: bench/rpc-fuzz.sh [CONNECTIONS] [CLIENT_THREADS]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -340,8 +340,21 @@ public final class RpcFuzz {
     }
 
     /**
+     * This JVM's resident set ({@code VmRSS}), reported by the bench beside the heap: the JVM seldom gives memory
+     * back to the OS, so RSS is reported, and the heap (what the server holds) is what is checked.
+     */
+    private static long residentKib() throws java.io.IOException {
+        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return -1;
+    }
+
+    /**
      * Bench: a server with {@link #handlers()} in this JVM, N fuzzed connections (default 100000), the outcome,
-     * the server's connection threads and the heap before and after. Exits non-zero when any rule broke
+     * the server's connection threads, the heap and the resident set before and after. Exits non-zero when any rule broke
      * (the heap: more than {@link #MAX_HEAP_GROWTH} still held after full collections).
      */
     public static void main(String[] args) throws Exception {
@@ -357,16 +370,19 @@ public final class RpcFuzz {
             new RpcFuzz(socket, System.nanoTime()).run(1_000, threads); // Warm-up: its setup is the baseline.
             RpcFuzzLog.awaitServerThreads(threadsBefore, 15_000);
             long heapBefore = RpcFuzzLog.usedHeapAfterGc();
+            long rssBefore = residentKib();
             long start = System.nanoTime();
             Outcome outcome = new RpcFuzz(socket, System.nanoTime()).run(total, threads);
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             int threadsAfter = RpcFuzzLog.awaitServerThreads(threadsBefore, 15_000);
             long heapGrowth = RpcFuzzLog.usedHeapAfterGc() - heapBefore;
+            long rssAfter = residentKib();
             System.out.printf("connections=%d error_frames=%d closed=%d problems=%d log_exceptions=%d "
-                            + "ms=%d per_s=%.0f server_threads_before=%d after=%d heap_growth_kib=%d%n",
+                            + "ms=%d per_s=%.0f server_threads_before=%d after=%d heap_growth_kib=%d "
+                            + "rss_before_kib=%d rss_after_kib=%d%n",
                     outcome.connections(), outcome.errorFrames(), outcome.closedWithoutAnswer(),
                     outcome.problems().size(), logged.size(), ms, total * 1000.0 / ms, threadsBefore, threadsAfter,
-                    heapGrowth / 1024);
+                    heapGrowth / 1024, rssBefore, rssAfter);
             outcome.problems().stream().limit(10).forEach(p -> System.out.println("problem: " + p));
             logged.stream().limit(10).forEach(l -> System.out.println("logged: " + l));
             boolean ok = outcome.problems().isEmpty() && logged.isEmpty() && threadsAfter <= threadsBefore
