@@ -198,8 +198,8 @@ public final class VmLifecycle {
 
     /**
      * The first boot of a new VM: restored from {@code template} (of its image, kernel and sizes) when there is one,
-     * else booted (and the template of {@code key}, made from {@code wanted}, built in the background). A template that fails to restore is
-     * removed and the VM boots instead: a clone is never handed out half made.
+     * else booted (and the template of {@code key}, made from {@code wanted}, built in the background). A template
+     * that fails to restore is removed and the VM boots instead: a clone is never handed out half made.
      */
     private Vm bootNew(Vm vm, Image image, Optional<Templates.Request> wanted, Optional<TemplateKey> key,
                        Optional<Template> template, Call call) {
