@@ -4,6 +4,7 @@ import dev.banger.host.Command;
 import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandRunner;
 import java.io.IOException;
+import java.nio.file.CopyOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -24,19 +25,7 @@ public final class DiskFiles {
      * @param what what is being made, for the error message ("create the qcow2 overlay")
      */
     static void createAtomically(CommandRunner runner, Path target, String what, Function<Path, Command> commandFor) {
-        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-        try {
-            Files.deleteIfExists(tmp);
-            runner.run(commandFor.apply(tmp));
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (CommandFailedException | IOException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw new RootDiskException("cannot " + what + " " + target + ": " + e.getMessage(), e);
-        }
+        throughTemporary(target, what, tmp -> runner.run(commandFor.apply(tmp)), StandardCopyOption.ATOMIC_MOVE);
     }
 
     /**
@@ -50,13 +39,28 @@ public final class DiskFiles {
      * @throws RootDiskException naming both files and cp's error
      */
     public static void copy(CommandRunner runner, Path source, Path target, String what, Duration timeout) {
-        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-        try {
-            Files.deleteIfExists(tmp);
+        throughTemporary(target, what, tmp -> {
             runner.run(Command.of("cp", "--reflink=auto", "--sparse=always", source.toString(), tmp.toString())
                     .withTimeout(timeout));
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** What fills the temporary file. */
+    private interface TemporaryWriter {
+        void write(Path tmp) throws IOException;
+    }
+
+    /**
+     * {@code write} fills a temporary sibling of {@code target}, which is then renamed to it; on any failure the
+     * temporary file is removed and {@code target} is left as it was.
+     */
+    private static void throughTemporary(Path target, String what, TemporaryWriter write, CopyOption... move) {
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
+        try {
+            Files.deleteIfExists(tmp);
+            write.write(tmp);
+            Files.move(tmp, target, move);
         } catch (CommandFailedException | IOException e) {
             try {
                 Files.deleteIfExists(tmp);
