@@ -36,11 +36,7 @@ class HostNetworkTest {
 
     @Test
     void aBridgeWithoutItsOwnMacGetsIt() {
-        RecordingCommandRunner ip = new RecordingCommandRunner();
-        ip.when("ip", "-j", "link", "show", "dev", "banger0").thenReturn(
-                "[{\"ifname\":\"banger0\",\"address\":\"5e:11:22:33:44:55\"}]");
-        ip.when("ip", "-j", "-4", "addr", "show").thenReturn(
-                "[{\"addr_info\":[{\"local\":\"172.30.77.1\",\"prefixlen\":24}]}]");
+        RecordingCommandRunner ip = bridgeWithMac("5e:11:22:33:44:55");
 
         new HostNetwork(ip, PLAIN, MARKER).ensureBridge();
 
@@ -51,11 +47,7 @@ class HostNetworkTest {
 
     @Test
     void aConfiguredBridgeIsLeftAsItIs() {
-        RecordingCommandRunner ip = new RecordingCommandRunner();
-        ip.when("ip", "-j", "link", "show", "dev", "banger0").thenReturn(
-                "[{\"ifname\":\"banger0\",\"address\":\"02:b4:6e:1e:4d:01\"}]");
-        ip.when("ip", "-j", "-4", "addr", "show").thenReturn(
-                "[{\"addr_info\":[{\"local\":\"172.30.77.1\",\"prefixlen\":24}]}]");
+        RecordingCommandRunner ip = bridgeWithMac("02:b4:6e:1e:4d:01");
 
         new HostNetwork(ip, PLAIN, MARKER).ensureBridge();
 
@@ -136,9 +128,14 @@ class HostNetworkTest {
     }
 
     private static RecordingCommandRunner configuredBridge() {
+        return bridgeWithMac("02:b4:6e:1e:4d:01");
+    }
+
+    /** A bridge banger0 with the host address, whose MAC is {@code mac}. */
+    private static RecordingCommandRunner bridgeWithMac(String mac) {
         RecordingCommandRunner ip = new RecordingCommandRunner();
         ip.when("ip", "-j", "link", "show", "dev", "banger0").thenReturn(
-                "[{\"ifname\":\"banger0\",\"address\":\"02:b4:6e:1e:4d:01\"}]");
+                "[{\"ifname\":\"banger0\",\"address\":\"" + mac + "\"}]");
         ip.when("ip", "-j", "-4", "addr", "show").thenReturn(
                 "[{\"addr_info\":[{\"local\":\"172.30.77.1\",\"prefixlen\":24}]}]");
         return ip;
