@@ -118,6 +118,7 @@ final class LocalArchive {
      */
     static void pack(Path source, String root, OutputStream out, boolean owners, Consumer<String> warnings)
             throws IOException {
+        byte[] buf = new byte[64 * 1024];
         try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_GNU);
             tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_STAR);
@@ -146,7 +147,7 @@ final class LocalArchive {
                                 }
                                 try (in) {
                                     put(tar, file, nameOf(file), TarConstants.LF_NORMAL, owners);
-                                    copyExactly(in, tar, attrs.size(), file, warnings);
+                                    copyExactly(in, tar, attrs.size(), buf, file, warnings);
                                 }
                             } else if (isFifo(file)) {
                                 put(tar, file, nameOf(file), TarConstants.LF_FIFO, owners);
@@ -203,10 +204,13 @@ final class LocalArchive {
         return ((Integer) Files.getAttribute(p, "unix:mode", NOFOLLOW) & 0170000) == S_IFIFO;
     }
 
-    /** Exactly {@code size} bytes, as the header said: a file that shrank meanwhile is padded with zeros. */
-    private static void copyExactly(InputStream in, OutputStream out, long size, Path file, Consumer<String> warnings)
-            throws IOException {
-        byte[] buf = new byte[64 * 1024];
+    /**
+     * Exactly {@code size} bytes, as the header said: a file that shrank meanwhile is padded with zeros.
+     *
+     * @param buf the archive's one copy buffer (a new one per file cost an allocation of its size per file)
+     */
+    private static void copyExactly(InputStream in, OutputStream out, long size, byte[] buf, Path file,
+                                    Consumer<String> warnings) throws IOException {
         long left = size;
         while (left > 0) {
             int n = in.read(buf, 0, (int) Math.min(buf.length, left));
