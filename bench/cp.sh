@@ -2,6 +2,7 @@
 # vm cp throughput (issue 11): copies a 200 MiB tree of mixed sizes into a running VM and back out, RUNS times
 # each way, and prints MiB/s (file contents over the CLI's wall time, JVM start included) with the median.
 # The tree: 1 file of 64 MiB, 8 of 8 MiB, 48 of 1 MiB, 2048 of 4-20 KiB (24 MiB), in nested directories.
+# With CP_SHAPE=one-file the tree is a single 200 MiB file instead (the transport without per-file work).
 # Usage: bench/cp.sh [RUNS]   (default 3)
 # BANGER_BUILD_DIR picks the build to measure (default target/), e.g. an older commit built elsewhere;
 # the kernel and rootfs come from the test cache (~/.cache/banger-test), which `mvn verify` fills.
@@ -29,9 +30,9 @@ cleanup() {
 trap cleanup EXIT
 now_ms() { /usr/bin/python3 -c 'import time; print(int(time.monotonic()*1000))'; }
 
-/usr/bin/python3 - "$work/tree" <<'EOF'
+/usr/bin/python3 - "$work/tree" "${CP_SHAPE:-mixed}" <<'EOF'
 import os, random, sys
-root = sys.argv[1]
+root, shape = sys.argv[1], sys.argv[2]
 rnd = random.Random(11)
 def put(rel, size):
     path = os.path.join(root, rel)
@@ -42,6 +43,9 @@ def put(rel, size):
             n = min(left, 1 << 20)
             f.write(rnd.randbytes(n))
             left -= n
+if shape == "one-file":
+    put("big/one.bin", 200 << 20)
+    sys.exit(0)
 put("big/one.bin", 64 << 20)
 for i in range(8):
     put(f"mid/m{i}.bin", 8 << 20)
@@ -53,7 +57,7 @@ scale = small / sum(sizes)
 for i, s in enumerate(sizes):
     put(f"src/p{i % 32}/q{i % 7}/f{i}.c", max(1, int(s * scale)))
 EOF
-mib=$(du -sb --apparent-size "$work/tree/big" "$work/tree/mid" "$work/tree/small" "$work/tree/src" \
+mib=$(find "$work/tree" -type f -printf '%s\n' \
     | awk '{s+=$1} END {printf "%.1f", s/1048576}')
 files=$(find "$work/tree" -type f | wc -l)
 echo "tree: $files files, $mib MiB; build: $build"
@@ -61,6 +65,14 @@ echo "tree: $files files, $mib MiB; build: $build"
 b kernel import k --deb "$deb" >/dev/null 2>&1
 b image register bb --rootfs "$rootfs" >/dev/null
 b vm create --memory 512M --disk 1G cp >/dev/null 2>&1
+# The first VM of an image is captured as a template in the background (builds that have templates): wait for
+# it, so the capture's boot does not share the cores with the first copy.
+if b template list >/dev/null 2>&1; then
+    for _ in $(seq 1 60); do
+        [ "$(b template list | wc -l)" -gt 1 ] && break
+        sleep 1
+    done
+fi
 
 rate() { /usr/bin/python3 -c "print(f'{$mib / ($1 / 1000):.1f}')"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
