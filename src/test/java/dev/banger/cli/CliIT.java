@@ -236,6 +236,7 @@ class CliIT {
         assertThat(copy.exitCode()).as(copy.output()).isZero();
         assertThat(copy.stdout()).isEqualTo("copy imported (4.0M)\n");
         assertThat(copy.stderr()).contains("kernel 'fake' (" + FakeKernel.VERSION + ") is already here");
+        assertThat(copy.stderr()).as("the result is said once, on stdout").doesNotContain("imported");
 
         assertThat(banger.banger("image", "delete", "tiny", "copy").exitCode()).isZero();
         assertThat(banger.banger("kernel", "delete", "fake").exitCode()).isZero();

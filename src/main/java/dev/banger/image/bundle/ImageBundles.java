@@ -240,8 +240,6 @@ public final class ImageBundles {
             call.emit(Event.Progress.done("kernel", "kernel '" + kernel.name() + "' (" + kernel.version()
                     + ") is already here", 0));
         }
-        call.emit(Event.Progress.done("import", "image '" + name + "' imported (" + Sizes.formatBytes(
-                view.sizeBytes()) + ")", 0));
         log.info("imported image {} from {} ({})", name, request.source(), entry.source());
         return view;
     }
