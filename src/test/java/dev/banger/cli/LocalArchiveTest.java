@@ -146,6 +146,42 @@ class LocalArchiveTest {
         assertThat(Files.exists(dst.resolve("f"), LinkOption.NOFOLLOW_LINKS)).isTrue();
     }
 
+    @Test
+    void anExistingFileIsReplacedAndADirectoryIsNot() throws Exception {
+        Path dst = Files.createDirectory(dir.resolve("dst"));
+        Files.writeString(dst.resolve("old"), "a longer old content");
+        Files.createDirectories(dst.resolve("d/inside"));
+
+        LocalArchive.unpack(new ByteArrayInputStream(tar(file("old", "new"))), dst, false);
+
+        assertThat(Files.readString(dst.resolve("old"))).as("the archive's three bytes (tar() fills with x)")
+                .isEqualTo("xxx");
+        assertThatThrownBy(() -> LocalArchive.unpack(new ByteArrayInputStream(tar(file("d", "x"))), dst, false))
+                .isInstanceOf(IOException.class).hasMessageContaining("cannot replace the directory");
+        assertThat(dst.resolve("d/inside")).isDirectory();
+    }
+
+    @Test
+    void aFileLargerThanTheCopyBufferArrivesWhole() throws Exception {
+        byte[] big = new byte[(1 << 20) + 12345];
+        new java.util.Random(7).nextBytes(big);
+        TarArchiveEntry e = new TarArchiveEntry("big.bin", true);
+        e.setSize(big.length);
+        e.setMode(0100644);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream out = new TarArchiveOutputStream(bytes)) {
+            out.putArchiveEntry(e);
+            out.write(big);
+            out.closeArchiveEntry();
+        }
+        Path dst = Files.createDirectory(dir.resolve("dst"));
+
+        LocalArchive.Stats stats = LocalArchive.unpack(new ByteArrayInputStream(bytes.toByteArray()), dst, false);
+
+        assertThat(Files.readAllBytes(dst.resolve("big.bin"))).isEqualTo(big);
+        assertThat(stats.bytes()).isEqualTo(big.length);
+    }
+
     private static void assertUnsafe(Path dst, TarArchiveEntry... entries) throws Exception {
         byte[] archive = tar(entries);
         assertThatThrownBy(() -> LocalArchive.unpack(new ByteArrayInputStream(archive), dst, false))
