@@ -51,6 +51,8 @@ final class LocalArchive {
     private static final int S_IFIFO = 0010000;
     private static final int SET_ID_BITS = 06000;
     private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+    /** File contents move in pieces of this size both ways (one buffer per archive; 8 KiB cost a syscall each). */
+    private static final int COPY_BUFFER = 256 * 1024;
 
     /** What an unpack created. */
     record Stats(long files, long dirs, long symlinks, long others, long bytes, long skipped, List<String> warnings) {
@@ -119,7 +121,7 @@ final class LocalArchive {
      */
     static void pack(Path source, String root, OutputStream out, boolean owners, Consumer<String> warnings)
             throws IOException {
-        byte[] buf = new byte[64 * 1024];
+        byte[] buf = new byte[COPY_BUFFER];
         try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_GNU);
             tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_STAR);
@@ -250,7 +252,6 @@ final class LocalArchive {
     }
 
     private static final class Unpacker {
-        private static final int COPY_BUFFER = 256 * 1024;
         private static final OpenOption[] CREATE_FILE = {StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
             LinkOption.NOFOLLOW_LINKS};
         private final Path base;
@@ -405,7 +406,7 @@ final class LocalArchive {
             }
         }
 
-        /** The entry's contents, in pieces of {@link #COPY_BUFFER} (transferTo's 8 KiB cost a write per 8 KiB). */
+        /** The entry's contents, in pieces of {@link #COPY_BUFFER}. */
         private long copy(InputStream data, OutputStream out) throws IOException {
             long n = 0;
             int r;
