@@ -259,8 +259,8 @@ sys_fail:
     return -1;
 }
 
-int spawn_helper(helper_main fn, const char *arg, int with_stdin, int with_stdout, struct spawned *out,
-                 int *verdict_fd, char *err, size_t err_len)
+int spawn_helper(helper_main fn, const void *arg, int with_stdin, int with_stdout, int pass_fd,
+                 struct spawned *out, int *verdict_fd, char *err, size_t err_len)
 {
     int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 }, vp[2] = { -1, -1 };
     out->pid = -1;
@@ -292,9 +292,15 @@ int spawn_helper(helper_main fn, const char *arg, int with_stdin, int with_stdou
         /* Sources are all >= 3 (fds 0-2 stay open in banger-init), so 0 and 1 cannot clobber them. */
         if (dup2(with_stdin ? in_p[0] : devnull, 0) < 0 || dup2(with_stdout ? out_p[1] : devnull, 1) < 0)
             _exit(127);
+        /* Out of the way first: pass_fd may be 3, which the verdict pipe takes next. */
+        int passed = pass_fd >= 0 ? fcntl(pass_fd, F_DUPFD_CLOEXEC, HELPER_PASSED_FD + 1) : -1;
+        if (pass_fd >= 0 && passed < 0)
+            _exit(127);
         if (vp[1] == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(vp[1], 3) < 0)
             _exit(127);
-        close_fds_from(4);
+        if (passed >= 0 && dup2(passed, HELPER_PASSED_FD) < 0)
+            _exit(127);
+        close_fds_from(passed >= 0 ? HELPER_PASSED_FD + 1 : 4);
         if (chdir("/") < 0)
             _exit(127);
         _exit(fn(arg));

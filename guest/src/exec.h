@@ -39,16 +39,20 @@ int spawn_process(const struct spawn_request *req, struct spawned *out, char *er
 #define HELPER_PIPE_SIZE (1024 * 1024)
 
 /* The body of a helper process: runs in the child, returns its exit code. */
-typedef int (*helper_main)(const char *arg);
+typedef int (*helper_main)(const void *arg);
+
+/* Where a helper finds the descriptor it was handed (spawn_helper's pass_fd). */
+#define HELPER_PASSED_FD 4
 
 /*
  * Forks a helper process running fn(arg) in its own process group, with working directory /: stdin and stdout
  * are pipes to the agent when asked for (else /dev/null), fd 3 the write end of a pipe whose read end comes back
- * in *verdict_fd; the pipes hold HELPER_PIPE_SIZE when the kernel allows. Returns 0, or -1 with a message in err.
- * All returned fds are non-blocking and close-on-exec.
+ * in *verdict_fd, and fd HELPER_PASSED_FD a copy of pass_fd when it is not -1 (the agent keeps its own); the pipes
+ * hold HELPER_PIPE_SIZE when the kernel allows. Returns 0, or -1 with a message in err. All returned fds are
+ * non-blocking and close-on-exec.
  */
-int spawn_helper(helper_main fn, const char *arg, int with_stdin, int with_stdout, struct spawned *out,
-                 int *verdict_fd, char *err, size_t err_len);
+int spawn_helper(helper_main fn, const void *arg, int with_stdin, int with_stdout, int pass_fd,
+                 struct spawned *out, int *verdict_fd, char *err, size_t err_len);
 
 /* Sets a PTY's window size. */
 int pty_resize(int master_fd, uint16_t rows, uint16_t cols);

@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "exec.h"
 #include "json.h"
 #include "proto.h"
 #include "tar.h"
@@ -400,8 +401,23 @@ done:
     return rc;
 }
 
-int file_read_main(const char *path)
+/* Takes the host's TCP connection as fd target_fd when the job offers one. Returns 0, or a verdict's exit code. */
+static int take_route(const struct file_copy_job *job, int target_fd)
 {
+    if (job->listen_fd < 0)
+        return 0;
+    if (copy_tcp_await(HELPER_PASSED_FD, job->token, target_fd) < 0)
+        return exit_code(fail(ERR_IO, "taking the host's connection: %s", strerror(errno)));
+    return 0;
+}
+
+int file_read_main(const void *arg)
+{
+    const struct file_copy_job *job = arg;
+    const char *path = job->path;
+    int routed = take_route(job, STDOUT_FILENO);
+    if (routed)
+        return routed;
     char *fs = calloc(1, TAR_NAME_MAX + 2);
     char *name = calloc(1, TAR_NAME_MAX + 2);
     struct stats st = { 0 };
@@ -809,8 +825,13 @@ static void finish_dirs(struct extract *x)
     free(x->dirs);
 }
 
-int file_write_main(const char *path)
+int file_write_main(const void *arg)
 {
+    const struct file_copy_job *job = arg;
+    const char *path = job->path;
+    int routed = take_route(job, STDIN_FILENO);
+    if (routed)
+        return routed;
     struct extract x = { .base_fd = -1, .parent_fd = -1 };
     umask(0); /* files are created with their own permission bits (extract_file) */
     char parent[TAR_NAME_MAX + 1];

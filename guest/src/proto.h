@@ -30,6 +30,7 @@ enum frame_type {
     FRAME_RESULT = 0x30,
     FRAME_ERROR = 0x31,
     FRAME_CLOSE = 0x32,
+    FRAME_TRANSPORT = 0x33,
 };
 
 #define STREAM_STDIN 0

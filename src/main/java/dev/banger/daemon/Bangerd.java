@@ -162,7 +162,7 @@ public final class Bangerd implements AutoCloseable {
             DaemonControl control = new DaemonControl(paths, clock, configFingerprint, () -> self[0].close());
             RpcServer server = new RpcServer(paths.socket(),
                     Dispatcher.handlers(control, vms, new VmUsage(running, network, runner), exec, run, connect,
-                            new VmPorts(running), new VmCopy(running), sessions, images,
+                            new VmPorts(running), new VmCopy(running, config.copyOverNetwork()), sessions, images,
                             new ImageBundles(paths, images, kernels, clock), kernels),
                     peers);
             self[0] = new Bangerd(paths, lock, db, server, dnsServer, vms, guestDns, puller);

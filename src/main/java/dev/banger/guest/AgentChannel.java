@@ -55,6 +55,9 @@ final class AgentChannel<R> {
     private boolean connectionLost;
     private R result;
     private AgentException failure;
+    /** The agent has sent a frame on this channel; {@link #transport} holds the first one's payload if it was TRANSPORT. */
+    private boolean firstFrameSeen;
+    private byte[] transport;
 
     /** @param op what the channel was opened for: names it in messages, says whether it has stdin, reads its RESULT */
     AgentChannel(AgentClient client, int channel, AgentOp.Channel<R, ?> op) {
@@ -69,6 +72,11 @@ final class AgentChannel<R> {
 
     OutputStream stdin() {
         return stdin;
+    }
+
+    /** What runs on the channel, for messages. */
+    String description() {
+        return description;
     }
 
     InputStream stdout() {
@@ -156,6 +164,24 @@ final class AgentChannel<R> {
         }
     }
 
+    /**
+     * Waits for the channel's first frame and returns its payload if it is TRANSPORT (a file copy asked to go over
+     * TCP: where the guest listens), or null when it is anything else (an agent that does not know the request
+     * ignores it and starts the copy on the channel), the channel ended, or nothing came within {@code timeout}.
+     */
+    byte[] awaitTransport(Duration timeout) throws InterruptedException {
+        long nanos = timeout.toNanos();
+        lock.lock();
+        try {
+            while (!firstFrameSeen && !finished && nanos > 0) {
+                nanos = changed.awaitNanos(nanos);
+            }
+            return transport;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     boolean isFinished() {
         lock.lock();
         try {
@@ -207,6 +233,16 @@ final class AgentChannel<R> {
     }
 
     private void receive(Frame frame) {
+        lock.lock();
+        try {
+            if (!firstFrameSeen) {
+                firstFrameSeen = true;
+                transport = frame.type() == FrameType.TRANSPORT ? frame.payload() : null;
+                changed.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
         switch (frame.type()) {
             case FrameType.STDOUT, FrameType.STDERR -> {
                 boolean returnNow = false;
@@ -268,6 +304,9 @@ final class AgentChannel<R> {
                 finish(read, error);
             }
             case FrameType.ERROR -> finish(null, AgentCodec.error(frame, context()));
+            case FrameType.TRANSPORT -> {
+                // Read by awaitTransport, when it is the channel's first frame.
+            }
             default -> {
                 // Frame types a later agent may add: not ours to interpret.
             }

@@ -6,6 +6,7 @@ import org.slf4j.LoggerFactory;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
@@ -289,12 +290,42 @@ public final class AgentClient implements Closeable {
 
     /** Streams a tar archive of {@code path} (absolute; a file or a directory tree) out of the guest. */
     public FileCopyOut readFile(String path) throws IOException {
-        return open(new AgentOp.FileRead(path));
+        return readFile(path, null);
+    }
+
+    /**
+     * Like {@link #readFile(String)}, with the archive over a TCP connection to the guest at {@code overTcp} when
+     * the agent can (docs/agent-protocol.md, "The archive over TCP"), else on the channel.
+     *
+     * @param overTcp the guest's own address, or null for the channel
+     */
+    public FileCopyOut readFile(String path, InetAddress overTcp) throws IOException {
+        CopyConnection.Offer offer = overTcp == null ? null : CopyConnection.Offer.to(overTcp);
+        FileCopyOut copy = open(new AgentOp.FileRead(path, offer));
+        if (offer != null) {
+            copy.connect(offer);
+        }
+        return copy;
     }
 
     /** Extracts the tar archive written to the returned handle at {@code path} (absolute) in the guest. */
     public FileCopyIn writeFile(String path) throws IOException {
-        return open(new AgentOp.FileWrite(path));
+        return writeFile(path, null);
+    }
+
+    /**
+     * Like {@link #writeFile(String)}, with the archive over a TCP connection to the guest at {@code overTcp} when
+     * the agent can, else on the channel.
+     *
+     * @param overTcp the guest's own address, or null for the channel
+     */
+    public FileCopyIn writeFile(String path, InetAddress overTcp) throws IOException {
+        CopyConnection.Offer offer = overTcp == null ? null : CopyConnection.Offer.to(overTcp);
+        FileCopyIn copy = open(new AgentOp.FileWrite(path, offer));
+        if (offer != null) {
+            copy.connect(offer);
+        }
+        return copy;
     }
 
     /** Personalising mounts the work disk (a first boot copies the image's /root into it) and starts sshd. */

@@ -74,9 +74,15 @@ public sealed interface AgentOp<R> {
     sealed interface OnPath<H> extends Channel<CopyStats, H> {
         String path();
 
+        /** Where the archive may go over TCP instead of the channel, or null. */
+        CopyConnection.Offer tcp();
+
         @Override
         default void write(AgentCodec.Request out) {
             out.put("path", path());
+            if (tcp() != null) {
+                out.put("tcp", tcp().wire());
+            }
         }
 
         @Override
@@ -261,8 +267,8 @@ public sealed interface AgentOp<R> {
         }
     }
 
-    /** A tar archive of {@code path} (absolute) out of the guest. */
-    record FileRead(String path) implements OnPath<FileCopyOut> {
+    /** A tar archive of {@code path} (absolute) out of the guest, over TCP when {@code tcp} is not null. */
+    record FileRead(String path, CopyConnection.Offer tcp) implements OnPath<FileCopyOut> {
         @Override
         public String wireName() {
             return "file.read";
@@ -273,9 +279,10 @@ public sealed interface AgentOp<R> {
             return "copy of " + path + " out of the guest";
         }
 
+        /** Over TCP, EOF on stdin tells the guest the archive comes on the channel after all. */
         @Override
         public boolean stdin() {
-            return false;
+            return tcp != null;
         }
 
         @Override
@@ -289,8 +296,8 @@ public sealed interface AgentOp<R> {
         }
     }
 
-    /** A tar archive extracted at {@code path} (absolute) in the guest. */
-    record FileWrite(String path) implements OnPath<FileCopyIn> {
+    /** A tar archive extracted at {@code path} (absolute) in the guest, sent over TCP when {@code tcp} is not null. */
+    record FileWrite(String path, CopyConnection.Offer tcp) implements OnPath<FileCopyIn> {
         @Override
         public String wireName() {
             return "file.write";

@@ -1,24 +1,63 @@
 package dev.banger.guest;
 
+import java.io.FilterOutputStream;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.net.Socket;
 
 /**
  * A {@code file.write} in progress: write a tar archive to {@link #archive()}, then {@link #finish()}. Where it
  * lands and what is refused is in docs/agent-protocol.md ("File copy"). The guest may refuse an entry before the
- * archive is complete: writes then fail and {@link #finish()} throws the agent's reason.
+ * archive is complete: writes then fail and {@link #finish()} throws the agent's reason. The archive goes over a
+ * TCP connection to the guest when one was offered and made ({@link #overTcp()}), else as STDIN frames.
  */
 public final class FileCopyIn {
 
     private final AgentChannel<CopyStats> channel;
+    private Socket connection;
+    private OutputStream archive;
 
     FileCopyIn(AgentChannel<CopyStats> channel) {
         this.channel = channel;
+        this.archive = channel.stdin();
+    }
+
+    /** Makes the TCP connection the OPEN offered; without one the archive stays on the channel. */
+    void connect(CopyConnection.Offer offer) throws IOException {
+        try {
+            connection = CopyConnection.establish(channel, offer, channel.description());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            cancel();
+            throw new InterruptedIOException("interrupted connecting for a copy into the guest");
+        }
+        if (connection != null) {
+            archive = new FilterOutputStream(connection.getOutputStream()) {
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    out.write(b, off, len);
+                }
+
+                /** Ends the archive: the guest reads end-of-file, finishes and answers on the channel. */
+                @Override
+                public void close() throws IOException {
+                    if (!connection.isOutputShutdown() && !connection.isClosed()) {
+                        connection.shutdownOutput();
+                    }
+                }
+            };
+        }
     }
 
     /** Where the archive goes; flow-controlled (writes block while the guest catches up). */
     public OutputStream archive() {
-        return channel.stdin();
+        return archive;
+    }
+
+    /** True when the archive goes over a TCP connection rather than the agent channel. */
+    public boolean overTcp() {
+        return connection != null;
     }
 
     /**
@@ -28,11 +67,15 @@ public final class FileCopyIn {
      */
     public CopyStats finish() throws IOException, InterruptedException {
         try {
-            channel.stdin().close();
+            archive.close();
         } catch (IOException e) {
-            // The guest ended the channel first; its verdict says why.
+            // The guest ended the copy first; its verdict says why.
         }
-        return channel.waitFor();
+        try {
+            return channel.waitFor();
+        } finally {
+            CopyConnection.closeQuietly(connection);
+        }
     }
 
     /**
@@ -50,6 +93,7 @@ public final class FileCopyIn {
 
     /** Stops the copy in the guest. */
     public void cancel() throws IOException {
+        CopyConnection.closeQuietly(connection);
         channel.cancel();
     }
 }

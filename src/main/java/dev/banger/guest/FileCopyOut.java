@@ -1,24 +1,60 @@
 package dev.banger.guest;
 
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.net.Socket;
 
 /**
  * A {@code file.read} in progress: a tar archive of a guest path (docs/agent-protocol.md, "File copy").
  * Read {@link #archive()} to its end, then {@link #finish()} for the counts; an {@link AgentException} from
- * either means the archive is incomplete and must be discarded.
+ * either means the archive is incomplete and must be discarded. The archive comes over a TCP connection from the
+ * guest when one was offered and made ({@link #overTcp()}), else as STDOUT frames.
  */
 public final class FileCopyOut {
 
     private final AgentChannel<CopyStats> channel;
+    private Socket connection;
+    private InputStream archive;
 
     FileCopyOut(AgentChannel<CopyStats> channel) {
         this.channel = channel;
+        this.archive = channel.stdout();
     }
 
-    /** The archive. Closing it early discards the rest (the copy still finishes in the guest). */
+    /** Makes the TCP connection the OPEN offered; without one, EOF on stdin tells the guest to use the channel. */
+    void connect(CopyConnection.Offer offer) throws IOException {
+        try {
+            connection = CopyConnection.establish(channel, offer, channel.description());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            cancel();
+            throw new InterruptedIOException("interrupted connecting for a copy out of the guest");
+        }
+        if (connection == null) {
+            channel.stdin().close();
+            return;
+        }
+        channel.stdout().close(); // nothing comes there
+        archive = new FilterInputStream(connection.getInputStream()) {
+            /** Discards the rest: the guest's helper goes on writing into a closed connection and fails. */
+            @Override
+            public void close() throws IOException {
+                connection.close();
+            }
+        };
+    }
+
+    /** The archive. Closing it early discards the rest. */
     public InputStream archive() {
-        return channel.stdout();
+        return archive;
+    }
+
+    /** True when the archive comes over a TCP connection rather than the agent channel. */
+    public boolean overTcp() {
+        return connection != null;
     }
 
     /**
@@ -27,12 +63,20 @@ public final class FileCopyOut {
      * @throws AgentException {@code not_found} when the path does not exist, or another failure of the copy
      */
     public CopyStats finish() throws IOException, InterruptedException {
-        channel.stdout().close();
-        return channel.waitFor();
+        try {
+            if (connection != null) {
+                archive.transferTo(OutputStream.nullOutputStream()); // the rest, so the guest's helper ends as it should
+            }
+            archive.close();
+            return channel.waitFor();
+        } finally {
+            CopyConnection.closeQuietly(connection);
+        }
     }
 
     /** Stops the copy in the guest. */
     public void cancel() throws IOException {
+        CopyConnection.closeQuietly(connection);
         channel.cancel();
     }
 }

@@ -15,6 +15,8 @@ final class FrameType {
     static final int RESULT = 0x30;
     static final int ERROR = 0x31;
     static final int CLOSE = 0x32;
+    /** Guest→host, the first frame of a file copy asked to go over TCP: JSON {@code {"tcp_port":N[,"why":"..."]}}. */
+    static final int TRANSPORT = 0x33;
 
     static final int PROTOCOL_VERSION = 1;
     static final int HEADER_LENGTH = 12;
@@ -47,6 +49,7 @@ final class FrameType {
             case RESULT -> "RESULT";
             case ERROR -> "ERROR";
             case CLOSE -> "CLOSE";
+            case TRANSPORT -> "TRANSPORT";
             default -> String.format("0x%02x", type);
         };
     }

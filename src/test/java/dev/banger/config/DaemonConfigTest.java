@@ -89,6 +89,14 @@ class DaemonConfigTest {
         assertThat(optedOut.guestDnsOnBridge()).as("guests told to ask elsewhere: no server on the bridge").isFalse();
     }
 
+    @Test
+    void copiesGoOverTheNetworkUnlessConfiguredOtherwise() {
+        assertThat(Json.read("{}", DaemonConfig.class).copyOverNetwork()).isTrue();
+        assertThat(Json.read("{\"network\": {\"nat\": false}}", DaemonConfig.class).copyOverNetwork()).isTrue();
+        assertThat(Json.read("{\"network\": {\"copyOverNetwork\": false}}", DaemonConfig.class).copyOverNetwork())
+                .isFalse();
+    }
+
     private static DaemonConfig config(String dnsListen) {
         return Json.read("{\"dnsListen\": \"" + dnsListen + "\"}", DaemonConfig.class);
     }

@@ -45,8 +45,18 @@ class AgentCodecTest {
         g.put(new AgentOp.SessionLogs("build", false), "{\"op\":\"session.logs\",\"name\":\"build\",\"follow\":false}");
         g.put(new AgentOp.SessionKill("build", 15), "{\"op\":\"session.kill\",\"name\":\"build\",\"signal\":15}");
         g.put(new AgentOp.SessionRemove("build"), "{\"op\":\"session.remove\",\"name\":\"build\"}");
-        g.put(new AgentOp.FileRead("/root/src"), "{\"op\":\"file.read\",\"path\":\"/root/src\"}");
-        g.put(new AgentOp.FileWrite("/root/dst"), "{\"op\":\"file.write\",\"path\":\"/root/dst\"}");
+        g.put(new AgentOp.FileRead("/root/src", null), "{\"op\":\"file.read\",\"path\":\"/root/src\"}");
+        g.put(new AgentOp.FileWrite("/root/dst", null), "{\"op\":\"file.write\",\"path\":\"/root/dst\"}");
+        byte[] token = new byte[16];
+        java.util.Arrays.fill(token, (byte) 0x5c);
+        CopyConnection.Offer offer;
+        try {
+            offer = new CopyConnection.Offer(java.net.InetAddress.getByName("172.30.77.5"), token);
+        } catch (java.net.UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+        g.put(new AgentOp.FileWrite("/root/dst", offer), "{\"op\":\"file.write\",\"path\":\"/root/dst\",\"tcp\":"
+                + "{\"address\":\"172.30.77.5\",\"token\":\"" + "5c".repeat(16) + "\"}}");
         g.put(new AgentOp.Ports(), "{\"op\":\"ports\"}");
         g.put(new AgentOp.Shutdown(ShutdownAction.POWEROFF), "{\"op\":\"shutdown\",\"action\":\"poweroff\"}");
         g.put(new AgentOp.ClockSet(Instant.ofEpochSecond(1700000000, 123456789), Duration.ofMillis(50)),
@@ -177,10 +187,10 @@ class AgentCodecTest {
                 .isEqualTo(new SessionOutcome(true, null, 3));
         assertThat(read(new AgentOp.SessionLogs("b", false), "{\"running\":true,\"lost\":0}"))
                 .isEqualTo(new SessionOutcome(false, null, 0));
-        assertThat(read(new AgentOp.FileRead("/x"), "{\"files\":1,\"dirs\":2,\"symlinks\":3,\"others\":4,"
+        assertThat(read(new AgentOp.FileRead("/x", null), "{\"files\":1,\"dirs\":2,\"symlinks\":3,\"others\":4,"
                 + "\"bytes\":5,\"skipped\":6,\"warnings\":[\"w\"]}"))
                 .isEqualTo(new CopyStats(1, 2, 3, 4, 5, 6, List.of("w")));
-        assertThat(read(new AgentOp.FileWrite("/x"), "{\"cancelled\":true}"))
+        assertThat(read(new AgentOp.FileWrite("/x", null), "{\"cancelled\":true}"))
                 .as("a cancelled copy has nothing to count")
                 .isEqualTo(new CopyStats(0, 0, 0, 0, 0, 0, List.of()));
         assertThat(read(new AgentOp.Ports(), "{\"ports\":[{\"protocol\":\"tcp\",\"address\":\"::\",\"port\":22,"

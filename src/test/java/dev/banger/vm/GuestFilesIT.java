@@ -124,6 +124,36 @@ class GuestFilesIT {
     }
 
     @Test
+    void archivesGoOverTcpAndOnTheAgentChannelWhenTheGuestNetworkIsDown() throws Exception {
+        byte[] data = new byte[3 << 20];
+        new Random(5).nextBytes(data);
+        Path file = Files.write(banger.home().resolve("net.bin"), data);
+        Path log = banger.stateDir().resolve("logs/bangerd.log");
+
+        ok(banger.banger("vm", "cp", file.toString(), "files:/root/tcp.bin"));
+        ok(banger.banger("vm", "cp", "files:/root/tcp.bin", banger.home().resolve("tcp-back.bin").toString()));
+        assertThat(Files.readAllBytes(banger.home().resolve("tcp-back.bin"))).isEqualTo(data);
+        assertThat(Files.readString(log)).contains("VM files: copy into /root/tcp.bin over TCP",
+                "VM files: copy out of /root/tcp.bin over TCP");
+
+        String gateway = ok(banger.banger("vm", "exec", "files", "--", "sh", "-c",
+                "ip route | awk '/^default/ {print $3}'")).stdout().strip();
+        ok(banger.banger("vm", "exec", "files", "--", "ip", "link", "set", "eth0", "down"));
+        try {
+            ok(banger.banger("vm", "cp", file.toString(), "files:/root/serial.bin"));
+            ok(banger.banger("vm", "cp", "files:/root/serial.bin", banger.home().resolve("serial-back.bin").toString()));
+            assertThat(Files.readAllBytes(banger.home().resolve("serial-back.bin"))).isEqualTo(data);
+            assertThat(Files.readString(log)).contains("VM files: copy into /root/serial.bin on the agent channel",
+                    "VM files: copy out of /root/serial.bin on the agent channel");
+        } finally {
+            ok(banger.banger("vm", "exec", "files", "--", "ip", "link", "set", "eth0", "up"));
+            if (!gateway.isEmpty()) {
+                ok(banger.banger("vm", "exec", "files", "--", "ip", "route", "replace", "default", "via", gateway));
+            }
+        }
+    }
+
+    @Test
     void portsShowsAListenerStartedByExec() throws Exception {
         ok(banger.banger("vm", "exec", "files", "--", "httpd", "-p", "8080", "-h", "/tmp"));
         ok(banger.banger("session", "start", "files", "--name", "nc", "--", "nc", "-l", "-p", "7777"));

@@ -1,5 +1,8 @@
 package dev.banger.host.network;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+
 /** An IPv4 network in CIDR form, e.g. 172.30.77.0/24. */
 public record Ipv4Network(int base, int prefix) {
 
@@ -42,6 +45,21 @@ public record Ipv4Network(int base, int prefix) {
     public int offsetOf(String address) {
         int a = toInt(address);
         return (a & mask(prefix)) == base ? a - base : -1;
+    }
+
+    /**
+     * A dotted IPv4 address as an {@link InetAddress}, without a name lookup.
+     *
+     * @throws IllegalArgumentException when {@code dotted} is not one
+     */
+    public static InetAddress inetAddress(String dotted) {
+        try {
+            int a = toInt(dotted);
+            return InetAddress.getByAddress(new byte[] {(byte) (a >>> 24), (byte) (a >>> 16), (byte) (a >>> 8),
+                    (byte) a});
+        } catch (NumberFormatException | UnknownHostException e) {
+            throw new IllegalArgumentException("\"" + dotted + "\" is not an IPv4 address", e);
+        }
     }
 
     static int toInt(String dotted) {
