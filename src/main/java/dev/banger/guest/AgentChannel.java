@@ -58,6 +58,8 @@ final class AgentChannel<R> {
     /** The agent has sent a frame on this channel; {@link #transport} holds the first one's payload if it was TRANSPORT. */
     private boolean firstFrameSeen;
     private byte[] transport;
+    /** Run once if the channel fails (ERROR or the connection lost); see {@link #onFailure}. */
+    private Runnable failureHook;
 
     /** @param op what the channel was opened for: names it in messages, says whether it has stdin, reads its RESULT */
     AgentChannel(AgentClient client, int channel, AgentOp.Channel<R, ?> op) {
@@ -217,17 +219,20 @@ final class AgentChannel<R> {
 
             @Override
             public void onConnectionLost(AgentException cause) {
+                Runnable hook = null;
                 lock.lock();
                 try {
                     if (!finished) {
                         failure = cause;
                         connectionLost = true;
                         finished = true;
+                        hook = takeFailureHook();
                         changed.signalAll();
                     }
                 } finally {
                     lock.unlock();
                 }
+                runHook(hook);
             }
         };
     }
@@ -319,6 +324,7 @@ final class AgentChannel<R> {
 
     private void finish(R outcome, AgentException error) {
         client.release(channel);
+        Runnable hook = null;
         lock.lock();
         try {
             if (finished) {
@@ -327,9 +333,46 @@ final class AgentChannel<R> {
             result = outcome;
             failure = error;
             finished = true;
+            if (error != null) {
+                hook = takeFailureHook();
+            }
             changed.signalAll();
         } finally {
             lock.unlock();
+        }
+        runHook(hook);
+    }
+
+    /**
+     * Runs {@code hook} once when the channel fails: an ERROR, or the connection to the agent lost (at once if it
+     * already has). A file copy over TCP closes its connection with it, so a relay blocked on a guest that is gone
+     * returns. Not on RESULT: a copy's archive may still be in flight on its connection then.
+     */
+    void onFailure(Runnable hook) {
+        boolean now;
+        lock.lock();
+        try {
+            now = finished && failure != null;
+            if (!now) {
+                failureHook = hook;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (now) {
+            runHook(hook);
+        }
+    }
+
+    private Runnable takeFailureHook() {
+        Runnable hook = failureHook;
+        failureHook = null;
+        return hook;
+    }
+
+    private static void runHook(Runnable hook) {
+        if (hook != null) {
+            hook.run();
         }
     }
 

@@ -33,6 +33,8 @@ public final class FileCopyIn {
             throw new InterruptedIOException("interrupted connecting for a copy into the guest");
         }
         if (connection != null) {
+            Socket made = connection;
+            channel.onFailure(() -> CopyConnection.closeQuietly(made)); // a relay blocked on it returns
             archive = new FilterOutputStream(connection.getOutputStream()) {
                 @Override
                 public void write(byte[] b, int off, int len) throws IOException {

@@ -37,14 +37,50 @@ public final class FileCopyOut {
             channel.stdin().close();
             return;
         }
+        Socket made = connection;
+        channel.onFailure(() -> CopyConnection.closeQuietly(made)); // a relay blocked on it returns
         channel.stdout().close(); // nothing comes there
         archive = new FilterInputStream(connection.getInputStream()) {
+            @Override
+            public int read() throws IOException {
+                try {
+                    return super.read();
+                } catch (IOException e) {
+                    throw failureOr(e);
+                }
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                try {
+                    return super.read(b, off, len);
+                } catch (IOException e) {
+                    throw failureOr(e);
+                }
+            }
+
             /** Discards the rest: the guest's helper goes on writing into a closed connection and fails. */
             @Override
             public void close() throws IOException {
                 connection.close();
             }
         };
+    }
+
+    /** Why the connection broke: the channel's failure when it has one (it closed the connection), else e. */
+    private IOException failureOr(IOException e) {
+        if (channel.isFinished()) {
+            try {
+                channel.waitFor();
+            } catch (AgentException failure) {
+                return failure;
+            } catch (IOException | InterruptedException other) {
+                if (other instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        return e;
     }
 
     /** The archive. Closing it early discards the rest. */

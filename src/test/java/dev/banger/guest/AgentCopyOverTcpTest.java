@@ -92,6 +92,26 @@ class AgentCopyOverTcpTest extends AgentTestBase {
     }
 
     @Test
+    void losingTheAgentConnectionMidCopyBreaksTheTcpConnectionWithTheAgentsReason() throws Exception {
+        Path big = dir.resolve("big.bin");
+        try (OutputStream o = Files.newOutputStream(big)) {
+            byte[] block = new byte[1 << 20];
+            for (int i = 0; i < 64; i++) {
+                o.write(block);
+            }
+        }
+        FileCopyOut out = client.readFile(big.toString(), LOOPBACK);
+        assertThat(out.overTcp()).isTrue();
+        InputStream archive = out.archive();
+        assertThat(archive.read(new byte[65536])).isPositive();
+
+        client.close(); // as when the guest's VMM dies: the channel fails, and so must reads of its connection
+
+        assertThatThrownBy(() -> archive.transferTo(OutputStream.nullOutputStream()))
+                .isInstanceOf(AgentException.class).hasMessageContaining("closed");
+    }
+
+    @Test
     void whereTheAgentCannotListenTheCopyGoesOnTheChannel() throws Exception {
         Files.writeString(dir.resolve("f.txt"), "on the channel\n");
         InetAddress notHere = InetAddress.getByName(NOT_HERE);
