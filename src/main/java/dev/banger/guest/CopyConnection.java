@@ -64,9 +64,11 @@ final class CopyConnection {
      *
      * @return the connection, accepted by the guest's helper; null when the copy goes on the channel (an agent
      *     that does not know TCP copies, no listener, no connection), which the caller then uses
+     * @throws IOException when the guest did not accept a connection that sent the token (within 10 s): the copy
+     *     has failed, and the caller cancels the channel
      */
     static Socket establish(AgentChannel<?> channel, Offer offer, String description)
-            throws InterruptedException {
+            throws IOException, InterruptedException {
         byte[] notice = channel.awaitTransport(TRANSPORT_WAIT);
         if (notice == null) {
             LOG.debug("{}: the agent did not offer a TCP port; the archive goes on the channel", description);
@@ -90,6 +92,13 @@ final class CopyConnection {
         Socket socket = new Socket();
         try {
             socket.connect(at, CONNECT_TIMEOUT_MS);
+        } catch (IOException e) {
+            // Nothing was sent: the helper is still waiting for either, and the channel is the other.
+            LOG.info("{}: no TCP connection to {} ({}); the archive goes on the channel", description, at, e.toString());
+            closeQuietly(socket);
+            return null;
+        }
+        try {
             socket.setSoTimeout(ACCEPT_TIMEOUT_MS);
             OutputStream out = socket.getOutputStream();
             out.write(offer.token());
@@ -97,14 +106,16 @@ final class CopyConnection {
             InputStream in = socket.getInputStream();
             int answer = in.read();
             if (answer != ACCEPTED) {
-                throw new IOException(answer < 0 ? "the guest closed it" : "the guest answered " + answer);
+                throw new IOException(answer < 0 ? "it closed the connection" : "it answered " + answer);
             }
             socket.setSoTimeout(0);
             return socket;
         } catch (IOException e) {
-            LOG.info("{}: no TCP connection to {} ({}); the archive goes on the channel", description, at, e.toString());
+            // The token is out: the helper may take this connection at any moment, so the channel is no longer an
+            // option for this copy.
             closeQuietly(socket);
-            return null;
+            throw new IOException("the guest did not accept the copy's connection to " + at + ": " + e.getMessage(),
+                    e);
         }
     }
 

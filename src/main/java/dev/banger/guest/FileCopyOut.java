@@ -28,6 +28,9 @@ public final class FileCopyOut {
     void connect(CopyConnection.Offer offer) throws IOException {
         try {
             connection = CopyConnection.establish(channel, offer, channel.description());
+        } catch (IOException e) {
+            cancel();
+            throw e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             cancel();
