@@ -15,7 +15,7 @@ import java.net.Socket;
 public final class FileCopyIn {
 
     private final AgentChannel<CopyStats> channel;
-    private Socket connection;
+    private volatile Socket connection; // set once, in connect, before the handle is handed out
     private OutputStream archive;
 
     FileCopyIn(AgentChannel<CopyStats> channel) {

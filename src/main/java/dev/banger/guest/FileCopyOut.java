@@ -16,7 +16,7 @@ import java.net.Socket;
 public final class FileCopyOut {
 
     private final AgentChannel<CopyStats> channel;
-    private Socket connection;
+    private volatile Socket connection; // set once, in connect, before the handle is handed out
     private InputStream archive;
 
     FileCopyOut(AgentChannel<CopyStats> channel) {

@@ -106,6 +106,12 @@ class TemplateIT {
                         "/proc/sys/kernel/random/uuid"));
         ok(banger.banger("vm", "exec", "alpha", "--", "ping", "-c", "1", "-W", "5", ip("bravo")));
         ok(banger.banger("vm", "exec", "bravo", "--", "ping", "-c", "1", "-W", "5", ip("alpha")));
+        // vm cp reaches a clone over TCP at its own address, behind the MAC personalise gave it.
+        Path note = Files.writeString(banger.home().resolve("clone-note.txt"), "to the clone\n");
+        ok(banger.banger("vm", "cp", note.toString(), "alpha:/root/note.txt"));
+        assertThat(exec("alpha", "cat", "/root/note.txt")).isEqualTo("to the clone");
+        assertThat(Files.readString(banger.stateDir().resolve("logs/bangerd.log")))
+                .contains("VM alpha: copy into /root/note.txt over TCP");
 
         assertThat(sha256(templateDir.resolve("memory.ram"))).as("clones never write the template's RAM")
                 .isEqualTo(memoryBefore);
