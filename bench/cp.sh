@@ -86,12 +86,16 @@ fi
 
 rate() { /usr/bin/python3 -c "print(f'{$mib / ($1 / 1000):.1f}')"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Before each timed copy, what the last one left dirty is written back, in the guest and on the host, so the
+# flushers' work for one run (the guest's 28 MiB of small files: ~0.2 s; the host's copy out) does not land in
+# another's time.
+settle() { b vm exec cp -- sync; sync; }
 ins=(); outs=()
 for r in $(seq 1 "$runs"); do
-    sync # the last run's data written back first, so the flusher's work does not land in this run's time
+    settle
     t0=$(now_ms); b vm cp "$work/fs/tree" "cp:/root/in$r" 2>/dev/null; t=$(( $(now_ms) - t0 ))
     ins+=("$(rate "$t")")
-    sync
+    settle
     t0=$(now_ms); b vm cp "cp:/root/in$r" "$work/fs/out$r" 2>/dev/null; u=$(( $(now_ms) - t0 ))
     outs+=("$(rate "$u")")
     diff -r "$work/fs/tree" "$work/fs/out$r" >/dev/null || { echo "run $r: the copy out differs from the tree" >&2; exit 1; }
