@@ -37,8 +37,11 @@ public final class FileCopyIn {
         }
         if (connection != null) {
             Socket made = connection;
+            // The stream first: a verdict that came already (a refused path) runs the hook at once, and a closed
+            // socket has no streams; writing to one closed by the hook fails, and finish() says why.
+            OutputStream sent = made.getOutputStream();
             channel.onFailure(() -> CopyConnection.closeQuietly(made)); // a relay blocked on it returns
-            archive = new FilterOutputStream(connection.getOutputStream()) {
+            archive = new FilterOutputStream(sent) {
                 @Override
                 public void write(byte[] b, int off, int len) throws IOException {
                     out.write(b, off, len);

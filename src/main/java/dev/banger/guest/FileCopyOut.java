@@ -41,9 +41,12 @@ public final class FileCopyOut {
             return;
         }
         Socket made = connection;
+        // The stream first: a verdict that came already (a missing path) runs the hook at once, and a closed
+        // socket has no streams; reading one closed by the hook reports the verdict (failureOr).
+        InputStream received = made.getInputStream();
         channel.onFailure(() -> CopyConnection.closeQuietly(made)); // a relay blocked on it returns
         channel.stdout().close(); // nothing comes there
-        archive = new FilterInputStream(connection.getInputStream()) {
+        archive = new FilterInputStream(received) {
             @Override
             public int read() throws IOException {
                 try {

@@ -97,6 +97,32 @@ class AgentCopyOverTcpTest extends AgentTestBase {
     }
 
     @Test
+    void aVerdictThatComesAsTheConnectionIsMadeIsWhatTheCopySays() throws Exception {
+        // A missing path fails in the guest right after it accepts the connection, so the verdict often closes
+        // the connection while the host is still setting it up (about one try in five here). Whichever comes
+        // first, the copy reports the guest's reason, never a closed socket.
+        for (int i = 0; i < 100; i++) {
+            FileCopyOut out = client.readFile(dir.resolve("absent").toString(), LOOPBACK);
+            try {
+                assertThat(out.archive().readAllBytes()).isEmpty();
+            } catch (AgentException e) {
+                assertThat(e.code()).isEqualTo(AgentError.NOT_FOUND);
+            }
+            assertThatThrownBy(out::finish).isInstanceOfSatisfying(AgentException.class,
+                    e -> assertThat(e.code()).isEqualTo(AgentError.NOT_FOUND));
+
+            FileCopyIn in = client.writeFile(dir.resolve("absent/dst").toString(), LOOPBACK);
+            try (OutputStream archive = in.archive()) {
+                archive.write(tar("x", "x"));
+            } catch (IOException e) {
+                // refused before the end: the verdict says why
+            }
+            assertThatThrownBy(in::finish).isInstanceOfSatisfying(AgentException.class,
+                    e -> assertThat(e.code()).isEqualTo(AgentError.NOT_FOUND));
+        }
+    }
+
+    @Test
     void losingTheAgentConnectionMidCopyBreaksTheTcpConnectionWithTheAgentsReason() throws Exception {
         Path big = dir.resolve("big.bin");
         try (OutputStream o = Files.newOutputStream(big)) {
