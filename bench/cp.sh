@@ -23,11 +23,6 @@ root=$(pwd)
 work=$(mktemp -d /tmp/banger-bench-cp.XXXXXX)
 ns="bgcp$$"
 export BANGER_HOME="$work/home"
-mkdir "$work/fs"
-truncate -s $(( (runs + 2) * 256 ))M "$work/fs.img"
-mkfs.ext4 -q "$work/fs.img"
-mount -o loop "$work/fs.img" "$work/fs"
-ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
 b() { ip netns exec "$ns" "$root/bin/banger" "$@"; }
 cleanup() {
     b vm delete --force cp >/dev/null 2>&1 || true
@@ -38,6 +33,11 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+mkdir "$work/fs"
+truncate -s $(( (runs + 2) * 256 ))M "$work/fs.img"
+mkfs.ext4 -q "$work/fs.img"
+mount -o loop "$work/fs.img" "$work/fs"
+ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
 now_ms() { /usr/bin/python3 -c 'import time; print(int(time.monotonic()*1000))'; }
 
 /usr/bin/python3 - "$work/fs/tree" "${CP_SHAPE:-mixed}" <<'EOF'
