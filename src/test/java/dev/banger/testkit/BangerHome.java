@@ -2,6 +2,7 @@ package dev.banger.testkit;
 
 import dev.banger.util.Files2;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * An isolated banger installation for a test: its own {@code BANGER_HOME} and its own network namespace (so the
@@ -210,7 +212,7 @@ public final class BangerHome implements AutoCloseable {
             if (!p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
                 throw new AssertionError("banger " + String.join(" ", args) + " did not finish within "
-                        + limit.toSeconds() + "s");
+                        + limit.toSeconds() + "s" + whatWasGoingOn(err));
             }
             Result result = new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
                     Files.readString(err, StandardCharsets.UTF_8));
@@ -222,6 +224,34 @@ public final class BangerHome implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
+        }
+    }
+
+    /**
+     * For a call that hung: its stderr so far, the end of the daemon's log and of every VM's serial console (the
+     * home is deleted when the test ends, and a hang in CI is otherwise a mystery).
+     */
+    private String whatWasGoingOn(Path cliErr) {
+        StringBuilder b = new StringBuilder();
+        appendTail(b, "its stderr", cliErr, 20);
+        appendTail(b, "bangerd.log", stateDir().resolve("logs/bangerd.log"), 40);
+        try (Stream<Path> consoles = Files.exists(stateDir().resolve("vms"))
+                ? Files.find(stateDir().resolve("vms"), 3, (f, a) -> f.getFileName().toString().equals("console.log"))
+                : Stream.empty()) {
+            consoles.forEach(c -> appendTail(b, stateDir().relativize(c).toString(), c, 15));
+        } catch (IOException | UncheckedIOException e) {
+            b.append("\n(cannot list the VMs' consoles: ").append(e).append(')');
+        }
+        return b.toString();
+    }
+
+    private static void appendTail(StringBuilder b, String what, Path file, int lines) {
+        b.append("\n--- ").append(what).append(" (last ").append(lines).append(" lines) ---\n");
+        try {
+            List<String> all = List.of(new String(Files.readAllBytes(file), StandardCharsets.UTF_8).split("\n"));
+            all.subList(Math.max(0, all.size() - lines), all.size()).forEach(l -> b.append(l).append('\n'));
+        } catch (IOException | UncheckedIOException e) {
+            b.append("(unreadable: ").append(e).append(")\n");
         }
     }
 
