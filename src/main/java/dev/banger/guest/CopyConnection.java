@@ -89,12 +89,14 @@ final class CopyConnection {
             return null;
         }
         InetSocketAddress at = new InetSocketAddress(offer.address(), port);
+        String where = offer.address().getHostAddress() + ":" + port; // InetSocketAddress prints "host/ip:port"
         Socket socket = new Socket();
         try {
             socket.connect(at, CONNECT_TIMEOUT_MS);
         } catch (IOException e) {
             // Nothing was sent: the helper is still waiting for either, and the channel is the other.
-            LOG.info("{}: no TCP connection to {} ({}); the archive goes on the channel", description, at, e.toString());
+            LOG.info("{}: no TCP connection to {} ({}); the archive goes on the channel", description, where,
+                    e.toString());
             closeQuietly(socket);
             return null;
         }
@@ -114,8 +116,8 @@ final class CopyConnection {
             // The token is out: the helper may take this connection at any moment, so the channel is no longer an
             // option for this copy.
             closeQuietly(socket);
-            throw new IOException("the guest did not accept the copy's connection to " + at + ": " + e.getMessage(),
-                    e);
+            throw new IOException("the guest did not accept the copy's connection to " + where + ": "
+                    + e.getMessage(), e);
         }
     }
 
