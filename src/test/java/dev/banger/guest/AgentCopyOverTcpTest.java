@@ -85,14 +85,7 @@ class AgentCopyOverTcpTest extends AgentTestBase {
 
         FileCopyOut missing = client.readFile(dir.resolve("absent").toString(), LOOPBACK);
         assertThat(missing.overTcp()).isTrue();
-        try {
-            assertThat(missing.archive().readAllBytes()).isEmpty();
-        } catch (AgentException e) {
-            // The verdict came first and closed the connection before its end was read: the read says why.
-            assertThat(e.code()).isEqualTo(AgentError.NOT_FOUND);
-        }
-        assertThatThrownBy(missing::finish).isInstanceOfSatisfying(AgentException.class,
-                e -> assertThat(e.code()).isEqualTo(AgentError.NOT_FOUND));
+        assertReadsNotFound(missing);
         assertThat(client.ping().protocol()).as("the agent is fine").isEqualTo(1);
     }
 
@@ -102,14 +95,7 @@ class AgentCopyOverTcpTest extends AgentTestBase {
         // the connection while the host is still setting it up (about one try in five here). Whichever comes
         // first, the copy reports the guest's reason, never a closed socket.
         for (int i = 0; i < 100; i++) {
-            FileCopyOut out = client.readFile(dir.resolve("absent").toString(), LOOPBACK);
-            try {
-                assertThat(out.archive().readAllBytes()).isEmpty();
-            } catch (AgentException e) {
-                assertThat(e.code()).isEqualTo(AgentError.NOT_FOUND);
-            }
-            assertThatThrownBy(out::finish).isInstanceOfSatisfying(AgentException.class,
-                    e -> assertThat(e.code()).isEqualTo(AgentError.NOT_FOUND));
+            assertReadsNotFound(client.readFile(dir.resolve("absent").toString(), LOOPBACK));
 
             FileCopyIn in = client.writeFile(dir.resolve("absent/dst").toString(), LOOPBACK);
             try (OutputStream archive = in.archive()) {
@@ -120,6 +106,20 @@ class AgentCopyOverTcpTest extends AgentTestBase {
             assertThatThrownBy(in::finish).isInstanceOfSatisfying(AgentException.class,
                     e -> assertThat(e.code()).isEqualTo(AgentError.NOT_FOUND));
         }
+    }
+
+    /**
+     * A copy out of a missing path: an empty archive, or (when the verdict came first and closed the connection
+     * before its end was read) a read that reports the verdict; then the verdict.
+     */
+    private static void assertReadsNotFound(FileCopyOut copy) throws IOException {
+        try {
+            assertThat(copy.archive().readAllBytes()).isEmpty();
+        } catch (AgentException e) {
+            assertThat(e.code()).isEqualTo(AgentError.NOT_FOUND);
+        }
+        assertThatThrownBy(copy::finish).isInstanceOfSatisfying(AgentException.class,
+                e -> assertThat(e.code()).isEqualTo(AgentError.NOT_FOUND));
     }
 
     @Test
