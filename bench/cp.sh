@@ -2,7 +2,8 @@
 # vm cp throughput (issue 11): copies a 200 MiB tree of mixed sizes into a running VM and back out, RUNS times
 # each way, and prints MiB/s (file contents over the CLI's wall time, JVM start included) with the median.
 # The tree: 1 file of 64 MiB, 8 of 8 MiB, 48 of 1 MiB, 2048 of 4-20 KiB (24 MiB), in nested directories.
-# With CP_SHAPE=one-file the tree is a single 200 MiB file instead (the transport without per-file work).
+# With CP_SHAPE=one-file the tree is a single 200 MiB file instead (the transport without per-file work); with
+# CP_SHAPE=small-files only the tree's 2048 small files (24 MiB: per-file work, the most of a source tree).
 # Every run copies into a new directory on both sides and nothing is deleted until the end: right after a mass
 # deletion, ext4's inode allocator skips the recently freed inodes one by one (recently_deleted() in perf; it
 # took 35-55% of the CLI's time copying out after `rm -rf` of the last copy), a cost of the file system's history,
@@ -56,11 +57,12 @@ def put(rel, size):
 if shape == "one-file":
     put("big/one.bin", 200 << 20)
     sys.exit(0)
-put("big/one.bin", 64 << 20)
-for i in range(8):
-    put(f"mid/m{i}.bin", 8 << 20)
-for i in range(48):
-    put(f"small/d{i % 6}/s{i}.bin", 1 << 20)
+if shape != "small-files":
+    put("big/one.bin", 64 << 20)
+    for i in range(8):
+        put(f"mid/m{i}.bin", 8 << 20)
+    for i in range(48):
+        put(f"small/d{i % 6}/s{i}.bin", 1 << 20)
 small = 24 << 20
 sizes = [rnd.randint(4096, 20480) for _ in range(2048)]
 scale = small / sum(sizes)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "extract_pool.h"
 #include "json.h"
 #include "proto.h"
 #include "tar.h"
@@ -52,8 +53,28 @@ static void verdict(char kind, struct buf *json)
 
 static int fail(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* file.write's pool of file-creating threads, once it has one: a verdict waits for the files still being written,
+ * and the first failure in archive order is the one reported (extract_pool.c). */
+static struct extract_pool *pending_files;
+
+static int fail_created(const char *name, const struct create_error *ce)
+{
+    pending_files = NULL; /* this is the verdict */
+    if (ce->err)
+        return fail(ce->code, "%s: %s: %s", name, ce->what, strerror(ce->err));
+    return fail(ce->code, "%s: %s", name, ce->what);
+}
+
 static int fail(const char *code, const char *fmt, ...)
 {
+    if (pending_files) {
+        struct extract_pool *p = pending_files;
+        pending_files = NULL;
+        struct create_error ce;
+        const char *name;
+        if (extract_pool_drain(p, &ce, &name) < 0)
+            return fail_created(name, &ce); /* an earlier entry failed */
+    }
     char msg[768];
     va_list ap;
     va_start(ap, fmt);
@@ -476,6 +497,9 @@ struct extract {
      * one directory skip the walk. Entries never replace a directory, so the path keeps naming that directory. */
     char parent[TAR_NAME_MAX + 1];
     int parent_fd;
+    /* Workers creating small files (extract_pool.c), started at the first one when there are several CPUs. */
+    struct extract_pool *pool;
+    int pool_tried;
 };
 
 /*
@@ -585,14 +609,8 @@ static int open_parent(struct extract *x, char *rel, const char **leaf, const ch
 /* Clears what stands where a non-directory goes; a directory there is an error. 0, or -1 (verdict written). */
 static int clear_spot(int dirfd, const char *leaf, const char *entry)
 {
-    struct stat sb;
-    if (fstatat(dirfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-        return 0;
-    if (S_ISDIR(sb.st_mode))
-        return fail(ERR_IO, "%s: cannot replace a directory with a non-directory", entry);
-    if (unlinkat(dirfd, leaf, 0) < 0)
-        return fail(ERR_IO, "%s: cannot replace the existing file: %s", entry, strerror(errno));
-    return 0;
+    struct create_error ce;
+    return clear_spot_quietly(dirfd, leaf, &ce) < 0 ? fail_created(entry, &ce) : 0;
 }
 
 static void apply_times(int dirfd, const char *leaf, int fd, int64_t mtime)
@@ -637,20 +655,18 @@ static int write_chunk(int fd, const uint8_t *buf, size_t n, int *direct)
     return write_full(fd, buf + (at - start), n - (size_t)(at - start));
 }
 
+static struct file_meta meta_of(const struct tar_entry *e)
+{
+    return (struct file_meta){ .mode = e->mode, .uid = e->uid, .gid = e->gid, .mtime = e->mtime };
+}
+
 static int extract_file(struct extract *x, struct tar_reader *r, int dirfd, const char *leaf,
                         const struct tar_entry *e)
 {
-    /* Created with its permission bits (the helper's umask is 0), so a plain file needs no chmod; set-id and
-     * sticky bits come after chown, below. Whatever stands at the name is cleared only when the name is taken:
-     * every inode change costs a journal round under TCG, about a millisecond per small file in all. */
-    int fd = openat(dirfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, e->mode & 0777);
-    if (fd < 0 && errno == EEXIST) {
-        if (clear_spot(dirfd, leaf, e->name) < 0)
-            return -1;
-        fd = openat(dirfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, e->mode & 0777);
-    }
+    struct create_error ce;
+    int fd = create_exclusively(dirfd, leaf, e->mode, &ce);
     if (fd < 0)
-        return fail(ERR_IO, "%s: cannot create: %s", e->name, strerror(errno));
+        return fail_created(e->name, &ce);
     /* One aligned buffer for every file, so large ones can bypass the page cache (below). */
     uint8_t *chunk = chunk_buffer();
     if (!chunk) {
@@ -682,13 +698,8 @@ static int extract_file(struct extract *x, struct tar_reader *r, int dirfd, cons
         close(fd);
         return fail(ERR_BAD_ARCHIVE, "archive ends inside %s", e->name);
     }
-    /* chown only when the owner differs from what the file got (ours, or a set-group-id directory's group). */
-    struct stat sb;
-    if (fstat(fd, &sb) < 0 || sb.st_uid != (uid_t)e->uid || sb.st_gid != (gid_t)e->gid)
-        apply_owner(dirfd, leaf, fd, e);
-    if (e->mode & 07000)
-        fchmod(fd, e->mode); /* after chown, which clears set-id bits */
-    apply_times(dirfd, leaf, fd, e->mtime);
+    struct file_meta meta = meta_of(e);
+    finish_created(fd, &meta);
     close(fd);
     x->st.files++;
     x->st.bytes += (long long)e->size;
@@ -713,6 +724,33 @@ static int remember_dir(struct extract *x, const char *rel, const struct tar_ent
     return 0;
 }
 
+/* Waits for the pool's files; 0, or -1 with the verdict of the first that failed written. */
+static int settle_pool(struct extract *x)
+{
+    struct create_error ce;
+    const char *name;
+    if (!x->pool || extract_pool_drain(x->pool, &ce, &name) == 0)
+        return 0;
+    return fail_created(name, &ce);
+}
+
+/* The pool for small files, started at the first: as many workers as CPUs (up to 4), none on one CPU. */
+static struct extract_pool *small_file_pool(struct extract *x)
+{
+    if (!x->pool_tried) {
+        x->pool_tried = 1;
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        if (cpus >= 2 && (x->pool = extract_pool_start(cpus < 4 ? (int)cpus : 4)) != NULL)
+            pending_files = x->pool;
+    }
+    return x->pool;
+}
+
+static long read_entry_data(void *r, void *buf, size_t len)
+{
+    return (long)tar_read_data(r, buf, len);
+}
+
 static int extract_entry(struct extract *x, struct tar_reader *r, struct tar_entry *e)
 {
     char rel[TAR_NAME_MAX + 1];
@@ -724,6 +762,10 @@ static int extract_entry(struct extract *x, struct tar_reader *r, struct tar_ent
             return fail(ERR_BAD_ARCHIVE, "entry %s names the destination directory but is not a directory", e->name);
         return 0;
     }
+    /* What the pool is writing stays in archive order with this entry: a hard link may name any of its files,
+     * and an entry at (or below) a queued file's path waits for it. */
+    if (x->pool && (e->type == TAR_HARDLINK || extract_pool_conflicts(x->pool, rel)) && settle_pool(x) < 0)
+        return -1;
     const char *leaf;
     int dirfd = open_parent(x, rel, &leaf, e->name);
     if (dirfd < 0)
@@ -731,6 +773,14 @@ static int extract_entry(struct extract *x, struct tar_reader *r, struct tar_ent
     int rc = 0;
     switch (e->type) {
     case TAR_FILE:
+        if (e->size <= POOL_FILE_MAX && small_file_pool(x)) {
+            struct file_meta meta = meta_of(e);
+            int oom;
+            /* The pool owns dirfd from here. */
+            if (extract_pool_submit(x->pool, dirfd, leaf, rel, e->name, &meta, e->size, read_entry_data, r, &oom) < 0)
+                return oom ? out_oom() : fail(ERR_BAD_ARCHIVE, "archive ends inside %s", e->name);
+            return extract_pool_failed(x->pool) ? settle_pool(x) : 0;
+        }
         rc = extract_file(x, r, dirfd, leaf, e);
         break;
     case TAR_DIR: {
@@ -880,9 +930,23 @@ int file_write_main(const void *arg)
             return 1;
         }
     }
+    if (rc < 0) {
+        fail(ERR_BAD_ARCHIVE, "%s", err);
+        finish_dirs(&x);
+        return 1;
+    }
+    /* Directories get their modes and times after everything in them. */
+    if (settle_pool(&x) < 0) {
+        finish_dirs(&x);
+        return 1;
+    }
     finish_dirs(&x);
-    if (rc < 0)
-        return exit_code(fail(ERR_BAD_ARCHIVE, "%s", err));
+    if (x.pool) {
+        long long files, bytes;
+        extract_pool_counts(x.pool, &files, &bytes);
+        x.st.files += files;
+        x.st.bytes += bytes;
+    }
     /* Drain what follows the end marker so the host's writes do not fail. */
     uint8_t sink[4096];
     while (read(STDIN_FILENO, sink, sizeof sink) > 0)

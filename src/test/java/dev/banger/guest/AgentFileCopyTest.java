@@ -150,6 +150,84 @@ class AgentFileCopyTest extends AgentTestBase {
                 .isInstanceOfSatisfying(AgentException.class, e -> assertThat(e.code()).isEqualTo(AgentError.BAD_REQUEST));
     }
 
+    /*
+     * Small files are created by worker threads while the archive is read on (guest/src/extract_pool.c); what the
+     * archive says later about the same path must still win, as it would one entry at a time.
+     */
+    @Test
+    void laterEntriesForAPathWinWhileSmallFilesAreWrittenInParallel() throws Exception {
+        Path dst = Files.createDirectory(dir.resolve("dst"));
+        List<Entry> entries = new ArrayList<>();
+        Map<String, String> expected = new TreeMap<>();
+        for (int i = 0; i < 400; i++) {
+            String name = "d" + (i % 9) + "/f" + i;
+            entries.add(file(name, "content " + i + " ".repeat(i % 700), 0640));
+            expected.put(name, "content " + i + " ".repeat(i % 700));
+            if (i == 100) {
+                entries.add(file("dup", "first", 0644));
+                entries.add(file("becomes-dir", "a file first", 0644));
+                entries.add(file("becomes-link", "a file first", 0644));
+                entries.add(file("grows", "small first", 0644));
+                entries.add(file("target", "linked", 0600));
+                entries.add(hardlink("hard", "target"));
+            }
+            if (i == 101) {
+                entries.add(file("dup", "second", 0600));
+                entries.add(dirEntry("becomes-dir/"));
+                entries.add(file("becomes-dir/inside", "in", 0644));
+                entries.add(symlink("becomes-link", "target"));
+                entries.add(file("grows", "L".repeat(300 * 1024), 0644));
+            }
+        }
+
+        CopyStats stats = write(dst.toString(), tar(entries));
+
+        assertThat(stats.files()).as("400 files, dup twice, the others once each, the hard link")
+                .isEqualTo(400 + 2 + 1 + 1 + 2 + 1 + 1 + 1);
+        expected.forEach((name, content) -> assertThat(readString(dst.resolve(name))).as(name).isEqualTo(content));
+        assertThat(Files.readString(dst.resolve("dup"))).isEqualTo("second");
+        assertThat(mode(dst.resolve("dup"))).isEqualTo("rw-------");
+        assertThat(Files.readString(dst.resolve("becomes-dir/inside"))).isEqualTo("in");
+        assertThat(Files.isSymbolicLink(dst.resolve("becomes-link"))).isTrue();
+        assertThat(Files.size(dst.resolve("grows"))).isEqualTo(300 * 1024);
+        assertThat(Files.readString(dst.resolve("hard"))).isEqualTo("linked");
+        assertThat(Files.getAttribute(dst.resolve("hard"), "unix:nlink")).isEqualTo(2);
+        assertThat(mode(dst.resolve("d3/f3"))).isEqualTo("rw-r-----");
+    }
+
+    @Test
+    void theFirstFailingEntryInArchiveOrderIsTheOneReported() throws Exception {
+        Path dst = Files.createDirectory(dir.resolve("dst"));
+        Files.createDirectory(dst.resolve("blocker"));
+        List<Entry> entries = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            entries.add(file("before/f" + i, "b" + i, 0644));
+        }
+        entries.add(file("blocker", "a file where a directory is", 0644));
+        for (int i = 0; i < 5; i++) {
+            entries.add(file("after/f" + i, "a" + i, 0644));
+        }
+        entries.add(file("../escape", "x", 0644));
+
+        AgentException e = writeFailure(dst.toString(), tar(entries));
+
+        assertThat(e.code()).as(e.getMessage()).isEqualTo(AgentError.IO_ERROR);
+        assertThat(e.getMessage()).contains("blocker").contains("cannot replace a directory with a non-directory");
+        for (int i = 0; i < 60; i++) {
+            assertThat(readString(dst.resolve("before/f" + i))).as("entries before the failure stay").isEqualTo("b" + i);
+        }
+        assertThat(dst.resolve("blocker")).isDirectory();
+        assertThat(dir.resolve("escape")).doesNotExist();
+    }
+
+    private static String readString(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return "<" + e + ">";
+        }
+    }
+
     @Test
     void theAgentServesOtherChannelsWhileABigCopyIsStalled() throws Exception {
         Path big = dir.resolve("big");
