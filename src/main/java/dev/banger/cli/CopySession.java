@@ -95,10 +95,12 @@ final class CopySession {
             throw BangerException.notFound("no such file or directory: " + localArg);
         }
         List<String> warnings = new ArrayList<>();
-        try {
-            progress.total(LocalArchive.measure(local));
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read " + localArg + ": " + e.getMessage());
+        if (progress.redrawn()) { // the total is for the line redrawn on a terminal: a second walk of the tree
+            try {
+                progress.total(LocalArchive.measure(local));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read " + localArg + ": " + e.getMessage());
+            }
         }
         try (RpcClient.OpenCall<CopyResult> call = context.open(Api.VM_COPY_IN,
                 new VmCopyRequest(to.vm(), to.path()))) {
@@ -344,6 +346,11 @@ final class CopySession {
         Progress(PrintWriter err, boolean terminal) {
             this.err = err;
             this.terminal = terminal;
+        }
+
+        /** Whether a progress line is redrawn as the copy goes (on a terminal), which can show a total. */
+        boolean redrawn() {
+            return terminal;
         }
 
         void total(long bytes) {

@@ -261,6 +261,8 @@ final class LocalArchive {
         private final List<String> warnings = new ArrayList<>();
         private final byte[] buffer = new byte[COPY_BUFFER];
         private String root;
+        private List<String> lastParent;
+        private Path lastParentPath;
         private long files;
         private long dirs;
         private long symlinks;
@@ -318,8 +320,16 @@ final class LocalArchive {
             return out;
         }
 
-        /** Walks to the entry's parent without following a symlink, creating missing directories. */
+        /**
+         * Walks to the entry's parent without following a symlink, creating missing directories. Consecutive
+         * entries of one directory skip the walk: no entry replaces a directory ({@link #clear}), so the parent
+         * last walked to is still that directory.
+         */
         private Path place(List<String> rel, String entry) throws IOException {
+            List<String> parent = rel.subList(0, rel.size() - 1);
+            if (parent.equals(lastParent)) {
+                return lastParentPath.resolve(rel.get(rel.size() - 1));
+            }
             Path cur = base;
             for (int i = 0; i < rel.size() - 1; i++) {
                 cur = cur.resolve(rel.get(i));
@@ -333,6 +343,8 @@ final class LocalArchive {
                     Files.createDirectory(cur);
                 }
             }
+            lastParent = List.copyOf(parent);
+            lastParentPath = cur;
             return cur.resolve(rel.get(rel.size() - 1));
         }
 
