@@ -8,6 +8,7 @@ import dev.banger.host.CommandFailedException;
 import dev.banger.host.CommandResult;
 import dev.banger.host.CommandRunner;
 import dev.banger.host.Executables;
+import dev.banger.host.disk.DirectIo;
 import dev.banger.vmm.PauseReports;
 import dev.banger.vmm.Snapshot;
 import dev.banger.vmm.VmSpec;
@@ -95,7 +96,7 @@ public final class QemuDriver implements VmmDriver {
     List<String> commandLine(VmSpec spec, GuestRam ram) {
         AcceleratorChoice choice = accelerators.choose();
         OptionalLong tsc = choice.accelerator() == Accelerator.TCG ? cpu.tscKhz() : OptionalLong.empty();
-        return QemuCommandLine.build(spec, choice.accelerator(), tsc, ram);
+        return QemuCommandLine.build(spec, choice.accelerator(), tsc, ram, DirectIo::supported);
     }
 
     @Override

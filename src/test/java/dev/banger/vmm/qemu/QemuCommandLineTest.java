@@ -72,6 +72,30 @@ class QemuCommandLineTest {
     }
 
     @Test
+    void theWritableWorkDiskBypassesTheHostCacheWhereItsFileTakesDirectIo() {
+        List<DiskSpec> disks = List.of(
+                new DiskSpec(VM.resolve("root.qcow2"), DiskSpec.Format.QCOW2, false, DiskSpec.Role.ROOT),
+                new DiskSpec(VM.resolve("work.ext4"), DiskSpec.Format.RAW, false, DiskSpec.Role.WORK));
+        List<Path> asked = new java.util.ArrayList<>();
+
+        List<String> direct = QemuCommandLine.build(spec(Optional.empty(), disks), Accelerator.TCG,
+                OptionalLong.empty(), GuestRam.ANONYMOUS, file -> asked.add(file));
+        List<String> cached = QemuCommandLine.build(spec(Optional.empty(), disks), Accelerator.TCG,
+                OptionalLong.empty(), GuestRam.ANONYMOUS, file -> false);
+        List<String> readOnly = QemuCommandLine.build(spec(Optional.empty(), disks()), Accelerator.TCG,
+                OptionalLong.empty(), GuestRam.ANONYMOUS, file -> true);
+
+        assertThat(values(direct, "-drive")).containsExactly(
+                "id=disk0,file=" + VM + "/root.qcow2,format=qcow2,if=none",
+                "id=disk1,file=" + VM + "/work.ext4,format=raw,if=none,cache.direct=on");
+        assertThat(asked).as("only the work disk's file system is asked").containsExactly(VM.resolve("work.ext4"));
+        assertThat(values(cached, "-drive")).containsExactly(
+                "id=disk0,file=" + VM + "/root.qcow2,format=qcow2,if=none",
+                "id=disk1,file=" + VM + "/work.ext4,format=raw,if=none");
+        assertThat(values(readOnly, "-drive")).noneMatch(d -> d.contains("cache.direct"));
+    }
+
+    @Test
     void agentIsAVirtioSerialPortNamedBangerAgentAndQmpIsAUnixServer() {
         List<String> argv = QemuCommandLine.build(spec(Optional.empty(), List.of()), Accelerator.TCG,
                 OptionalLong.empty());
