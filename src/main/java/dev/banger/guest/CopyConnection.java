@@ -60,6 +60,15 @@ final class CopyConnection {
     }
 
     /**
+     * A connection the guest's helper accepted, with its streams. The channel's failure hook closes the socket
+     * (a relay blocked on it returns); the streams were taken before the hook was set, since a verdict that came
+     * already (a refused or missing path) runs the hook at once and a closed socket has no streams: reading or
+     * writing one closed by the hook fails instead, and the copy reports the verdict.
+     */
+    record Accepted(Socket socket, InputStream in, OutputStream out) {
+    }
+
+    /**
      * Waits for the agent's TRANSPORT frame on {@code channel} and connects as it says.
      *
      * @return the connection, accepted by the guest's helper; null when the copy goes on the channel (an agent
@@ -67,7 +76,7 @@ final class CopyConnection {
      * @throws IOException when the guest did not accept a connection that sent the token (within 10 s): the copy
      *     has failed, and the caller cancels the channel
      */
-    static Socket establish(AgentChannel<?> channel, Offer offer, String description)
+    static Accepted establish(AgentChannel<?> channel, Offer offer, String description)
             throws IOException, InterruptedException {
         byte[] notice = channel.awaitTransport(TRANSPORT_WAIT);
         if (notice == null) {
@@ -111,7 +120,8 @@ final class CopyConnection {
                 throw new IOException(answer < 0 ? "it closed the connection" : "it answered " + answer);
             }
             socket.setSoTimeout(0);
-            return socket;
+            channel.onFailure(() -> closeQuietly(socket)); // after the streams (Accepted)
+            return new Accepted(socket, in, out);
         } catch (IOException e) {
             // The token is out: the helper may take this connection at any moment, so the channel is no longer an
             // option for this copy.

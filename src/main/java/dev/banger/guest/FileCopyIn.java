@@ -25,8 +25,9 @@ public final class FileCopyIn {
 
     /** Makes the TCP connection the OPEN offered; without one the archive stays on the channel. */
     void connect(CopyConnection.Offer offer) throws IOException {
+        CopyConnection.Accepted accepted;
         try {
-            connection = CopyConnection.establish(channel, offer, channel.description());
+            accepted = CopyConnection.establish(channel, offer, channel.description());
         } catch (IOException e) {
             cancel();
             throw e;
@@ -35,13 +36,10 @@ public final class FileCopyIn {
             cancel();
             throw new InterruptedIOException("interrupted connecting for a copy into the guest");
         }
-        if (connection != null) {
-            Socket made = connection;
-            // The stream first: a verdict that came already (a refused path) runs the hook at once, and a closed
-            // socket has no streams; writing to one closed by the hook fails, and finish() says why.
-            OutputStream sent = made.getOutputStream();
-            channel.onFailure(() -> CopyConnection.closeQuietly(made)); // a relay blocked on it returns
-            archive = new FilterOutputStream(sent) {
+        if (accepted != null) {
+            connection = accepted.socket();
+            // Writing to a connection the channel's failure closed fails, and finish() says why.
+            archive = new FilterOutputStream(accepted.out()) {
                 @Override
                 public void write(byte[] b, int off, int len) throws IOException {
                     out.write(b, off, len);

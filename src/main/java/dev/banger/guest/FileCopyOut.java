@@ -26,8 +26,9 @@ public final class FileCopyOut {
 
     /** Makes the TCP connection the OPEN offered; without one, EOF on stdin tells the guest to use the channel. */
     void connect(CopyConnection.Offer offer) throws IOException {
+        CopyConnection.Accepted accepted;
         try {
-            connection = CopyConnection.establish(channel, offer, channel.description());
+            accepted = CopyConnection.establish(channel, offer, channel.description());
         } catch (IOException e) {
             cancel();
             throw e;
@@ -36,17 +37,14 @@ public final class FileCopyOut {
             cancel();
             throw new InterruptedIOException("interrupted connecting for a copy out of the guest");
         }
-        if (connection == null) {
+        if (accepted == null) {
             channel.stdin().close();
             return;
         }
-        Socket made = connection;
-        // The stream first: a verdict that came already (a missing path) runs the hook at once, and a closed
-        // socket has no streams; reading one closed by the hook reports the verdict (failureOr).
-        InputStream received = made.getInputStream();
-        channel.onFailure(() -> CopyConnection.closeQuietly(made)); // a relay blocked on it returns
+        connection = accepted.socket();
         channel.stdout().close(); // nothing comes there
-        archive = new FilterInputStream(received) {
+        // Reading a connection the channel's failure closed reports the verdict (failureOr).
+        archive = new FilterInputStream(accepted.in()) {
             @Override
             public int read() throws IOException {
                 try {
