@@ -54,7 +54,7 @@ int extract_pool_submit(struct extract_pool *p, int dirfd, const char *leaf, con
                         long (*read_data)(void *ctx, void *buf, size_t len), void *ctx, int *oom);
 
 /* Waits for every queued job. Returns 0 when all succeeded so far, or -1 when one failed: *ce and *name (valid
- * until the pool stops) describe the first failure in archive order. files and bytes count what was created. */
+ * as long as the pool) describe the first failure in archive order. */
 int extract_pool_drain(struct extract_pool *p, struct create_error *ce, const char **name);
 
 /* The first failure seen while collecting (without waiting), as extract_pool_drain reports it; 0 when none. */
