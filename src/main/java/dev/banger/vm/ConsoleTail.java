@@ -42,6 +42,15 @@ final class ConsoleTail {
         return last;
     }
 
+    /**
+     * "; the serial console's last lines: a | b | c" for an error message, or "" when there are none: the lines that
+     * usually say why a guest stopped or did not come up, kept in the message since the log goes with its VM (with
+     * {@code vm run --rm}, before anyone reads it).
+     */
+    static String quoted(List<String> lastLines) {
+        return lastLines.isEmpty() ? "" : "; the serial console's last lines: " + String.join(" | ", lastLines);
+    }
+
     /** Whether these last lines show the guest shutting itself down (poweroff or reboot), not a crash. */
     static boolean showsGuestShutdown(List<String> lastLines) {
         return lastLines.stream().anyMatch(l -> SHUTDOWN_LINES.stream().anyMatch(l::contains));

@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.StringJoiner;
 import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +48,8 @@ final class VmBoot {
     static final long MIN_FREE_BYTES = 256L << 20;
     /** How long one connection attempt to a booting guest's agent waits before liveness is checked again. */
     private static final Duration AGENT_POLL = Duration.ofSeconds(2);
+    /** How much of a failed guest's console goes into the daemon's log. */
+    private static final int CONSOLE_LINES_LOGGED = 30;
 
     /** One named step of a boot. */
     private record Step(String name, Action action) {
@@ -185,6 +188,9 @@ final class VmBoot {
         } catch (BangerException | KernelException | VmmException | IllegalStateException | IOException e) {
             String message = e.getMessage();
             log.warn("VM {} failed to start (step {}): {}", vm.name(), step, message);
+            if (boot != null && boot.vmm != null) {
+                logConsole(vm);
+            }
             teardown.release(vm);
             update(starting, VmState.ERROR, message);
             if (e instanceof BangerException be) {
@@ -277,11 +283,13 @@ final class VmBoot {
             } catch (AgentException e) {
                 if (!boot.driver.isRunning(boot.vmm)) {
                     throw BangerException.unavailable("VM '" + vm.name() + "' exited during boot before its guest "
-                            + "agent answered; see the serial console log " + vm.logPath());
+                            + "agent answered; see the serial console log " + vm.logPath()
+                            + ConsoleTail.quoted(ConsoleTail.lastLines(vm.logPath(), 3)));
                 }
                 if (System.nanoTime() >= end) {
                     throw BangerException.unavailable("guest agent of VM '" + vm.name() + "' did not answer within "
-                            + bootTimeout.toSeconds() + "s; see the serial console log " + vm.logPath());
+                            + bootTimeout.toSeconds() + "s; see the serial console log " + vm.logPath()
+                            + ConsoleTail.quoted(ConsoleTail.lastLines(vm.logPath(), 3)));
                 }
             }
         }
@@ -321,6 +329,16 @@ final class VmBoot {
     }
 
     // ---- helpers ----
+
+    /**
+     * The end of the console of a guest that was launched and then failed its boot, into the daemon's log: the log
+     * file goes with the VM (with {@code vm run --rm}, right away), and why a guest hung is usually in it.
+     */
+    private static void logConsole(Vm vm) {
+        List<String> lines = ConsoleTail.lastLines(vm.logPath(), CONSOLE_LINES_LOGGED);
+        log.warn("VM {}: the last {} lines of its serial console:{}", vm.name(), lines.size(),
+                lines.stream().map(l -> "\n  | " + l).collect(Collectors.joining()));
+    }
 
     /** Updates the VM's handles (cache and handles.json) as a boot acquires resources. */
     private void record(Vm vm, UnaryOperator<VmHandles> change) {

@@ -427,7 +427,7 @@ public final class VmLifecycle {
             String why = "its VMM (" + vm.vmm().wireName() + ", pid " + seen.pid() + ") exited "
                     + (poweredOff ? "after the guest shut down" : "unexpectedly")
                     + said.map(r -> " (it said: " + r + ")").orElse("")
-                    + (console.isEmpty() ? "" : "; the serial console's last lines: " + String.join(" | ", console));
+                    + ConsoleTail.quoted(console);
             teardown.release(vm);
             update(vm, poweredOff ? VmState.STOPPED : VmState.ERROR, why);
             log.warn("VM {}: {}", vm.name(), why);

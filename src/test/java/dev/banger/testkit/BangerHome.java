@@ -228,12 +228,13 @@ public final class BangerHome implements AutoCloseable {
     }
 
     /**
-     * For a call that hung: its stderr so far, the end of the daemon's log and of every VM's serial console (the
-     * home is deleted when the test ends, and a hang in CI is otherwise a mystery).
+     * For a call that hung or a wait that ran out: the end of {@code cliOutput} (the call's stderr so far), of the
+     * daemon's log and of every VM's serial console (the home is deleted when the test ends, and a hang in CI is
+     * otherwise a mystery).
      */
-    private String whatWasGoingOn(Path cliErr) {
+    public String whatWasGoingOn(Path cliOutput) {
         StringBuilder b = new StringBuilder();
-        appendTail(b, "its stderr", cliErr, 20);
+        appendTail(b, "its output", cliOutput, 20);
         appendTail(b, "bangerd.log", stateDir().resolve("logs/bangerd.log"), 40);
         try (Stream<Path> consoles = Files.exists(stateDir().resolve("vms"))
                 ? Files.find(stateDir().resolve("vms"), 3, (f, a) -> f.getFileName().toString().equals("console.log"))

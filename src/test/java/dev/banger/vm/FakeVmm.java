@@ -77,8 +77,16 @@ final class FakeVmm implements VmmDriver {
                     agents.put(spec.id(), agent);
                     pid = agent.process().pid();
                 }
-                case AGENT_SILENT -> pid = spawn("sleep", "60");
-                case EXITS_DURING_BOOT -> pid = spawn("sleep", "0.3");
+                case AGENT_SILENT -> {
+                    // What a real console shows of a guest whose init never starts its agent.
+                    Files.writeString(spec.consoleLog(), "[    0.912345] Run /init as init process\n");
+                    pid = spawn("sleep", "60");
+                }
+                case EXITS_DURING_BOOT -> {
+                    Files.writeString(spec.consoleLog(), "[    0.812345] Kernel panic - not syncing: VFS: Unable to"
+                            + " mount root fs on unknown-block(0,0)\n");
+                    pid = spawn("sleep", "0.3");
+                }
                 default -> throw new IllegalStateException(behaviour.toString());
             }
             long ticks = VmmProcess.stat(pid).orElseThrow().startTicks();

@@ -120,7 +120,8 @@ class VmLifecycleTest {
         vmm.behave(FakeVmm.Behaviour.AGENT_SILENT);
 
         assertThatThrownBy(() -> create("gamma")).isInstanceOf(BangerException.class)
-                .hasMessageContaining("did not answer within 5s");
+                .hasMessageContaining("did not answer within 5s")
+                .hasMessageEndingWith("the serial console's last lines: [    0.912345] Run /init as init process");
 
         Vm vm = record("gamma");
         assertThat(vm.state()).isEqualTo(VmState.ERROR);
@@ -135,9 +136,12 @@ class VmLifecycleTest {
         vmm.behave(FakeVmm.Behaviour.EXITS_DURING_BOOT);
 
         assertThatThrownBy(() -> create("delta")).isInstanceOf(BangerException.class)
-                .hasMessageContaining("exited during boot");
+                .hasMessageContaining("exited during boot")
+                .hasMessageContaining("the serial console's last lines: [    0.812345] Kernel panic - not syncing");
 
         assertThat(record("delta").state()).isEqualTo(VmState.ERROR);
+        assertThat(record("delta").lastError()).as("the message outlives the console log, which goes with the VM")
+                .contains("Kernel panic");
     }
 
     @Test

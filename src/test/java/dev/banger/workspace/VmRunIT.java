@@ -96,11 +96,23 @@ class VmRunIT {
 
     @Test
     void rmAlsoHoldsWhenTheClientIsKilled() throws Exception {
-        Process cli = start("vm", "run", "--rm", "--name", "doomed", "--memory", "256M", "--disk", "64M", "--",
-                "sleep", "600");
+        Path cliOutput = banger.home().resolve("doomed-cli.txt");
+        Process cli = start(cliOutput, "vm", "run", "--rm", "--name", "doomed", "--memory", "256M", "--disk", "64M",
+                "--", "sleep", "600");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!"running".equals(state("doomed"))) {
-            assertThat(System.nanoTime()).as("the VM came up").isLessThan(deadline);
+        while (true) {
+            Result show = banger.banger("vm", "show", "doomed", "--json");
+            if ("running".equals(state(show))) {
+                break;
+            }
+            if (!cli.isAlive()) {
+                throw new AssertionError("vm run exited " + cli.exitValue() + " before its VM was running"
+                        + banger.whatWasGoingOn(cliOutput));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the VM was not running within 120 s; vm show said: " + show.output()
+                        + banger.whatWasGoingOn(cliOutput));
+            }
             Thread.sleep(200);
         }
         Thread.sleep(1000); // The command is running.
@@ -146,13 +158,13 @@ class VmRunIT {
         return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
-    private Process start(String... args) throws Exception {
+    /** Starts a banger command in the repository without waiting for it; its stdout and stderr go to {@code out}. */
+    private Process start(Path out, String... args) throws Exception {
         List<String> argv = new ArrayList<>();
         argv.add(BangerHome.root().resolve("bin/banger").toString());
         argv.addAll(List.of(args));
         return builder(argv).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
-                .start();
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
     }
 
     /** A banger command run from inside the repository, in the test's namespace and home. */
@@ -174,8 +186,8 @@ class VmRunIT {
         return names;
     }
 
-    private String state(String vm) {
-        Result show = banger.banger("vm", "show", vm, "--json");
+    /** The state {@code vm show --json} gave, or null when it failed (no such VM yet). */
+    private static String state(Result show) {
         return show.exitCode() == 0 ? (String) ((Map<?, ?>) Json.parseTree(show.stdout())).get("state") : null;
     }
 
