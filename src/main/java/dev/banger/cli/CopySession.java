@@ -20,8 +20,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Queue;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -34,7 +36,10 @@ import java.util.regex.Pattern;
 final class CopySession {
 
     private static final Pattern REMOTE = Pattern.compile("([a-z0-9][a-z0-9-]{0,62}):(.*)", Pattern.DOTALL);
-    /** The most archive bytes in one data frame to the daemon. */
+    /**
+     * The most archive bytes in one data frame to the daemon; also the size of the buffers a copy out reads the
+     * daemon's frames into (its relay sends at most as much per frame; a larger frame gets a buffer of its own).
+     */
     private static final int CHUNK = 256 * 1024;
     /** Transfers at least this large get a progress line on stderr. */
     static final long PROGRESS_THRESHOLD = 8L << 20;
@@ -142,16 +147,23 @@ final class CopySession {
         unpacker.start();
         CopyResult result = null;
         BangerException remote = null;
+        RpcClient.DataReceiver received = new RpcClient.DataReceiver() {
+            @Override
+            public byte[] buffer(int length) {
+                return pipe.buffer(length);
+            }
+
+            @Override
+            public void accept(byte[] buffer, int length) {
+                if (!pipe.put(buffer, length)) {
+                    throw new CopyAborted();
+                }
+                progress.add(length);
+            }
+        };
         try (RpcClient.OpenCall<CopyResult> call = context.open(Api.VM_COPY_OUT,
                 new VmCopyRequest(from.vm(), from.path()))) {
-            result = call.awaitResult(event -> {
-                if (event instanceof Event.Output o) {
-                    if (!pipe.put(o.data())) {
-                        throw new CopyAborted();
-                    }
-                    progress.add(o.data().length);
-                }
-            });
+            result = call.awaitResult(event -> { }, received);
         } catch (CopyAborted e) {
             // The unpacker gave up; its reason follows. Closing the call stopped the guest's side.
         } catch (BangerException e) {
@@ -262,16 +274,35 @@ final class CopySession {
         }
     }
 
-    /** Chunks from the event loop to the unpacking thread, a bounded number at a time (the rest waits upstream). */
+    /**
+     * Data frames from the event loop to the unpacking thread, a bounded number at a time (the rest waits upstream).
+     * Frames are read straight into the pipe's buffers, which come back for later frames once unpacked: a copy out
+     * touches a few MiB of memory instead of a new array per frame (a first touch of fresh memory costs more than
+     * the copy into it, several times more on a host that is itself a VM).
+     */
     private static final class ChunkPipe extends InputStream {
-        private static final byte[] END = new byte[0];
-        private final BlockingQueue<byte[]> chunks = new ArrayBlockingQueue<>(64);
-        private byte[] head;
+        private record Chunk(byte[] buffer, int length) {
+        }
+
+        private static final Chunk END = new Chunk(new byte[0], 0);
+        private final BlockingQueue<Chunk> chunks = new ArrayBlockingQueue<>(64);
+        private final Queue<byte[]> free = new ConcurrentLinkedQueue<>();
+        private Chunk head;
         private int offset;
         private volatile boolean abandoned;
 
+        /** A buffer for a frame of {@code length} bytes: an unpacked one when the frame fits. */
+        byte[] buffer(int length) {
+            byte[] recycled = length <= CHUNK ? free.poll() : null;
+            return recycled != null ? recycled : new byte[Math.max(length, CHUNK)];
+        }
+
         /** False once the reader has given up (the data is then dropped). */
-        boolean put(byte[] chunk) {
+        boolean put(byte[] buffer, int length) {
+            return put(new Chunk(buffer, length));
+        }
+
+        private boolean put(Chunk chunk) {
             try {
                 while (!abandoned) {
                     if (chunks.offer(chunk, 100, TimeUnit.MILLISECONDS)) {
@@ -304,9 +335,12 @@ final class CopySession {
             if (len == 0) {
                 return 0;
             }
-            while (head == null || offset == head.length) {
+            while (head == null || offset == head.length()) {
                 if (head == END) {
                     return -1;
+                }
+                if (head != null && head.buffer().length == CHUNK) {
+                    free.offer(head.buffer());
                 }
                 try {
                     head = chunks.take();
@@ -319,8 +353,8 @@ final class CopySession {
                     return -1;
                 }
             }
-            int n = Math.min(len, head.length - offset);
-            System.arraycopy(head, offset, b, off, n);
+            int n = Math.min(len, head.length() - offset);
+            System.arraycopy(head.buffer(), offset, b, off, n);
             offset += n;
             return n;
         }

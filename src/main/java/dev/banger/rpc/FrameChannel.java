@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.util.function.IntFunction;
 
 /**
  * Frames over a blocking socket channel: a 4-byte big-endian header, then that many bytes. The header's top bit
@@ -23,8 +24,11 @@ public final class FrameChannel implements Closeable {
     /** The header bit that marks a data frame. */
     static final int DATA_BIT = 0x8000_0000;
 
-    /** One frame as read: a JSON message, or a data frame's bytes. */
-    public record Frame(boolean data, byte[] bytes) {
+    /**
+     * One frame as read: a JSON message, or a data frame's bytes, {@code length} of them at the start of
+     * {@code bytes} (all of it unless the frame was read into a larger buffer, {@link #read(IntFunction)}).
+     */
+    public record Frame(boolean data, byte[] bytes, int length) {
     }
 
     private final SocketChannel channel;
@@ -46,6 +50,15 @@ public final class FrameChannel implements Closeable {
      * @throws FrameException when the length is out of range or the peer closed mid-frame
      */
     public Frame read() throws IOException {
+        return read(byte[]::new);
+    }
+
+    /**
+     * As {@link #read()}, a data frame's bytes read into {@code dataBuffer.apply(length)}, a buffer at least that
+     * long that the caller may reuse (bulk output then needs no new array per frame, whose fresh memory costs
+     * more than the copy); a JSON message still gets an array of its own.
+     */
+    public Frame read(IntFunction<byte[]> dataBuffer) throws IOException {
         header.clear();
         if (!readFully(header, true)) {
             return null;
@@ -55,9 +68,13 @@ public final class FrameChannel implements Closeable {
         if (length == 0 || length > MAX_FRAME) {
             throw new FrameException("frame length " + length + " is outside 1.." + MAX_FRAME + " bytes");
         }
-        ByteBuffer body = ByteBuffer.allocate(length);
-        readFully(body, false);
-        return new Frame((word & DATA_BIT) != 0, body.array());
+        boolean data = (word & DATA_BIT) != 0;
+        byte[] into = data ? dataBuffer.apply(length) : new byte[length];
+        if (into.length < length) {
+            throw new IllegalArgumentException("a buffer of " + into.length + " bytes for a frame of " + length);
+        }
+        readFully(ByteBuffer.wrap(into, 0, length), false);
+        return new Frame(data, into, length);
     }
 
     /**
@@ -107,7 +124,7 @@ public final class FrameChannel implements Closeable {
                     return false;
                 }
                 throw new FrameException("connection closed in the middle of a frame ("
-                        + buffer.position() + " of " + buffer.capacity() + " bytes read)");
+                        + buffer.position() + " of " + buffer.limit() + " bytes read)");
             }
         }
         return true;

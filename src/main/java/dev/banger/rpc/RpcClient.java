@@ -131,19 +131,31 @@ public final class RpcClient {
 
         /** Reads events until the result arrives. Data frames from the daemon come as stdout output. */
         public R awaitResult(Consumer<Event> events) {
+            return awaitResult(events, null);
+        }
+
+        /**
+         * As {@link #awaitResult(Consumer)}, data frames read into {@code data}'s buffers and handed to it instead
+         * of coming as stdout output (bulk output, {@code vm cp} out of a VM, without a new array per frame).
+         */
+        public R awaitResult(Consumer<Event> events, DataReceiver data) {
             if (answered) {
                 return result;
             }
             answered = true;
-            return readUntil(events, false);
+            return readUntil(events, false, data);
         }
 
         /** Reads frames until the result (returned) or, with {@code oneEvent}, the first event (returns null). */
         private R readUntil(Consumer<Event> events, boolean oneEvent) {
+            return readUntil(events, oneEvent, null);
+        }
+
+        private R readUntil(Consumer<Event> events, boolean oneEvent, DataReceiver data) {
             while (true) {
                 FrameChannel.Frame frame;
                 try {
-                    frame = frames.read();
+                    frame = data == null ? frames.read() : frames.read(data::buffer);
                 } catch (IOException e) {
                     throw new BangerException(ErrorCode.UNAVAILABLE, "lost the connection to bangerd during "
                             + method.name() + ": " + e.getMessage());
@@ -153,7 +165,11 @@ public final class RpcClient {
                             + method.name() + " without an answer (see its log)");
                 }
                 if (frame.data()) {
-                    events.accept(new Event.Output("stdout", frame.bytes()));
+                    if (data != null) {
+                        data.accept(frame.bytes(), frame.length());
+                    } else {
+                        events.accept(new Event.Output("stdout", frame.bytes()));
+                    }
                     if (oneEvent) {
                         return null;
                     }
@@ -189,6 +205,15 @@ public final class RpcClient {
         public void close() {
             closeQuietly(frames);
         }
+    }
+
+    /** Takes a call's output data frames into buffers of its own, which it may reuse once it has the bytes. */
+    public interface DataReceiver {
+        /** A buffer of at least {@code length} bytes for the next data frame. */
+        byte[] buffer(int length);
+
+        /** The next data frame: {@code length} bytes at the start of {@code buffer}, one {@link #buffer} gave. */
+        void accept(byte[] buffer, int length);
     }
 
     private static void closeQuietly(Closeable c) {

@@ -128,6 +128,42 @@ class RpcServerTest {
     }
 
     @Test
+    void dataFramesGoIntoTheReceiversBuffersAndEventsStillComeAsEvents() {
+        byte[] reused = new byte[64];
+        List<String> received = new ArrayList<>();
+        List<Integer> asked = new ArrayList<>();
+        RpcClient.DataReceiver receiver = new RpcClient.DataReceiver() {
+            @Override
+            public byte[] buffer(int length) {
+                asked.add(length);
+                return reused;
+            }
+
+            @Override
+            public void accept(byte[] buffer, int length) {
+                assertThat(buffer).isSameAs(reused);
+                received.add(new String(buffer, 0, length, StandardCharsets.UTF_8));
+            }
+        };
+        List<Event> events = new ArrayList<>();
+        try (RpcClient.OpenCall<Echo> call = client().open(DATA_OUT, new Echo("xa longer frame"))) {
+            assertThat(call.awaitResult(events::add, receiver).text()).isEqualTo("sent");
+        }
+        try (RpcClient.OpenCall<Echo> call = client().open(DATA_OUT, new Echo("xshort"))) {
+            assertThat(call.awaitResult(events::add, receiver).text()).isEqualTo("sent");
+        }
+        assertThat(asked).containsExactly(14, 5);
+        assertThat(received).as("each frame's own bytes, not what an earlier one left in the buffer")
+                .containsExactly("a longer frame", "short");
+        assertThat(events).as("no data frame comes as an event").isEmpty();
+        try (RpcClient.OpenCall<Echo> call = client().open(READY, Empty.INSTANCE)) {
+            call.send(Input.eof());
+            assertThat(call.awaitResult(events::add, receiver).text()).isEqualTo("0");
+        }
+        assertThat(events).as("JSON events are not data").singleElement().isInstanceOf(Event.Progress.class);
+    }
+
+    @Test
     void aCallThatFailsBeforeItsFirstEventSaysWhyToNextEvent() {
         try (RpcClient.OpenCall<Empty> call = client().open(FAIL, Empty.INSTANCE)) {
             assertThatThrownBy(call::nextEvent).hasMessage("busy right now");
