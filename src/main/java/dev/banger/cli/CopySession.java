@@ -4,7 +4,6 @@ import dev.banger.api.Api;
 import dev.banger.api.BangerException;
 import dev.banger.api.CopyResult;
 import dev.banger.api.ErrorCode;
-import dev.banger.api.Event;
 import dev.banger.api.VmCopyRequest;
 import dev.banger.model.Names;
 import dev.banger.rpc.Input;
