@@ -100,24 +100,14 @@ class VmRunIT {
         Process cli = start(cliOutput, "vm", "run", "--rm", "--name", "doomed", "--memory", "256M", "--disk", "64M",
                 "--", "sleep", "600");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (true) {
-            Result show = banger.banger("vm", "show", "doomed", "--json");
-            if ("running".equals(state(show))) {
-                break;
-            }
-            if (!cli.isAlive()) {
-                throw new AssertionError("vm run exited " + cli.exitValue() + " before its VM was running"
-                        + banger.whatWasGoingOn(cliOutput));
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("the VM was not running within 120 s; vm show said: " + show.output()
-                        + banger.whatWasGoingOn(cliOutput));
-            }
-            Thread.sleep(200);
+        try {
+            awaitRunning("doomed", cli, cliOutput, deadline);
+            Thread.sleep(1000); // The command is running.
+        } finally {
+            // What the test is about; and after a failed wait, no client is left behind.
+            cli.descendants().forEach(ProcessHandle::destroyForcibly);
+            cli.destroyForcibly();
         }
-        Thread.sleep(1000); // The command is running.
-        cli.descendants().forEach(ProcessHandle::destroyForcibly);
-        cli.destroyForcibly();
 
         while (names().contains("doomed")) {
             assertThat(System.nanoTime()).as("the daemon deleted the VM").isLessThan(deadline);
@@ -184,6 +174,25 @@ class VmRunIT {
             names.add((String) ((Map<?, ?>) vm).get("name"));
         }
         return names;
+    }
+
+    /** Waits until {@code vm}'s state is running; fails at once, saying why, when {@code cli} exits first. */
+    private void awaitRunning(String vm, Process cli, Path cliOutput, long deadline) throws InterruptedException {
+        while (true) {
+            Result show = banger.banger("vm", "show", vm, "--json");
+            if ("running".equals(state(show))) {
+                return;
+            }
+            if (!cli.isAlive()) {
+                throw new AssertionError("vm run exited " + cli.exitValue() + " before its VM was running"
+                        + banger.whatWasGoingOn(cliOutput));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the VM was not running within 120 s; vm show said: " + show.output()
+                        + banger.whatWasGoingOn(cliOutput));
+            }
+            Thread.sleep(200);
+        }
     }
 
     /** The state {@code vm show --json} gave, or null when it failed (no such VM yet). */
