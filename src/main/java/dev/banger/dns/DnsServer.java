@@ -44,6 +44,8 @@ public final class DnsServer implements Closeable {
     private static final int UDP_PLAIN_LIMIT = 512;
     static final int FORWARD_WORKERS = 8;
     static final int FORWARD_QUEUE = 64;
+    /** Free ports tried, when any port will do, for one that UDP and TCP both have free. */
+    private static final int PICK_PORT_ATTEMPTS = 20;
 
     private final InetSocketAddress requested;
     private final DnsAnswerer answerer;
@@ -80,6 +82,47 @@ public final class DnsServer implements Closeable {
      * @throws IOException when the UDP address cannot be bound (in use, or not a local address)
      */
     public synchronized void start() throws IOException {
+        // Port 0: the kernel picks a free UDP port, which TCP may hold (another listener, or a connection's local
+        // end); pick again then, so UDP and TCP share a port as promised.
+        int attempts = requested.getPort() == 0 ? PICK_PORT_ATTEMPTS : 1;
+        IOException tcpFailure = null;
+        for (int attempt = 1; attempt <= attempts; attempt++) {
+            bindUdp();
+            try {
+                tcp = new ServerSocket();
+                tcp.setReuseAddress(true);
+                tcp.bind(bound);
+                tcpFailure = null;
+                break;
+            } catch (IOException e) {
+                closeQuietly(tcp);
+                tcp = null;
+                tcpFailure = e;
+                if (attempt < attempts) {
+                    udp.close();
+                }
+            }
+        }
+        if (forwarder != null) {
+            forwardWorkers = new ThreadPoolExecutor(FORWARD_WORKERS, FORWARD_WORKERS, 30, TimeUnit.SECONDS,
+                    new ArrayBlockingQueue<>(FORWARD_QUEUE), r -> daemonThread(r, "dns-forward"));
+            forwardWorkers.allowCoreThreadTimeOut(true);
+        }
+        if (tcpFailure != null) {
+            log.warn("DNS over TCP unavailable on {}: {}; serving UDP only", ResolvedRoute.format(bound),
+                    tcpFailure.getMessage());
+        } else {
+            tcpWorkers = new ThreadPoolExecutor(TCP_WORKERS, TCP_WORKERS, 30, TimeUnit.SECONDS,
+                    new ArrayBlockingQueue<>(TCP_WORKERS), r -> daemonThread(r, "dns-tcp"));
+            tcpWorkers.allowCoreThreadTimeOut(true);
+            daemonThread(this::acceptLoop, "dns-tcp-accept").start();
+        }
+        daemonThread(this::udpLoop, "dns-udp").start();
+        log.info("DNS for *.vm{} listening on {} ({})", forwarder != null ? " (other names forwarded)" : "",
+                ResolvedRoute.format(bound), tcp != null ? "UDP and TCP" : "UDP");
+    }
+
+    private void bindUdp() throws IOException {
         udp = DatagramChannel.open();
         try {
             udp.bind(requested);
@@ -89,28 +132,6 @@ public final class DnsServer implements Closeable {
                     + e.getMessage(), e);
         }
         bound = (InetSocketAddress) udp.getLocalAddress();
-        if (forwarder != null) {
-            forwardWorkers = new ThreadPoolExecutor(FORWARD_WORKERS, FORWARD_WORKERS, 30, TimeUnit.SECONDS,
-                    new ArrayBlockingQueue<>(FORWARD_QUEUE), r -> daemonThread(r, "dns-forward"));
-            forwardWorkers.allowCoreThreadTimeOut(true);
-        }
-        try {
-            tcp = new ServerSocket();
-            tcp.setReuseAddress(true);
-            tcp.bind(bound);
-            tcpWorkers = new ThreadPoolExecutor(TCP_WORKERS, TCP_WORKERS, 30, TimeUnit.SECONDS,
-                    new ArrayBlockingQueue<>(TCP_WORKERS), r -> daemonThread(r, "dns-tcp"));
-            tcpWorkers.allowCoreThreadTimeOut(true);
-            daemonThread(this::acceptLoop, "dns-tcp-accept").start();
-        } catch (IOException e) {
-            log.warn("DNS over TCP unavailable on {}: {}; serving UDP only", ResolvedRoute.format(bound),
-                    e.getMessage());
-            closeQuietly(tcp);
-            tcp = null;
-        }
-        daemonThread(this::udpLoop, "dns-udp").start();
-        log.info("DNS for *.vm{} listening on {} ({})", forwarder != null ? " (other names forwarded)" : "",
-                ResolvedRoute.format(bound), tcp != null ? "UDP and TCP" : "UDP");
     }
 
     /** The bound address (with the real port when 0 was asked for). */

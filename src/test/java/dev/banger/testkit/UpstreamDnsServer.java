@@ -32,8 +32,8 @@ import org.xbill.DNS.Type;
  */
 public final class UpstreamDnsServer implements Closeable {
 
-    private final DatagramSocket udp;
-    private final ServerSocket tcp;
+    private DatagramSocket udp;
+    private ServerSocket tcp;
     private final Map<String, String> names = new HashMap<>();
     private final Map<String, Boolean> truncateOverUdp = new HashMap<>();
     private final AtomicInteger queries = new AtomicInteger();
@@ -45,12 +45,31 @@ public final class UpstreamDnsServer implements Closeable {
             names.put(bare, ip);
             truncateOverUdp.put(bare, tc);
         });
-        udp = new DatagramSocket(listen);
-        tcp = new ServerSocket();
-        tcp.setReuseAddress(true);
-        tcp.bind(new InetSocketAddress(listen.getAddress(), udp.getLocalPort()));
+        bindBoth(listen);
         daemon(this::udpLoop);
         daemon(this::tcpLoop);
+    }
+
+    /** One port for UDP and TCP; with port 0 the kernel's UDP pick may be held on TCP (a connection's end): pick again. */
+    private void bindBoth(InetSocketAddress listen) throws IOException {
+        int attempts = listen.getPort() == 0 ? 20 : 1;
+        for (int attempt = 1; ; attempt++) {
+            DatagramSocket u = new DatagramSocket(listen);
+            ServerSocket t = new ServerSocket();
+            try {
+                t.setReuseAddress(true);
+                t.bind(new InetSocketAddress(listen.getAddress(), u.getLocalPort()));
+                udp = u;
+                tcp = t;
+                return;
+            } catch (IOException e) {
+                t.close();
+                u.close();
+                if (attempt == attempts) {
+                    throw e;
+                }
+            }
+        }
     }
 
     public InetSocketAddress address() {
