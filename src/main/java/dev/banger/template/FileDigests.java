@@ -4,23 +4,36 @@ import dev.banger.json.Json;
 import dev.banger.util.Files2;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * SHA-256 of files, remembered by the file's identity (device, inode, size, modification and change times) in a
- * small JSON file, so a 700 MB root filesystem is read once, not at every {@code vm create}. Any write to a file
+ * Content digests of files, remembered by the file's identity (device, inode, size, modification and change times)
+ * in a small JSON file, so a root filesystem is read once, not at every {@code vm create}. Any write to a file
  * changes its ctime, which no one can set back, so a remembered digest is never trusted for changed contents.
+ *
+ * <p>The digest ({@code sha256-sparse:HEX}) is SHA-256 over the file in blocks of {@link #BLOCK} bytes, each block
+ * of zeros as the one byte 0 and every other block as the byte 1 and its bytes, then the file's size: one value per
+ * content (a hole and written zeros give the same), but an ext4 image, mostly unused blocks, is hashed for its
+ * data only. Measured on a 2.8 GB debootstrap image with 611 MB in use, in a C1-only JVM as the daemon's: 4.6 s
+ * against 20 s for plain SHA-256 of the file.
  */
 public final class FileDigests {
+
+    /** Bytes per block: a block of zeros is hashed as one byte. */
+    static final int BLOCK = 64 * 1024;
+    private static final byte[] ZEROS = new byte[BLOCK];
+    private static final String PREFIX = "sha256-sparse:";
 
     /** What the cache file holds. */
     record Cache(Map<String, String> digests) {
@@ -40,7 +53,12 @@ public final class FileDigests {
         }
     }
 
-    /** "sha256:HEX" of {@code file}'s contents. */
+    /** The digest of {@code file} when it is remembered for the file as it is now; never reads the file. */
+    public synchronized Optional<String> known(Path file) throws IOException {
+        return Optional.ofNullable(byIdentity.get(identity(file)));
+    }
+
+    /** The digest of {@code file}'s contents: remembered, or computed (reading the whole file) and remembered. */
     public synchronized String digest(Path file) throws IOException {
         String identity = identity(file);
         String known = byIdentity.get(identity);
@@ -67,13 +85,27 @@ public final class FileDigests {
     }
 
     static String compute(Path file) throws IOException {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file),
-                MessageDigest.getInstance("SHA-256"))) {
-            MessageDigest md = ((DigestInputStream) in).getMessageDigest();
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-            return "sha256:" + HexFormat.of().formatHex(md.digest());
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+        byte[] block = new byte[BLOCK];
+        long size = 0;
+        try (InputStream in = Files.newInputStream(file)) {
+            int n;
+            while ((n = in.readNBytes(block, 0, BLOCK)) > 0) {
+                size += n;
+                if (Arrays.mismatch(block, 0, n, ZEROS, 0, n) < 0) {
+                    md.update((byte) 0);
+                } else {
+                    md.update((byte) 1);
+                    md.update(block, 0, n);
+                }
+            }
+        }
+        md.update(ByteBuffer.allocate(Long.BYTES).putLong(size).array());
+        return PREFIX + HexFormat.of().formatHex(md.digest());
     }
 }

@@ -26,11 +26,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,7 +52,8 @@ public final class Templates implements AutoCloseable {
     private final HostNetwork network;
     private final CommandRunner runner;
     private final Clock clock;
-    private final Set<String> building = ConcurrentHashMap.newKeySet();
+    /** Background builds asked for and not finished. */
+    private final AtomicInteger pending = new AtomicInteger();
     private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "template-builder");
         t.setDaemon(true);
@@ -78,25 +78,48 @@ public final class Templates implements AutoCloseable {
                    long workDiskMib) {
     }
 
+    /** True when {@code request}'s VMM can capture guests here (its program is installed). */
+    boolean canCapture(Request request) {
+        return request.driver().canCapture() && request.driver().program().isPresent();
+    }
+
     /**
-     * The key for {@code request}, or empty when its VMM cannot capture guests (its program is missing) or an input
-     * file cannot be read (the VM then simply boots).
+     * The key for {@code request} when every digest in it is already known: never reads a whole file, so creating
+     * a VM does not wait for a new image to be hashed (that happens in {@link #buildLater}). Empty when the VMM cannot
+     * capture, a digest is not known yet, or an input cannot be read.
+     */
+    Optional<TemplateKey> knownKey(Request request) {
+        return key(request, false);
+    }
+
+    /**
+     * The key for {@code request}, hashing what is not known yet (seconds for a new image), or empty when its VMM
+     * cannot capture guests or an input file cannot be read (the VM then simply boots).
      */
     Optional<TemplateKey> keyFor(Request request) {
-        if (!request.driver().canCapture()) {
-            return Optional.empty();
-        }
-        Optional<Path> program = request.driver().program();
-        if (program.isEmpty()) {
+        return key(request, true);
+    }
+
+    private Optional<TemplateKey> key(Request request, boolean compute) {
+        if (!canCapture(request)) {
             return Optional.empty();
         }
         try {
             Path initrd = initrds.initrdFor(request.kernel().artifacts(), initBinary);
+            List<Path> files = List.of(request.driver().program().orElseThrow(), request.image().rootfsPath(),
+                    request.kernelFile(), initrd);
+            List<String> known = new ArrayList<>();
+            for (Path file : files) {
+                Optional<String> digest = compute ? Optional.of(digests.digest(file)) : digests.known(file);
+                if (digest.isEmpty()) {
+                    return Optional.empty();
+                }
+                known.add(digest.get());
+            }
             return Optional.of(new TemplateKey(request.driver().kind().wireName(),
-                    digests.digest(program.get()) + " " + request.driver().snapshotMode(), request.image().name(),
-                    digests.digest(request.image().rootfsPath()), request.kernel().name(),
-                    digests.digest(request.kernelFile()), digests.digest(initrd), request.cpus(),
-                    request.memoryMib(), request.workDiskMib()));
+                    known.get(0) + " " + request.driver().snapshotMode(), request.image().name(), known.get(1),
+                    request.kernel().name(), known.get(2), known.get(3), request.cpus(), request.memoryMib(),
+                    request.workDiskMib()));
         } catch (IOException | RuntimeException e) {
             log.warn("no template for {}: {}", request.image().name(), e.getMessage());
             return Optional.empty();
@@ -122,23 +145,30 @@ public final class Templates implements AutoCloseable {
         }
     }
 
-    /** Builds the template for {@code key} in the background unless it exists or is being built. */
-    void buildLater(TemplateKey key, Request request) {
-        if (store.find(key.id()).isPresent() || !building.add(key.id())) {
+    /**
+     * In the background (one task at a time): the key for {@code request}, hashing the files not hashed yet, then its
+     * template unless it exists.
+     */
+    void buildLater(Request request) {
+        if (!canCapture(request)) {
             return;
         }
+        pending.incrementAndGet();
         try {
             executor.submit(() -> {
                 try {
-                    buildNow(key, request);
+                    Optional<TemplateKey> key = keyFor(request);
+                    if (key.isPresent() && store.find(key.get().id()).isEmpty()) {
+                        buildNow(key.get(), request);
+                    }
                 } catch (IOException | RuntimeException e) {
-                    log.warn("template for {} not built: {}", key.slot(), e.getMessage());
+                    log.warn("template for {} not built: {}", request.image().name(), e.getMessage());
                 } finally {
-                    building.remove(key.id());
+                    pending.decrementAndGet();
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            building.remove(key.id()); // The daemon is stopping.
+            pending.decrementAndGet(); // The daemon is stopping.
         }
     }
 
@@ -157,7 +187,7 @@ public final class Templates implements AutoCloseable {
 
     /** True while a template build runs or waits (tests wait for it). */
     boolean busy() {
-        return !building.isEmpty();
+        return pending.get() > 0;
     }
 
     public TemplateList list(ImageService images, KernelService kernels, RunningVms running) {

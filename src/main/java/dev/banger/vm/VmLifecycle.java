@@ -32,7 +32,6 @@ import dev.banger.rpc.Call;
 import dev.banger.ssh.GuestSsh;
 import dev.banger.store.VmStore;
 import dev.banger.template.Template;
-import dev.banger.template.TemplateKey;
 import dev.banger.template.TemplateStore;
 import dev.banger.vmm.DiskSpec;
 import dev.banger.vmm.GuestPause;
@@ -182,8 +181,8 @@ public final class VmLifecycle {
         Optional<Templates.Request> wanted = request.noStart() || request.cold() ? Optional.empty()
                 : Optional.of(new Templates.Request(running.driver(vmm), image, kernel,
                         kernel.artifacts().bootImage(vmm).orElseThrow(), cpus, memory, disk));
-        Optional<TemplateKey> key = wanted.flatMap(templates::keyFor);
-        Optional<Template> template = key.flatMap(templates::find);
+        // Only digests already known: a new image is hashed in the background, after this VM boots (buildLater).
+        Optional<Template> template = wanted.flatMap(templates::knownKey).flatMap(templates::find);
         try (VmLocks.Guard ignored = locks.lock(name)) {
             Vm vm = provisioner.record(name, vmm, image, kernel, cpus, memory, disk, template);
             call.emit(Event.Progress.started("create", "creating VM " + name + " (" + address(vm) + ")"));
@@ -192,17 +191,17 @@ public final class VmLifecycle {
             if (request.noStart()) {
                 return vm;
             }
-            return bootNew(vm, image, wanted, key, template, call);
+            return bootNew(vm, image, wanted, template, call);
         }
     }
 
     /**
      * The first boot of a new VM: restored from {@code template} (of its image, kernel and sizes) when there is one,
-     * else booted (and the template of {@code key}, made from {@code wanted}, built in the background). A template
-     * that fails to restore is removed and the VM boots instead: a clone is never handed out half made.
+     * else booted (and the template for {@code wanted} built in the background). A template that fails to restore
+     * is removed and the VM boots instead: a clone is never handed out half made.
      */
-    private Vm bootNew(Vm vm, Image image, Optional<Templates.Request> wanted, Optional<TemplateKey> key,
-                       Optional<Template> template, Call call) {
+    private Vm bootNew(Vm vm, Image image, Optional<Templates.Request> wanted, Optional<Template> template,
+                       Call call) {
         if (template.isPresent()) {
             try {
                 return booter.boot(vm, call, templates.restoreFrom(template.get()));
@@ -213,11 +212,11 @@ public final class VmLifecycle {
                 disks.replaceRootDisk(vm, image.rootfsPath());
                 vm = vms.findById(vm.id()).orElse(vm);
             }
-        } else if (key.isPresent()) {
+        } else if (wanted.filter(templates::canCapture).isPresent()) {
             call.emit(Event.Progress.started("boot", "booting (no template yet; building one after this boot)"));
         }
         Vm booted = booter.boot(vm, call);
-        key.ifPresent(k -> templates.buildLater(k, wanted.orElseThrow()));
+        wanted.ifPresent(templates::buildLater);
         return booted;
     }
 

@@ -100,11 +100,43 @@ class TemplateStoreTest {
         Path file = dir.resolve("rootfs.ext4");
         Files.writeString(file, "one");
         FileDigests digests = new FileDigests(dir.resolve("digests.json"));
+        assertThat(digests.known(file)).as("not read yet").isEmpty();
         String first = digests.digest(file);
-        assertThat(first).isEqualTo(FileDigests.compute(file)).startsWith("sha256:");
+        assertThat(first).isEqualTo(FileDigests.compute(file)).startsWith("sha256-sparse:");
+        assertThat(digests.known(file)).contains(first);
         assertThat(new FileDigests(dir.resolve("digests.json")).digest(file)).as("read back from the cache file")
                 .isEqualTo(first);
         Files.writeString(file, "two");
         assertThat(digests.digest(file)).isNotEqualTo(first).isEqualTo(FileDigests.compute(file));
+        assertThat(digests.known(file)).as("remembered for the new contents only").contains(digests.digest(file));
+    }
+
+    /**
+     * Blocks of zeros are hashed as one byte each (an ext4 image is mostly unused blocks), yet the digest is one
+     * value per content: a hole and written zeros give the same, a byte anywhere or a longer run of zeros another.
+     */
+    @Test
+    void theSparseDigestIsOneValuePerContent() throws Exception {
+        int block = FileDigests.BLOCK;
+        Path holes = dir.resolve("holes.img");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(holes.toFile(), "rw")) {
+            f.setLength(5L * block + 123); // a hole, then data in the third block
+            f.seek(2L * block + 7);
+            f.write(new byte[] {1, 2, 3});
+        }
+        byte[] written = new byte[5 * block + 123];
+        written[2 * block + 7] = 1;
+        written[2 * block + 8] = 2;
+        written[2 * block + 9] = 3;
+        Path zeros = Files.write(dir.resolve("zeros.img"), written);
+        written[4 * block + 100] = 9; // in the last, short block
+        Path other = Files.write(dir.resolve("other.img"), written);
+        Path longer = Files.write(dir.resolve("longer.img"), java.util.Arrays.copyOf(written, written.length + 1));
+        Path empty = Files.write(dir.resolve("empty.img"), new byte[0]);
+        Path oneZero = Files.write(dir.resolve("zero.img"), new byte[1]);
+
+        assertThat(FileDigests.compute(holes)).isEqualTo(FileDigests.compute(zeros));
+        assertThat(List.of(FileDigests.compute(zeros), FileDigests.compute(other), FileDigests.compute(longer),
+                FileDigests.compute(empty), FileDigests.compute(oneZero))).doesNotHaveDuplicates();
     }
 }

@@ -94,8 +94,12 @@ class FirecrackerTemplateTest {
 
     @Test
     void aFirecrackerTemplateHoldsARawDiskAndAClonesRestoresFromItsOwnCopy() throws Exception {
+        Path digests = host.paths.templatesDir().resolve("digests.json");
+        assertThat(digests).as("nothing hashed yet").doesNotExist();
         assertThat(create("first").started()).startsWith("booting");
         TemplateView template = awaitTemplate();
+        assertThat(Files.readString(digests)).as("the image hashed for the template, after the boot")
+                .contains(host.running.imageOf(host.record("first")).rootfsPath().toString());
         assertThat(template.vmm()).isEqualTo("firecracker");
         assertThat(template.current()).isTrue();
         Path dir = host.paths.templatesDir().resolve(template.id());
