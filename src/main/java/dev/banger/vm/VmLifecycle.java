@@ -253,6 +253,7 @@ public final class VmLifecycle {
         }
         List<String> missing = request.names().stream().filter(n -> vms.findByName(n).isEmpty()).toList();
         List<String> deleted = new ArrayList<>();
+        List<String> refused = new ArrayList<>();
         for (String name : request.names()) {
             try (VmLocks.Guard ignored = locks.lock(name)) {
                 Vm vm = vms.findByName(name).orElse(null);
@@ -261,7 +262,8 @@ public final class VmLifecycle {
                 }
                 if (running.isAlive(vm)) {
                     if (!request.force()) {
-                        throw BangerException.conflict("VM '" + name + "' is running; stop it first or use --force");
+                        refused.add(name);
+                        continue;
                     }
                     stopLocked(vm, true, Call.detached());
                 }
@@ -271,10 +273,17 @@ public final class VmLifecycle {
                 log.info("deleted VM {} ({})", name, vm.id());
             }
         }
+        // What can go goes, as the user asked; running VMs (without --force) and names that matched nothing make the
+        // command fail, each named.
+        String done = deleted.isEmpty() ? "" : " (deleted " + String.join(", ", deleted) + ")";
+        if (!refused.isEmpty()) {
+            throw BangerException.conflict((refused.size() == 1
+                    ? "VM '" + refused.get(0) + "' is running; stop it first or use --force"
+                    : "VMs " + String.join(", ", refused) + " are running; stop them first or use --force")
+                    + (missing.isEmpty() ? "" : "; no such VM: " + String.join(", ", missing)) + done);
+        }
         if (!missing.isEmpty()) {
-            // What exists goes, as the user asked; the names that matched nothing make the command fail.
-            throw BangerException.notFound("no such VM: " + String.join(", ", missing)
-                    + (deleted.isEmpty() ? "" : " (deleted " + String.join(", ", deleted) + ")")
+            throw BangerException.notFound("no such VM: " + String.join(", ", missing) + done
                     + "; see: banger vm list");
         }
         return new VmDeleteResult(deleted);

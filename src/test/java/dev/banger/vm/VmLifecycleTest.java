@@ -386,6 +386,22 @@ class VmLifecycleTest {
         assertThat(vmStore.list()).isEmpty();
     }
 
+    @Test
+    void deleteWithoutForceRemovesWhatIsStoppedAndNamesWhatRunsAndWhatDoesNotExist() {
+        create("tau");
+        create("upsilon");
+        service.create(new VmCreateRequest("phi", null, null, null, null, null, null, true, false), Call.detached());
+
+        assertThatThrownBy(() -> service.delete(new VmDeleteRequest(List.of("tau", "nope", "phi", "upsilon"),
+                false))).isInstanceOfSatisfying(BangerException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT);
+                    assertThat(e.getMessage()).isEqualTo("VMs tau, upsilon are running; stop them first or use --force; "
+                            + "no such VM: nope (deleted phi)");
+                });
+        assertThat(vmStore.list()).extracting(Vm::name).containsExactlyInAnyOrder("tau", "upsilon");
+        assertThat(service.show("tau").state()).isEqualTo("running");
+    }
+
     // ---- a daemon killed outside a boot: promote and provisioning ----
 
     @Test
