@@ -27,7 +27,7 @@ import java.util.function.Consumer;
 final class DebootstrapImage {
 
     static final List<String> PACKAGES = List.of("build-essential", "git", "curl", "ca-certificates", "python3",
-            "procps", "less", "openssh-server", "iproute2");
+            "procps", "less", "openssh-server", "iproute2", "iputils-ping");
     static final String FALLBACK_MIRROR = "http://deb.debian.org/debian";
     static final String FALLBACK_SUITE = "bookworm";
     static final long HEADROOM_BYTES = 2L << 30;

@@ -58,7 +58,7 @@ class FirstUseIT {
         Ext4Inspector disk = new Ext4Inspector(Path.of((String) shown.get("rootfsPath")));
         assertThat(disk.exists("/usr/sbin/sshd")).isTrue();
         for (String tool : List.of("/usr/bin/make", "/usr/bin/gcc", "/usr/bin/g++", "/usr/bin/git", "/usr/bin/curl",
-                "/usr/bin/python3", "/usr/bin/ps", "/usr/bin/less", "/usr/bin/ip",
+                "/usr/bin/python3", "/usr/bin/ps", "/usr/bin/less", "/usr/bin/ip", "/usr/bin/ping",
                 "/etc/ssl/certs/ca-certificates.crt")) {
             assertThat(disk.exists(tool)).as("a developer sandbox has %s", tool).isTrue();
         }
