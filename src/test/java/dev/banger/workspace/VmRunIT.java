@@ -123,11 +123,12 @@ class VmRunIT {
                 "--rm", "--no-workspace", "--memory", "256M", "--disk", "64M", "--", "tr", "a-z", "A-Z"));
         Path in = Files.writeString(banger.home().resolve("in.txt"), "piped text\n");
         Path out = banger.home().resolve("out.txt");
+        Path err = banger.home().resolve("err.txt");
         Process p = builder(argv).redirectInput(in.toFile()).redirectOutput(out.toFile())
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                .redirectError(err.toFile()).start();
 
-        assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isZero();
+        awaitExit(p, err);
+        assertThat(p.exitValue()).as(Files.readString(err)).isZero();
         assertThat(Files.readString(out)).isEqualTo("PIPED TEXT\n");
     }
 
@@ -144,8 +145,22 @@ class VmRunIT {
         Process p = builder(argv).directory(dir.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
+        awaitExit(p, err);
         return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    /**
+     * Waits up to 180 s for a CLI this test started; when it hangs, kills it with its children (no vm run outlives
+     * the test) and fails with its stderr and what the daemon and the consoles said.
+     */
+    private void awaitExit(Process cli, Path stderr) throws InterruptedException {
+        if (cli.waitFor(180, TimeUnit.SECONDS)) {
+            return;
+        }
+        cli.descendants().forEach(ProcessHandle::destroyForcibly);
+        cli.destroyForcibly();
+        cli.waitFor(10, TimeUnit.SECONDS);
+        throw new AssertionError("banger did not exit within 180 s" + banger.whatWasGoingOn(stderr));
     }
 
     /** Starts a banger command in the repository without waiting for it; its stdout and stderr go to {@code out}. */
