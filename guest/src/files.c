@@ -17,6 +17,7 @@
 #include "proto.h"
 #include "tar.h"
 #include "util.h"
+#include "zerocopy.h"
 
 #define OUT_CHUNK (64 * 1024)
 /* file.write: file data is written in pieces of up to WRITE_CHUNK; files of DIRECT_MIN and more with O_DIRECT,
@@ -171,14 +172,22 @@ static int set_direct(int fd, int on)
  */
 static int emit_large(struct out *o, struct stats *st, const char *fs, int fd, uint64_t size)
 {
-    uint8_t *chunk = chunk_buffer();
-    if (!chunk)
+    static struct zc_sender *zc;
+    static int zc_tried;
+    if (!zc_tried) {
+        zc_tried = 1;
+        zc = zc_open(STDOUT_FILENO, WRITE_CHUNK, DIRECT_ALIGN); /* NULL on the channel's pipe: plain writes */
+    }
+    if (!zc && !chunk_buffer())
         return out_oom();
     out_flush(o, 1);
     int direct = set_direct(fd, 1) == 0;
     uint64_t left = size;
     int short_read = 0;
     while (left > 0) {
+        uint8_t *chunk = zc ? zc_buffer(zc) : chunk_buffer();
+        if (!chunk)
+            _exit(1); /* the connection failed while the kernel still held our pages: the host is gone */
         size_t want = left < WRITE_CHUNK ? (size_t)left : WRITE_CHUNK;
         /* O_DIRECT reads whole blocks: ask for the block-rounded length, use what the header allows. */
         size_t ask = direct ? (want + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN : want;
@@ -204,7 +213,7 @@ static int emit_large(struct out *o, struct stats *st, const char *fs, int fd, u
             set_direct(fd, 0);
             direct = 0;
         }
-        if (write_full(STDOUT_FILENO, chunk, n) < 0)
+        if ((zc ? zc_send(zc, n) : write_full(STDOUT_FILENO, chunk, n)) < 0)
             _exit(1); /* the host cancelled (EPIPE) */
         left -= n;
     }
