@@ -54,27 +54,38 @@ public final class FileDigests {
     }
 
     /** The digest of {@code file} when it is remembered for the file as it is now; never reads the file. */
-    public synchronized Optional<String> known(Path file) throws IOException {
-        return Optional.ofNullable(byIdentity.get(identity(file)));
+    public Optional<String> known(Path file) throws IOException {
+        return remembered(identity(file));
     }
 
-    /** The digest of {@code file}'s contents: remembered, or computed (reading the whole file) and remembered. */
-    public synchronized String digest(Path file) throws IOException {
+    private synchronized Optional<String> remembered(String identity) {
+        return Optional.ofNullable(byIdentity.get(identity));
+    }
+
+    /**
+     * The digest of {@code file}'s contents: remembered, or computed (reading the whole file, seconds for an image)
+     * and remembered. The file is read outside the lock, so {@link #known} never waits for it.
+     */
+    public String digest(Path file) throws IOException {
         String identity = identity(file);
-        String known = byIdentity.get(identity);
-        if (known != null) {
-            return known;
+        Optional<String> known = remembered(identity);
+        if (known.isPresent()) {
+            return known.get();
         }
         String digest = compute(file);
         if (!identity(file).equals(identity)) {
             throw new IOException(file + " changed while its digest was computed");
         }
+        remember(file, identity, digest);
+        return digest;
+    }
+
+    private synchronized void remember(Path file, String identity, String digest) throws IOException {
         byIdentity.keySet().removeIf(k -> k.startsWith(file.toAbsolutePath() + "|"));
         byIdentity.put(identity, digest);
         Files.createDirectories(cacheFile.getParent());
         Files2.writeAtomically(cacheFile, Json.writePretty(new Cache(Map.copyOf(byIdentity)))
                 .getBytes(StandardCharsets.UTF_8));
-        return digest;
     }
 
     private static String identity(Path file) throws IOException {
