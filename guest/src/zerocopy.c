@@ -71,14 +71,12 @@ static void release(struct zc_sender *z, uint32_t seq)
         z->in_flight--;
 }
 
-/* The socket's own error, or EPIPE when it has none but is done for. */
+/* The socket's pending error (reading it clears it), 0 when it has none. */
 static int socket_error(int fd)
 {
     int err = 0;
     socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err == 0)
-        err = EPIPE;
-    return err;
+    return getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ? errno : err;
 }
 
 /* Takes the kernel's notices off the error queue; with block, waits for one first. 0, or -1 (errno). */
@@ -99,15 +97,10 @@ static int reap(struct zc_sender *z, int block)
             int r = poll(&p, 1, -1);
             if (r < 0 && errno != EINTR)
                 return -1;
-            if (r > 0 && (p.revents & (POLLHUP | POLLNVAL))) {
-                errno = socket_error(z->fd);
-                return -1;
-            }
-            if (r > 0 && (p.revents & POLLERR)) {
-                int err = 0;
-                socklen_t len = sizeof err;
-                if (getsockopt(z->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
-                    errno = err;
+            if (r > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+                int err = socket_error(z->fd);
+                if (err != 0 || !(p.revents & POLLERR)) { /* failed, or hung up with no notice to read */
+                    errno = err != 0 ? err : EPIPE;
                     return -1;
                 }
             }

@@ -87,20 +87,13 @@ public final class DnsServer implements Closeable {
         int attempts = requested.getPort() == 0 ? PICK_PORT_ATTEMPTS : 1;
         IOException tcpFailure = null;
         for (int attempt = 1; attempt <= attempts; attempt++) {
+            if (attempt > 1) {
+                udp.close();
+            }
             bindUdp();
-            try {
-                tcp = new ServerSocket();
-                tcp.setReuseAddress(true);
-                tcp.bind(bound);
-                tcpFailure = null;
+            tcpFailure = bindTcp();
+            if (tcpFailure == null) {
                 break;
-            } catch (IOException e) {
-                closeQuietly(tcp);
-                tcp = null;
-                tcpFailure = e;
-                if (attempt < attempts) {
-                    udp.close();
-                }
             }
         }
         if (forwarder != null) {
@@ -132,6 +125,20 @@ public final class DnsServer implements Closeable {
                     + e.getMessage(), e);
         }
         bound = (InetSocketAddress) udp.getLocalAddress();
+    }
+
+    /** Binds TCP on UDP's port: null, or why it could not (then {@code tcp} stays null). */
+    private IOException bindTcp() {
+        try {
+            tcp = new ServerSocket();
+            tcp.setReuseAddress(true);
+            tcp.bind(bound);
+            return null;
+        } catch (IOException e) {
+            closeQuietly(tcp);
+            tcp = null;
+            return e;
+        }
     }
 
     /** The bound address (with the real port when 0 was asked for). */

@@ -12,6 +12,8 @@ final class ConsoleTail {
 
     /** How much of the log's end is read: enough for a few lines, bounded whatever the log's size. */
     static final int TAIL_BYTES = 8 * 1024;
+    /** How many of the last lines an error message quotes. */
+    static final int QUOTED_LINES = 3;
 
     /** Lines banger-init and the kernel print last when the guest shuts itself down cleanly. */
     private static final List<String> SHUTDOWN_LINES = List.of("banger-init: power off", "banger-init: reboot",
@@ -49,6 +51,11 @@ final class ConsoleTail {
      */
     static String quoted(List<String> lastLines) {
         return lastLines.isEmpty() ? "" : "; the serial console's last lines: " + String.join(" | ", lastLines);
+    }
+
+    /** {@link #quoted} of the last {@link #QUOTED_LINES} lines of {@code log}. */
+    static String quoted(Path log) {
+        return quoted(lastLines(log, QUOTED_LINES));
     }
 
     /** Whether these last lines show the guest shutting itself down (poweroff or reboot), not a crash. */

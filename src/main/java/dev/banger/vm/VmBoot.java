@@ -283,13 +283,11 @@ final class VmBoot {
             } catch (AgentException e) {
                 if (!boot.driver.isRunning(boot.vmm)) {
                     throw BangerException.unavailable("VM '" + vm.name() + "' exited during boot before its guest "
-                            + "agent answered; see the serial console log " + vm.logPath()
-                            + ConsoleTail.quoted(ConsoleTail.lastLines(vm.logPath(), 3)));
+                            + "agent answered" + consoleHint(vm));
                 }
                 if (System.nanoTime() >= end) {
                     throw BangerException.unavailable("guest agent of VM '" + vm.name() + "' did not answer within "
-                            + bootTimeout.toSeconds() + "s; see the serial console log " + vm.logPath()
-                            + ConsoleTail.quoted(ConsoleTail.lastLines(vm.logPath(), 3)));
+                            + bootTimeout.toSeconds() + "s" + consoleHint(vm));
                 }
             }
         }
@@ -329,6 +327,11 @@ final class VmBoot {
     }
 
     // ---- helpers ----
+
+    /** Where a failed boot's console is, and its last lines (the log may go with the VM before anyone reads it). */
+    private static String consoleHint(Vm vm) {
+        return "; see the serial console log " + vm.logPath() + ConsoleTail.quoted(vm.logPath());
+    }
 
     /**
      * The end of the console of a guest that was launched and then failed its boot, into the daemon's log: the log

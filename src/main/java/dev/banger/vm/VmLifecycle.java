@@ -428,7 +428,7 @@ public final class VmLifecycle {
                     || running.driver(vm.vmm()).isRunning(seen)) {
                 return; // Stopped, deleted or restarted meanwhile.
             }
-            List<String> console = ConsoleTail.lastLines(vm.logPath(), 3);
+            List<String> console = ConsoleTail.lastLines(vm.logPath(), ConsoleTail.QUOTED_LINES);
             Optional<String> said = running.pauses().shutdownOf(vmId, seen); // QEMU's SHUTDOWN event, if heard
             boolean poweredOff = ConsoleTail.showsGuestShutdown(console)
                     || said.map(r -> r.startsWith("guest-shutdown")).orElse(false);
